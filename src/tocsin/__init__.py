@@ -1,0 +1,1 @@
+"""Tocsin: alerting, escalation and incident response."""

@@ -1,0 +1,583 @@
+"""Configuration: the one YAML file, validated, and the only reader of the environment.
+
+`load(path)` returns a `TocsinConfig` or raises `ConfigError` whose problems each read
+`file:line: field.path: what is wrong`. Secrets are written `${VAR}` and taken from the
+environment when the file is loaded; `masked()` gives a copy fit to print.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from croniter import croniter
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from tocsin.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = "tocsin.yaml"
+DEFAULT_DATABASE_URL = "sqlite:///tocsin.db"
+SEVERITIES = ("CRITICAL", "HIGH", "WARNING", "INFO")
+Severity = Literal["CRITICAL", "HIGH", "WARNING", "INFO"]
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> timedelta:
+    """Parse `90s`, `5m`, `1h30m`, `7d` (or a number of seconds) into a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a duration like 30s, 5m, 1h30m, 7d")
+    text = value.strip()
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{value!r} is not a duration like 30s, 5m, 1h30m, 7d")
+    return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
+
+
+def _zone(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a time zone name")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not a known time zone (e.g. America/New_York)") from exc
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+ZoneName = Annotated[str, BeforeValidator(_zone)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --- sources -------------------------------------------------------------------------------
+
+
+class SqlSourceConfig(_Strict):
+    type: Literal["sql"]
+    url: str = Field(description="SQLAlchemy URL; opened read-only")
+    statement_timeout: Duration = timedelta(seconds=10)
+
+
+class HttpSourceConfig(_Strict):
+    type: Literal["http"]
+    url: str
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None
+    timeout: Duration = timedelta(seconds=10)
+    verify_tls: bool = True
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+
+
+class PrometheusSourceConfig(_Strict):
+    type: Literal["prometheus"]
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: Duration = timedelta(seconds=10)
+
+
+SourceConfig = Annotated[
+    SqlSourceConfig | HttpSourceConfig | PrometheusSourceConfig, Field(discriminator="type")
+]
+
+
+# --- channels ------------------------------------------------------------------------------
+
+
+class ConsoleChannelConfig(_Strict):
+    type: Literal["console"]
+    stream: Literal["stdout", "stderr"] = "stdout"
+
+
+ChannelConfig = Annotated[ConsoleChannelConfig, Field(discriminator="type")]
+
+
+# --- checks --------------------------------------------------------------------------------
+
+
+class ScheduleConfig(_Strict):
+    every: Duration | None = None
+    cron: str | None = None
+    timezone: ZoneName = "UTC"
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ScheduleConfig:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError("give exactly one of 'every' (like 5m) or 'cron' (like '*/5 * * * *')")
+        if self.every is not None and self.every <= timedelta(0):
+            raise ValueError("'every' must be longer than zero")
+        if self.cron is not None and not croniter.is_valid(self.cron):
+            raise ValueError(f"{self.cron!r} is not a valid cron expression")
+        return self
+
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
+
+
+class ActiveHoursConfig(_Strict):
+    """A daily window in an explicit zone; `between: "06:00-23:00"` (end may wrap past midnight)."""
+
+    between: str
+    timezone: ZoneName
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: list(DAYS)
+    )
+
+    @field_validator("between")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        match = _HOURS.match(value)
+        if not match:
+            raise ValueError(f"{value!r} is not a window like '06:00-23:00'")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59:
+            raise ValueError(f"{value!r} has an impossible time")
+        return value
+
+    def bounds(self) -> tuple[time, time]:
+        match = _HOURS.match(self.between)
+        assert match is not None
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        end = time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
+        return time(h1 % 24, m1), end
+
+
+class ConditionConfig(_Strict):
+    """One rung of the ladder: `when` is an expression; a leading operator means `value <op> …`."""
+
+    when: str
+    severity: Severity
+    clear: str | None = None
+
+    @field_validator("when", "clear")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from tocsin.checks.expressions import compile_expression
+
+        compile_expression(value)
+        return value
+
+
+class HistoryBaselineConfig(_Strict):
+    window: Duration
+    aggregate: Literal["avg", "median", "min", "max", "p95"] = "avg"
+    exclude_recent: Duration = timedelta(0)
+    min_samples: int = Field(default=1, ge=1)
+
+
+class BaselineConfig(_Strict):
+    """The value compared with a baseline: from a query on the same source, or stored history."""
+
+    query: str | None = None
+    queries: dict[str, str] | None = None
+    history: HistoryBaselineConfig | None = None
+    column: str = "baseline"
+    compare: Literal["ratio", "percent"] = "ratio"
+
+    @model_validator(mode="after")
+    def _one_of(self) -> BaselineConfig:
+        given = sum(x is not None for x in (self.query, self.queries, self.history))
+        if given != 1:
+            raise ValueError("give exactly one of 'query', 'queries' or 'history'")
+        return self
+
+
+class OnErrorConfig(_Strict):
+    severity: Severity = "WARNING"
+    after: int = Field(default=1, ge=1, description="consecutive failed evaluations before alerting")
+
+
+_PARAM = re.compile(r"^(now|today)\s*(?:([+-])\s*(\S+))?$")
+
+
+class CheckConfig(_Strict):
+    name: Name
+    source: str
+    schedule: ScheduleConfig
+    query: str | None = None
+    queries: dict[str, str] | None = None
+    params: dict[str, str] = Field(default_factory=dict)
+    value: str | None = None
+    key: list[str] = Field(default_factory=list)
+    conditions: list[ConditionConfig] = Field(min_length=1)
+    for_: Duration = Field(default=timedelta(0), alias="for")
+    active_hours: ActiveHoursConfig | None = None
+    baseline: BaselineConfig | None = None
+    no_data: Literal["ok", "error"] = "error"
+    on_error: OnErrorConfig = Field(default_factory=OnErrorConfig)
+    labels: dict[str, str] = Field(default_factory=dict)
+    title: str | None = None
+    message: str | None = None
+    runbook: str | None = None
+    notify: list[str] | None = None
+    timezone: ZoneName = "UTC"
+    enabled: bool = True
+
+    @field_validator("params")
+    @classmethod
+    def _relative_times(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, spec in value.items():
+            match = _PARAM.match(spec.strip())
+            if not match:
+                raise ValueError(f"{name}: {spec!r} is not like 'now', 'now-10m' or 'today-30d'")
+            if match.group(3):
+                parse_duration(match.group(3))
+        return value
+
+    @field_validator("title", "message")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is not None:
+            from tocsin.checks.expressions import compile_template
+
+            compile_template(value)
+        return value
+
+    @model_validator(mode="after")
+    def _query(self) -> CheckConfig:
+        if self.query is not None and self.queries is not None:
+            raise ValueError("give 'query' or 'queries' (one per dialect), not both")
+        return self
+
+    def query_for(self, dialect: str) -> str | None:
+        """The query text for a source dialect (sqlite, postgresql, …), `default` as fallback."""
+        if self.queries is not None:
+            return self.queries.get(dialect, self.queries.get("default"))
+        return self.query
+
+
+class StoreConfig(_Strict):
+    url: str = DEFAULT_DATABASE_URL
+
+
+class WorkerConfig(_Strict):
+    poll_interval: Duration = timedelta(seconds=1)
+    lease: Duration = timedelta(minutes=2)
+    heartbeat_interval: Duration = timedelta(seconds=15)
+    concurrency: int = Field(default=4, ge=1, le=64)
+
+
+class TocsinConfig(_Strict):
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    worker: WorkerConfig = Field(default_factory=WorkerConfig)
+    sources: dict[Name, SourceConfig] = Field(default_factory=dict)
+    channels: dict[Name, ChannelConfig] = Field(default_factory=dict)
+    checks: list[CheckConfig] = Field(default_factory=list)
+
+    def check(self, name: str) -> CheckConfig:
+        for check in self.checks:
+            if check.name == name:
+                return check
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated configuration and where it came from."""
+
+    config: TocsinConfig
+    path: Path
+    database_url: str
+    secrets: frozenset[str]
+
+
+# --- loading -------------------------------------------------------------------------------
+
+Loc = tuple[str | int, ...]
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Loader:
+    """Turns a YAML node tree into plain data, remembering the line of every path."""
+
+    def __init__(self, filename: str, env: Mapping[str, str]) -> None:
+        self.filename = filename
+        self.env = env
+        self.lines: dict[Loc, int] = {}
+        self.problems: list[str] = []
+        self.secrets: set[str] = set()
+
+    def build(self, node: yaml.Node, loc: Loc) -> Any:
+        self.lines[loc] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = yaml.safe_load(yaml.serialize(key_node))
+                if key in out:
+                    self.problems.append(
+                        f"{self.filename}:{key_node.start_mark.line + 1}: "
+                        f"{format_loc((*loc, key))}: duplicate key"
+                    )
+                self.lines[(*loc, key)] = key_node.start_mark.line + 1
+                out[key] = self.build(value_node, (*loc, key))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
+        value = yaml.safe_load(yaml.serialize(node))
+        if isinstance(value, str) and "${" in value:
+            return self._interpolate(value, loc, node.start_mark.line + 1)
+        return value
+
+    def _interpolate(self, text: str, loc: Loc, line: int) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in self.env:
+                found = self.env[name]
+            elif default is not None:
+                found = default
+            else:
+                self.problems.append(
+                    f"{self.filename}:{line}: {format_loc(loc)}: environment variable "
+                    f"{name} is not set"
+                )
+                return ""
+            if found:
+                self.secrets.add(found)
+            return found
+
+        return _ENV.sub(replace, text)
+
+    def line_of(self, loc: Loc) -> int:
+        for end in range(len(loc), -1, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return 1
+
+
+def format_loc(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top)"
+
+
+def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
+    """Follow pydantic's error location through the data, dropping union tags it inserts."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, dict) and part == "for_" and "for" in node:
+            node = node["for"]
+            path.append("for")
+        elif isinstance(part, str) and (part.startswith("function-") or part in _UNION_TAGS):
+            continue
+        else:
+            path.append(part)
+            node = None
+    return tuple(path)
+
+
+_UNION_TAGS = {"sql", "http", "prometheus", "console", "str", "int", "float", "none"}
+
+
+def _describe(error: Any, data: Any, loc: Loc) -> str:
+    kind = error["type"]
+    given = error.get("input")
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        allowed = ", ".join(re.findall(r"'([^']*)'", expected)) or expected
+        return f"{given!r} is not one of {allowed}"
+    if kind == "extra_forbidden":
+        name = loc[-1] if loc else "?"
+        parent = _lookup(data, loc[:-1])
+        fields = _model_fields_for(loc)
+        hint = difflib.get_close_matches(str(name), fields, n=1)
+        suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
+        del parent
+        return f"unknown field '{name}'{suffix}"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "union_tag_invalid":
+        expected = error.get("ctx", {}).get("expected_tags", "")
+        return f"type {error.get('ctx', {}).get('tag')!r} is not one of {expected}"
+    if kind == "union_tag_not_found":
+        return "'type' is missing"
+    message = str(error["msg"])
+    message = message.removeprefix("Value error, ")
+    return message
+
+
+def _lookup(data: Any, loc: Loc) -> Any:
+    node = data
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+_FIELDS_BY_DEPTH: dict[str, type[BaseModel]] = {
+    "store": StoreConfig,
+    "worker": WorkerConfig,
+    "schedule": ScheduleConfig,
+    "active_hours": ActiveHoursConfig,
+    "baseline": BaselineConfig,
+    "history": HistoryBaselineConfig,
+    "on_error": OnErrorConfig,
+    "conditions": ConditionConfig,
+}
+
+
+def _model_fields_for(loc: Loc) -> list[str]:
+    """Field names that were allowed where an unknown key was found, for 'did you mean'."""
+    names = [p for p in loc[:-1] if isinstance(p, str)]
+    if not names:
+        return list(TocsinConfig.model_fields)
+    if names == ["checks"]:
+        return [f.alias or n for n, f in CheckConfig.model_fields.items()]
+    model = _FIELDS_BY_DEPTH.get(names[-1])
+    if model is not None:
+        return [f.alias or n for n, f in model.model_fields.items()]
+    if names[0] == "sources":
+        return sorted(
+            {*SqlSourceConfig.model_fields, *HttpSourceConfig.model_fields,
+             *PrometheusSourceConfig.model_fields}
+        )
+    return []
+
+
+def parse(text: str, filename: str = DEFAULT_CONFIG_PATH,
+          env: Mapping[str, str] | None = None) -> tuple[TocsinConfig, frozenset[str]]:
+    """Validate configuration text; raise ConfigError listing every problem."""
+    loader = _Loader(filename, os.environ if env is None else env)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{filename}:{line}: not valid YAML: {problem}"]) from None
+    data = {} if node is None else loader.build(node, ())
+    if not isinstance(data, dict):
+        raise ConfigError([f"{filename}:1: the file must be a mapping of sections"])
+    if loader.problems:
+        raise ConfigError(loader.problems)
+    try:
+        config = TocsinConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = _data_loc(data, error["loc"])
+            problems.append(
+                f"{filename}:{loader.line_of(loc)}: {format_loc(loc)}: "
+                f"{_describe(error, data, loc)}"
+            )
+        raise ConfigError(problems) from None
+    problems = _cross_check(config, loader, filename)
+    if problems:
+        raise ConfigError(problems)
+    return config, frozenset(loader.secrets)
+
+
+def _cross_check(config: TocsinConfig, loader: _Loader, filename: str) -> list[str]:
+    """References between sections: sources, channels, unique names."""
+    problems: list[str] = []
+
+    def at(loc: Loc, message: str) -> None:
+        problems.append(f"{filename}:{loader.line_of(loc)}: {format_loc(loc)}: {message}")
+
+    seen: dict[str, int] = {}
+    for i, check in enumerate(config.checks):
+        if check.name in seen:
+            at(("checks", i, "name"), f"{check.name!r} is already the name of checks[{seen[check.name]}]")
+        seen.setdefault(check.name, i)
+        source = config.sources.get(check.source)
+        if source is None:
+            known = ", ".join(sorted(config.sources)) or "none are defined"
+            at(("checks", i, "source"), f"source {check.source!r} does not exist (known: {known})")
+        elif source.type in ("sql", "prometheus") and check.query is None and not check.queries:
+            at(("checks", i), f"a {source.type} check needs 'query' or 'queries'")
+        elif source.type == "http" and (check.query or check.queries):
+            at(("checks", i, "query"), "an http check takes no query; write conditions on its columns")
+        if check.baseline and check.baseline.history is None and source is not None \
+                and source.type != "sql":
+            at(("checks", i, "baseline"), "a baseline query needs an sql source; use 'history'")
+        for name in check.notify or []:
+            if name not in config.channels:
+                known = ", ".join(sorted(config.channels)) or "none are defined"
+                at(("checks", i, "notify"), f"channel {name!r} does not exist (known: {known})")
+    return problems
+
+
+def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:
+    """Read and validate the configuration file; the store URL env var wins over the file."""
+    environ = os.environ if env is None else env
+    file = Path(path or environ.get("TOCSIN_CONFIG") or DEFAULT_CONFIG_PATH)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{file}: cannot read the configuration: {exc.strerror}"]) from None
+    config, secrets = parse(text, str(file), environ)
+    url = environ.get("TOCSIN_DATABASE_URL") or config.store.url
+    return LoadedConfig(config=config, path=file, database_url=url, secrets=secrets)
+
+
+def database_url(env: Mapping[str, str] | None = None, fallback: str | None = None) -> str:
+    environ = os.environ if env is None else env
+    return environ.get("TOCSIN_DATABASE_URL") or fallback or DEFAULT_DATABASE_URL
+
+
+def masked(loaded: LoadedConfig) -> dict[str, Any]:
+    """The configuration as data with every secret and URL password replaced by '****'."""
+    data = loaded.config.model_dump(mode="json", by_alias=True, exclude_defaults=False)
+    return _mask(data, loaded.secrets)
+
+
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)")
+_SECRET_KEYS = re.compile(r"(?i)(password|secret|token|authorization|api[_-]?key)")
+
+
+def _mask(node: Any, secrets: frozenset[str], key: str = "") -> Any:
+    if isinstance(node, dict):
+        return {k: _mask(v, secrets, str(k)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_mask(v, secrets, key) for v in node]
+    if isinstance(node, str):
+        if _SECRET_KEYS.search(key) and node:
+            return "****"
+        out = _URL_PASSWORD.sub(r"\1****\3", node)
+        for secret in sorted(secrets, key=len, reverse=True):
+            if len(secret) >= 4:
+                out = out.replace(secret, "****")
+        return out
+    return node
