@@ -1,0 +1,68 @@
+"""Tables of the alerts domain: the alert and its timeline of transitions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tocsin.db import Base, BigId, JSONType, UTCDateTime
+
+OPEN_STATES = ("firing", "acknowledged")
+
+
+class Alert(Base):
+    """One firing condition. At most one open (unresolved) alert exists per fingerprint."""
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        # The partial unique index is what makes "fire" a compare-and-set across workers.
+        Index(
+            "uq_alert_open_fingerprint",
+            "fingerprint",
+            unique=True,
+            sqlite_where=text("state != 'resolved'"),
+            postgresql_where=text("state != 'resolved'"),
+        ),
+        Index("ix_alert_state_severity", "state", "severity"),
+        Index("ix_alert_check_state", "check_name", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(32))
+    origin: Mapped[str] = mapped_column(String(20))  # check | check_error | (inbound later)
+    check_name: Mapped[str | None] = mapped_column(String(100))
+    labels: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    severity: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(20))  # firing | acknowledged | resolved
+    title: Mapped[str] = mapped_column(String(300))
+    message: Mapped[str] = mapped_column(Text, default="")
+    value: Mapped[float | None] = mapped_column(Float)
+    runbook: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    previous_id: Mapped[int | None] = mapped_column(BigId)
+
+
+class AlertEvent(Base):
+    """One entry of an alert's timeline, written in the transaction that made the change."""
+
+    __tablename__ = "alert_event"
+    __table_args__ = (Index("ix_alert_event_alert_at", "alert_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(BigId, ForeignKey("alert.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(30))
+    state_from: Mapped[str | None] = mapped_column(String(20))
+    state_to: Mapped[str | None] = mapped_column(String(20))
+    severity: Mapped[str | None] = mapped_column(String(10))
+    actor: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
