@@ -138,7 +138,8 @@ class ScheduleConfig(_Strict):
         return self
 
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
 
 
@@ -147,9 +148,7 @@ class ActiveHoursConfig(_Strict):
 
     between: str
     timezone: ZoneName
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: list(DAYS)
-    )
+    days: list[Day] = Field(default_factory=lambda: list(DAYS))
 
     @field_validator("between")
     @classmethod
@@ -560,7 +559,8 @@ def database_url(env: Mapping[str, str] | None = None, fallback: str | None = No
 def masked(loaded: LoadedConfig) -> dict[str, Any]:
     """The configuration as data with every secret and URL password replaced by '****'."""
     data = loaded.config.model_dump(mode="json", by_alias=True, exclude_defaults=False)
-    return _mask(data, loaded.secrets)
+    masked_data: dict[str, Any] = _mask(data, loaded.secrets)
+    return masked_data
 
 
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)")

@@ -28,6 +28,7 @@ class Alert(Base):
         ),
         Index("ix_alert_state_severity", "state", "severity"),
         Index("ix_alert_check_state", "check_name", "state"),
+        Index("ix_alert_fingerprint", "fingerprint"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -1,0 +1,232 @@
+"""Every state change an operator or the worker makes, as one function each (Zulip's do_*).
+
+These compose the domains — checks, alerts, notify — in the caller's transaction, so a
+transition, its timeline row and its notifications are written together or not at all.
+Evaluating a check is split in three so no network call happens inside a transaction:
+`snapshot` (read), `evaluate` (source + pure logic, no store), `apply` (one write).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tocsin.alerts import service as alerts
+from tocsin.alerts.lifecycle import Desired, plan
+from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.checks import service as checks
+from tocsin.checks.evaluate import (
+    RowResult,
+    aggregate,
+    evaluate_rows,
+    in_active_hours,
+    resolve_params,
+    row_labels,
+)
+from tocsin.checks.sources.base import Source
+from tocsin.config import CheckConfig, TocsinConfig
+from tocsin.errors import Conflict, SourceError
+from tocsin.fingerprint import fingerprint
+from tocsin.notify import service as outbox
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an evaluation needs from the store, read before the source is queried."""
+
+    previous: dict[str, str]
+    pending: dict[str, tuple[str, datetime]]
+    history: dict[str, float | None] | None
+
+
+@dataclass
+class Outcome:
+    """The result of evaluating a check once, before anything is written."""
+
+    check_name: str
+    started_at: datetime
+    finished_at: datetime
+    status: str  # ok | error | inactive
+    results: list[RowResult] = field(default_factory=list)
+    error_kind: str | None = None
+    error: str | None = None
+    elapsed_ms: float = 0.0
+
+
+def snapshot(session: Session, check: CheckConfig, now: datetime) -> Snapshot:
+    open_alerts = alerts.open_for_check(session, check.name)
+    history = None
+    if check.baseline is not None and check.baseline.history is not None:
+        spec = check.baseline.history
+        samples = checks.history(session, check.name, now - spec.window, now - spec.exclude_recent)
+        history = {fp: aggregate(values, spec.aggregate) if len(values) >= spec.min_samples
+                   else None for fp, values in samples.items()}
+    return Snapshot(
+        previous={fp: a.severity for fp, a in open_alerts.items()},
+        pending=checks.pending(session, check.name),
+        history=history,
+    )
+
+
+def evaluate(check: CheckConfig, source: Source, snap: Snapshot, now: datetime) -> Outcome:
+    """Query the source and apply the check's logic; never raises for a source's failure."""
+    started = time.perf_counter()
+    outcome = Outcome(check.name, now, now, "ok")
+    try:
+        if not in_active_hours(check.active_hours, now):
+            outcome.status = "inactive"
+        else:
+            params: dict[str, Any] = dict(resolve_params(check.params, now, check.timezone))
+            rows = source.fetch(check.query_for(source.dialect), params)
+            baselines = snap.history
+            if check.baseline is not None and check.baseline.history is None:
+                baselines = _query_baselines(check, source, params)
+            outcome.results = evaluate_rows(
+                check, rows, dialect=source.dialect, now=now, previous=snap.previous,
+                pending=snap.pending, baselines=baselines,
+            )
+    except SourceError as exc:
+        outcome.status, outcome.error_kind, outcome.error = "error", exc.kind, str(exc)
+    outcome.elapsed_ms = (time.perf_counter() - started) * 1000
+    return outcome
+
+
+def _query_baselines(check: CheckConfig, source: Source,
+                     params: Mapping[str, Any]) -> dict[str, float | None]:
+    assert check.baseline is not None
+    spec = check.baseline
+    query = spec.query
+    if spec.queries is not None:
+        query = spec.queries.get(source.dialect, spec.queries.get("default"))
+    if query is None:
+        raise SourceError("query", f"the baseline has no query for dialect {source.dialect}")
+    out: dict[str, float | None] = {}
+    for row in source.fetch(query, params):
+        if spec.column not in row:
+            raise SourceError("query", f"the baseline result has no column {spec.column!r}")
+        labels = row_labels(check, row, check.key)
+        raw = row[spec.column]
+        out[fingerprint(check.name, labels)] = None if raw is None else float(raw)
+    return out
+
+
+def apply(session: Session, check: CheckConfig, outcome: Outcome, *, claim: checks.Claim,
+          now: datetime, channels: list[str], worker_id: str | None = None) -> list[AlertEvent]:
+    """Write one evaluation and everything it causes, then advance the schedule.
+    Raises Conflict (caller rolls back) if another worker took the slot meanwhile."""
+    checks.record(
+        session, check_name=check.name, slot_at=claim.slot_at, started_at=outcome.started_at,
+        finished_at=now, status=outcome.status, results=outcome.results,
+        error_kind=outcome.error_kind, error=outcome.error, worker_id=worker_id,
+    )
+    events: list[AlertEvent] = []
+    errors = claim.consecutive_errors + 1 if outcome.status == "error" else 0
+    if outcome.status != "error":
+        # An error never resolves anything: no false all-clear from a source that is down.
+        events += _apply_results(session, check, outcome, now, channels)
+        checks.save_pending(session, check.name, outcome.results)
+    events += _apply_check_error(session, check, outcome, errors, now, channels)
+    checks.complete(session, claim, check, now, errors)
+    return events
+
+
+def _apply_results(session: Session, check: CheckConfig, outcome: Outcome, now: datetime,
+                   channels: list[str]) -> list[AlertEvent]:
+    open_alerts = alerts.open_for_check(session, check.name)
+    by_fp = {r.fingerprint: r for r in outcome.results}
+    changes = plan({fp: a.severity for fp, a in open_alerts.items()},
+                   [Desired(r.fingerprint, r.severity) for r in outcome.results])
+    events: list[AlertEvent] = []
+    for change in changes:
+        result = by_fp.get(change.fingerprint)
+        alert = open_alerts.get(change.fingerprint)
+        if change.kind == "fire" and result is not None and change.severity is not None:
+            try:
+                alert, event = alerts.fire(
+                    session, fingerprint=result.fingerprint, origin="check",
+                    check_name=check.name, labels=result.labels, severity=change.severity,
+                    title=result.title, message=result.message, value=result.value, now=now,
+                    runbook=check.runbook,
+                )
+            except Conflict:
+                continue
+            events += _notify(session, alert, [event], channels, now)
+        elif change.kind == "severity" and alert is not None and result is not None:
+            event = alerts.change_severity(session, alert, str(change.severity), now,
+                                           value=result.value, message=result.message)
+            events += _notify(session, alert, [event], channels, now)
+        elif change.kind == "resolve" and alert is not None:
+            note = "outside active hours" if outcome.status == "inactive" else "condition cleared"
+            alert, event = alerts.resolve(session, alert.id, None, now, note)
+            events += _notify(session, alert, [event], channels, now)
+        elif change.kind == "keep" and alert is not None and result is not None:
+            alerts.refresh_details(session, alert, now, value=result.value,
+                                   message=result.message)
+    return events
+
+
+def check_error_fingerprint(check: CheckConfig) -> str:
+    return fingerprint(f"{check.name}:check_error", check.labels)
+
+
+def _apply_check_error(session: Session, check: CheckConfig, outcome: Outcome, errors: int,
+                       now: datetime, channels: list[str]) -> list[AlertEvent]:
+    """The check's own error state: an alert of its own after `on_error.after` failures,
+    resolved by the next evaluation that works."""
+    open_error = alerts.open_for_check(session, check.name, origin="check_error")
+    current = next(iter(open_error.values()), None)
+    if outcome.status != "error":
+        if current is None:
+            return []
+        alert, event = alerts.resolve(session, current.id, None, now, "the check works again")
+        return _notify(session, alert, [event], channels, now)
+    if current is not None or errors < check.on_error.after:
+        if current is not None:
+            alerts.refresh_details(session, current, now, value=None,
+                                   message=str(outcome.error))
+        return []
+    labels = {**check.labels, "check": check.name}
+    try:
+        alert, event = alerts.fire(
+            session, fingerprint=check_error_fingerprint(check), origin="check_error",
+            check_name=check.name, labels=labels, severity=check.on_error.severity,
+            title=f"Check {check.name} cannot run ({outcome.error_kind})",
+            message=str(outcome.error), now=now, runbook=check.runbook,
+        )
+    except Conflict:
+        return []
+    return _notify(session, alert, [event], channels, now)
+
+
+def _notify(session: Session, alert: Alert, events: list[AlertEvent], channels: list[str],
+            now: datetime) -> list[AlertEvent]:
+    outbox.enqueue(session, alert, events, channels, now)
+    return events
+
+
+def channels_for(config: TocsinConfig, check_name: str | None) -> list[str]:
+    """The channels an alert goes to until routing arrives: the check's `notify`, else all."""
+    if check_name is not None:
+        for check in config.checks:
+            if check.name == check_name and check.notify is not None:
+                return list(check.notify)
+    return sorted(config.channels)
+
+
+def acknowledge(session: Session, config: TocsinConfig, alert_id: int, by: str,
+                now: datetime, note: str | None = None) -> Alert:
+    alert, event = alerts.acknowledge(session, alert_id, by, now, note)
+    outbox.enqueue(session, alert, [event], channels_for(config, alert.check_name), now)
+    return alert
+
+
+def resolve(session: Session, config: TocsinConfig, alert_id: int, by: str, now: datetime,
+            note: str | None = None) -> Alert:
+    alert, event = alerts.resolve(session, alert_id, by, now, note)
+    outbox.enqueue(session, alert, [event], channels_for(config, alert.check_name), now)
+    return alert

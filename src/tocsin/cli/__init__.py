@@ -1,0 +1,21 @@
+"""The `tocsin` command: nouns then verbs (`tocsin alerts ack 12 --by ana`)."""
+
+from __future__ import annotations
+
+import typer
+
+from tocsin.cli import alerts, checks, demo, run, setup
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Tocsin: alerting, escalation and incident response.")
+app.add_typer(setup.config_app, name="config")
+app.add_typer(setup.db_app, name="db")
+app.add_typer(checks.app, name="check")
+app.add_typer(alerts.app, name="alerts")
+app.command("init")(setup.init)
+app.command("run")(run.run)
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,128 @@
+"""`tocsin alerts list|show|ack|resolve`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tocsin import actions
+from tocsin.alerts import service as alerts
+from tocsin.alerts.models import Alert
+from tocsin.cli.common import (
+    ConfigOption,
+    JsonOption,
+    clock,
+    console,
+    optional_config,
+    print_json,
+    store,
+    transaction,
+    when,
+)
+from tocsin.config import TocsinConfig
+from tocsin.notify import service as outbox
+
+app = typer.Typer(no_args_is_help=True, help="List, inspect, acknowledge and resolve alerts.")
+STATES = ("open", "firing", "acknowledged", "resolved")
+COLOURS = {"CRITICAL": "bold red", "HIGH": "red", "WARNING": "yellow", "INFO": "blue"}
+
+
+def _as_dict(alert: Alert) -> dict[str, Any]:
+    return {c: getattr(alert, c) for c in (
+        "id", "fingerprint", "origin", "check_name", "labels", "severity", "state", "title",
+        "message", "value", "runbook", "started_at", "updated_at", "acknowledged_at",
+        "acknowledged_by", "resolved_at", "resolved_by", "previous_id")}
+
+
+@app.command("list")
+def list_alerts(
+    state: Annotated[str | None, typer.Option(help=f"One of {', '.join(STATES)}.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    config: ConfigOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Alerts, newest first."""
+    if state is not None and state not in STATES:
+        raise typer.BadParameter(f"{state!r} is not one of {', '.join(STATES)}", param_hint="--state")
+    with store(optional_config(config)) as factory, transaction(factory) as session:
+        rows = [_as_dict(a) for a in alerts.list_(session, state=state, limit=limit)]
+    if json:
+        print_json(rows)
+        return
+    table = Table("id", "severity", "state", "title", "started (UTC)", "by")
+    for a in rows:
+        colour = COLOURS.get(a["severity"], "")
+        table.add_row(str(a["id"]), f"[{colour}]{a['severity']}[/]", a["state"], a["title"],
+                      when(a["started_at"]), a["acknowledged_by"] or "")
+    console.print(table)
+
+
+@app.command("show")
+def show(alert_id: int, config: ConfigOption = None, json: JsonOption = False) -> None:
+    """One alert with its timeline and notifications."""
+    with store(optional_config(config)) as factory, transaction(factory) as session:
+        alert = _as_dict(alerts.get(session, alert_id))
+        events = [{"at": e.at, "kind": e.kind, "from": e.state_from, "to": e.state_to,
+                   "severity": e.severity, "actor": e.actor, "note": e.note}
+                  for e in alerts.timeline(session, alert_id)]
+        sent = [{"id": n.id, "channel": n.channel, "state": n.state, "attempts": n.attempts,
+                 "event": n.payload.get("event"), "sent_at": n.sent_at,
+                 "last_error": n.last_error} for n in outbox.for_alert(session, alert_id)]
+    if json:
+        print_json({**alert, "timeline": events, "notifications": sent})
+        return
+    console.print(f"[bold]#{alert['id']} {alert['title']}[/]  "
+                  f"[{COLOURS.get(alert['severity'], '')}]{alert['severity']}[/] {alert['state']}")
+    console.print(f"{alert['message']}", markup=False)
+    labels = ", ".join(f"{k}={v}" for k, v in alert["labels"].items())
+    console.print(f"labels: {labels or '—'}   fingerprint: {alert['fingerprint']}", markup=False)
+    if alert["runbook"]:
+        console.print(f"runbook: {alert['runbook']}", markup=False)
+    table = Table("at (UTC)", "event", "state", "severity", "by", "note", title="timeline")
+    for e in events:
+        table.add_row(when(e["at"]), e["kind"], f"{e['from'] or '—'} → {e['to']}",
+                      e["severity"] or "", e["actor"] or "", e["note"] or "")
+    console.print(table)
+    if sent:
+        table = Table("event", "channel", "state", "attempts", "sent", "error",
+                      title="notifications")
+        for n in sent:
+            table.add_row(n["event"], n["channel"], n["state"], str(n["attempts"]),
+                          when(n["sent_at"]), n["last_error"] or "")
+        console.print(table)
+
+
+def _config(config_path: Any) -> tuple[Any, TocsinConfig]:
+    loaded = optional_config(config_path)
+    return loaded, loaded.config if loaded else TocsinConfig()
+
+
+@app.command("ack")
+def ack(
+    alert_id: int,
+    by: Annotated[str, typer.Option("--by", help="Who is acknowledging.")],
+    note: Annotated[str | None, typer.Option(help="A note for the timeline.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Acknowledge a firing alert (stops its escalation)."""
+    loaded, cfg = _config(config)
+    with store(loaded) as factory, transaction(factory) as session:
+        alert = actions.acknowledge(session, cfg, alert_id, by, clock.now(), note)
+        console.print(f"alert {alert.id} acknowledged by {by}", markup=False)
+
+
+@app.command("resolve")
+def resolve(
+    alert_id: int,
+    by: Annotated[str, typer.Option("--by", help="Who is resolving.")] = "operator",
+    note: Annotated[str | None, typer.Option(help="A note for the timeline.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Resolve an alert by hand. If its condition still holds, the next evaluation opens a
+    new alert."""
+    loaded, cfg = _config(config)
+    with store(loaded) as factory, transaction(factory) as session:
+        alert = actions.resolve(session, cfg, alert_id, by, clock.now(), note)
+        console.print(f"alert {alert.id} resolved by {by}", markup=False)

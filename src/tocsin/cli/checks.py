@@ -1,0 +1,103 @@
+"""`tocsin check list|run`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tocsin import actions
+from tocsin.checks import service as checks
+from tocsin.checks.sources import open_source
+from tocsin.cli.common import (
+    ConfigOption,
+    JsonOption,
+    clock,
+    console,
+    fail,
+    load_config,
+    print_json,
+    store,
+    transaction,
+    when,
+)
+from tocsin.errors import SourceError
+
+app = typer.Typer(no_args_is_help=True, help="Run and inspect checks.")
+
+
+@app.command("list")
+def list_checks(config: ConfigOption = None, json: JsonOption = False) -> None:
+    """Every configured check with its schedule and when it runs next."""
+    loaded = load_config(config)
+    with store(loaded) as factory, transaction(factory) as session:
+        rows = {r.check_name: r for r in checks.schedules(session)}
+    data = [
+        {"name": c.name, "source": c.source, "enabled": c.enabled,
+         "schedule": f"every {c.schedule.every}" if c.schedule.every else c.schedule.cron,
+         "next_run_at": rows[c.name].next_run_at if c.name in rows else None,
+         "last_run_at": rows[c.name].last_run_at if c.name in rows else None,
+         "consecutive_errors": rows[c.name].consecutive_errors if c.name in rows else 0}
+        for c in loaded.config.checks
+    ]
+    if json:
+        print_json(data)
+        return
+    table = Table("check", "source", "schedule", "next run (UTC)", "last run", "errors")
+    for d in data:
+        table.add_row(d["name"], d["source"], str(d["schedule"]), when(d["next_run_at"]),
+                      when(d["last_run_at"]), str(d["consecutive_errors"]))
+    console.print(table)
+
+
+@app.command("run")
+def run_check(
+    name: Annotated[str, typer.Argument(help="The check's name.")],
+    config: ConfigOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Evaluate a check once, now, and print the result. Changes nothing in the store."""
+    loaded = load_config(config)
+    try:
+        check = loaded.config.check(name)
+    except KeyError:
+        known = ", ".join(c.name for c in loaded.config.checks)
+        fail(f"no check named {name!r} (known: {known})")
+    now = clock.now()
+    with store(loaded) as factory, transaction(factory) as session:
+        snap = actions.snapshot(session, check, now)
+    try:
+        source = open_source(loaded.config.sources[check.source])
+    except SourceError as exc:
+        fail(f"source {check.source!r}: {exc}")
+    try:
+        outcome = actions.evaluate(check, source, snap, now)
+    finally:
+        source.close()
+    if json:
+        print_json({"check": name, "status": outcome.status, "error_kind": outcome.error_kind,
+                    "error": outcome.error, "elapsed_ms": round(outcome.elapsed_ms, 2),
+                    "results": [r.as_json() for r in outcome.results]})
+    else:
+        _print_outcome(outcome)
+    if outcome.status == "error":
+        raise typer.Exit(2)
+
+
+def _print_outcome(outcome: actions.Outcome) -> None:
+    head = f"{outcome.check_name}: {outcome.status} in {outcome.elapsed_ms:.1f} ms"
+    if outcome.status == "error":
+        console.print(f"[red]{head}[/] — {outcome.error_kind}: {outcome.error}")
+        return
+    console.print(head)
+    if outcome.status == "inactive":
+        console.print("outside its active hours: nothing queried, open alerts would resolve")
+        return
+    table = Table("labels", "value", "severity", "message")
+    for r in outcome.results:
+        labels = ", ".join(f"{k}={v}" for k, v in r.labels.items())
+        severity = r.severity or ("pending " + r.raw_severity if r.raw_severity else "ok")
+        value = "—" if r.value is None else f"{r.value:g}"
+        table.add_row(labels, value, severity, r.message + "".join(f" ({n})" for n in r.notes))
+    console.print(table)

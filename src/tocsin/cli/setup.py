@@ -1,0 +1,65 @@
+"""`tocsin init`, `tocsin config validate|show`, `tocsin db upgrade|current`."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+
+from tocsin import config as configuration
+from tocsin import store as versions
+from tocsin.cli.common import ConfigOption, console, engine_for, fail, load_config, optional_config
+
+config_app = typer.Typer(no_args_is_help=True, help="Check and print the configuration.")
+db_app = typer.Typer(no_args_is_help=True, help="Manage the store's schema.")
+
+
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the starter file.")] = Path(
+        "tocsin.yaml"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter tocsin.yaml with the five storefront checks."""
+    if path.exists() and not force:
+        fail(f"{path} already exists; pass --force to overwrite it")
+    text = resources.files("tocsin.examples").joinpath("starter.yaml").read_text("utf-8")
+    path.write_text(text, encoding="utf-8")
+    console.print(f"wrote {path}: set SHOP_DATABASE_URL (or edit the DSN), then run "
+                  f"`tocsin config validate` and `tocsin db upgrade`")
+
+
+@config_app.command("validate")
+def validate(config: ConfigOption = None) -> None:
+    """Validate the configuration; exit 1 naming file, line and field of every mistake."""
+    loaded = load_config(config)
+    cfg = loaded.config
+    console.print(f"{loaded.path}: valid — {len(cfg.sources)} sources, {len(cfg.checks)} checks, "
+                  f"{len(cfg.channels)} channels")
+
+
+@config_app.command("show")
+def show(config: ConfigOption = None) -> None:
+    """Print the effective configuration with every secret masked."""
+    loaded = load_config(config)
+    console.print(yaml.safe_dump(configuration.masked(loaded), sort_keys=False), markup=False)
+
+
+@db_app.command("upgrade")
+def upgrade(config: ConfigOption = None) -> None:
+    """Apply every pending migration to the store."""
+    engine = engine_for(optional_config(config))
+    before = versions.current(engine)
+    versions.upgrade(engine)
+    after = versions.current(engine)
+    console.print(f"store {engine.url.render_as_string(hide_password=True)}: "
+                  f"{before or 'empty'} → {after}")
+
+
+@db_app.command("current")
+def current(config: ConfigOption = None) -> None:
+    """Print the store's schema revision and the one this Tocsin needs."""
+    engine = engine_for(optional_config(config))
+    console.print(f"store at {versions.current(engine) or 'none'}; code needs {versions.head()}")

@@ -1,0 +1,227 @@
+"""The worker: a dumb loop over small steps that each say whether they did any work.
+
+Steps: claim due check slots and run them; send due notifications; beat the heartbeat.
+Every step reads and writes rows, so any number of workers can share one store and a
+worker killed at any instant leaves nothing that a restart will not pick up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from tocsin import actions
+from tocsin.checks import service as checks
+from tocsin.checks.models import CheckSchedule
+from tocsin.checks.sources.base import Source
+from tocsin.clock import Clock
+from tocsin.config import TocsinConfig
+from tocsin.db import session_scope
+from tocsin.errors import Conflict, SourceError
+from tocsin.notify import service as outbox
+from tocsin.notify.base import Channel, Message, TransportError
+from tocsin.notify.registry import build_channels
+from tocsin.worker.models import WorkerHeartbeat
+
+log = logging.getLogger("tocsin.worker")
+
+
+class SourcePool:
+    """Sources opened on first use and shared by the worker's threads."""
+
+    def __init__(self, config: TocsinConfig) -> None:
+        self._config = config
+        self._open: dict[str, Source] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Source:
+        with self._lock:
+            if name not in self._open:
+                from tocsin.checks.sources import open_source
+
+                self._open[name] = open_source(self._config.sources[name])
+            return self._open[name]
+
+    def close(self) -> None:
+        with self._lock:
+            for source in self._open.values():
+                source.close()
+            self._open.clear()
+
+
+class Worker:
+    def __init__(self, config: TocsinConfig, factory: sessionmaker[Session], clock: Clock, *,
+                 worker_id: str | None = None, channels: dict[str, Channel] | None = None,
+                 console_write: Callable[[str], None] | None = None,
+                 threads: bool = True) -> None:
+        self.factory = factory
+        self.clock = clock
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._console_write = console_write
+        self._fixed_channels = channels
+        self._threads = threads
+        self._last_beat: datetime | None = None
+        self.config = config
+        self.sources = SourcePool(config)
+        self.channels = channels or build_channels(config.channels, console_write)
+        self._pool = ThreadPoolExecutor(config.worker.concurrency, thread_name_prefix="check")
+
+    # --- life cycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        now = self.clock.now()
+        with session_scope(self.factory) as session:
+            session.merge(WorkerHeartbeat(id=self.id, hostname=socket.gethostname(),
+                                          pid=os.getpid(), started_at=now, heartbeat_at=now))
+            checks.sync_schedules(session, self.config.checks, now)
+        self._last_beat = now
+        log.info("worker %s started with %d checks", self.id, len(self.config.checks))
+
+    def reload(self, config: TocsinConfig) -> None:
+        """Swap in a new, already validated configuration."""
+        self.sources.close()
+        self.config = config
+        self.sources = SourcePool(config)
+        self.channels = self._fixed_channels or build_channels(config.channels,
+                                                               self._console_write)
+        with session_scope(self.factory) as session:
+            checks.sync_schedules(session, config.checks, self.clock.now())
+        log.info("configuration reloaded: %d checks", len(config.checks))
+
+    def stop(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.sources.close()
+        with session_scope(self.factory) as session:
+            session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == self.id)
+                            .values(stopped_at=self.clock.now()))
+            # Hand our leases back so another worker need not wait for them to expire.
+            session.execute(update(CheckSchedule).where(CheckSchedule.lease_owner == self.id)
+                            .values(lease_owner=None, lease_until=None))
+        log.info("worker %s stopped", self.id)
+
+    # --- steps ------------------------------------------------------------------------
+
+    def tick(self) -> int:
+        """Run every step once; return how much work was done (0 means idle)."""
+        done = self.run_due_checks()
+        done += self.send_due_notifications()
+        self.beat()
+        return done
+
+    def run_due_checks(self) -> int:
+        now = self.clock.now()
+        with session_scope(self.factory) as session:
+            claims = checks.claim_due(session, self.id, now, self.config.worker.lease,
+                                      limit=self.config.worker.concurrency * 8)
+        if not claims:
+            return 0
+        if self._threads and len(claims) > 1:
+            list(self._pool.map(self.run_claim, claims))
+        else:
+            for claim in claims:
+                self.run_claim(claim)
+        return len(claims)
+
+    def run_claim(self, claim: checks.Claim) -> None:
+        try:
+            check = self.config.check(claim.check_name)
+        except KeyError:
+            with session_scope(self.factory) as session:
+                checks.release(session, claim)
+            return
+        now = self.clock.now()
+        with session_scope(self.factory) as session:
+            snap = actions.snapshot(session, check, now)
+        try:
+            source = self.sources.get(check.source)
+            outcome = actions.evaluate(check, source, snap, now)
+        except SourceError as exc:  # opening the source failed (bad URL, missing driver)
+            outcome = actions.Outcome(check.name, now, now, "error", error_kind=exc.kind,
+                                      error=str(exc))
+        try:
+            with session_scope(self.factory) as session:
+                events = actions.apply(session, check, outcome, claim=claim,
+                                       now=self.clock.now(),
+                                       channels=actions.channels_for(self.config, check.name),
+                                       worker_id=self.id)
+        except Conflict as exc:
+            log.warning("%s: %s; another worker has it", check.name, exc)
+            return
+        if outcome.status == "error":
+            log.warning("check %s failed (%s): %s", check.name, outcome.error_kind,
+                        outcome.error)
+        for event in events:
+            log.info("alert %s %s (%s)", event.alert_id, event.kind, event.severity)
+
+    def send_due_notifications(self) -> int:
+        now = self.clock.now()
+        with session_scope(self.factory) as session:
+            claimed = outbox.claim_due(session, now)
+            messages = [Message(n.id, n.channel, n.target, n.payload) for n in claimed]
+        for message in messages:
+            self._send(message)
+        return len(messages)
+
+    def _send(self, message: Message) -> None:
+        channel = self.channels.get(message.channel)
+        error: TransportError | None = None
+        if channel is None:
+            error = TransportError(f"channel {message.channel!r} is not configured",
+                                   permanent=True)
+        else:
+            try:
+                channel.send(message)
+            except TransportError as exc:
+                error = exc
+        with session_scope(self.factory) as session:
+            now = self.clock.now()
+            if error is None:
+                outbox.mark_sent(session, message.id, now)
+            else:
+                state = outbox.mark_failed(session, message.id, now, str(error),
+                                           permanent=error.permanent,
+                                           retry_after=error.retry_after)
+                log.warning("notification %s on %s: %s (%s)", message.id, message.channel,
+                            error, state)
+
+    def beat(self, force: bool = False) -> None:
+        now = self.clock.now()
+        interval = self.config.worker.heartbeat_interval
+        if not force and self._last_beat is not None and now - self._last_beat < interval:
+            return
+        with session_scope(self.factory) as session:
+            session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == self.id)
+                            .values(heartbeat_at=now))
+        self._last_beat = now
+
+    # --- the loop ---------------------------------------------------------------------
+
+    def run_forever(self, stop: threading.Event,
+                    reload: Callable[[], TocsinConfig | None] | None = None) -> None:
+        """Tick until `stop` is set; between ticks, ask `reload` for a new configuration."""
+        poll = self.config.worker.poll_interval.total_seconds()
+        while not stop.is_set():
+            try:
+                done = self.tick()
+            except Exception:  # noqa: BLE001 -- the loop boundary: log and carry on, never die
+                log.exception("worker step failed; retrying")
+                done = 0
+            if reload is not None:
+                fresh = reload()
+                if fresh is not None:
+                    self.reload(fresh)
+            if not done:
+                stop.wait(poll)
+
+
+def seconds_until(later: datetime, now: datetime) -> float:
+    return max(0.0, (later - now) / timedelta(seconds=1))
