@@ -165,7 +165,7 @@ class Worker:
     def send_due_notifications(self) -> int:
         now = self.clock.now()
         with session_scope(self.factory) as session:
-            claimed = outbox.claim_due(session, now)
+            claimed = outbox.claim_due(session, now, lease=self.config.worker.lease)
             messages = [Message(n.id, n.channel, n.target, n.payload) for n in claimed]
         for message in messages:
             self._send(message)

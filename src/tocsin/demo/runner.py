@@ -1,0 +1,180 @@
+"""`tocsin demo`: the storefront scenario on virtual time, printed as a timeline.
+
+A temporary store and a generated storefront database (30 days of history, then a bad
+morning); the five checks of the example configuration run every virtual minute through the
+real worker; each alert transition and notification is printed as it happens; a summary
+table closes. Nothing here is scripted except the data and one acknowledgement: the alerts
+come from the checks.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from tocsin import actions, store
+from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.checks.models import Evaluation
+from tocsin.clock import VirtualClock
+from tocsin.config import TocsinConfig, parse
+from tocsin.db import make_engine, make_sessionmaker, session_scope
+from tocsin.demo.storefront import DEFAULT_START, Scenario, create_storefront, scenario_events
+from tocsin.worker.loop import Worker
+
+ZONE = ZoneInfo("America/New_York")
+STYLE = {"CRITICAL": "bold red", "HIGH": "red", "WARNING": "yellow", "INFO": "blue"}
+ICON = {"fired": "🔴", "severity_changed": "🟠", "acknowledged": "🟡", "resolved": "🟢"}
+ACK_AFTER = timedelta(minutes=4)
+
+
+@dataclass
+class DemoResult:
+    evaluations: int = 0
+    alerts: int = 0
+    notifications: int = 0
+    events: list[tuple[datetime, str, str, str]] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+
+def load_example(shop_url: str, store_url: str) -> TocsinConfig:
+    text = resources.files("tocsin.examples").joinpath("storefront.yaml").read_text("utf-8")
+    config, _ = parse(text, "storefront.yaml", env={"SHOP_DATABASE_URL": shop_url})
+    return config.model_copy(update={"store": config.store.model_copy(update={"url": store_url})})
+
+
+def run_demo(console: Console, workdir: Path | None = None, scenario: Scenario | None = None,
+             step: timedelta = timedelta(minutes=1)) -> DemoResult:
+    scenario = scenario or Scenario()
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="tocsin-demo-") as tmp:
+        folder = workdir or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        shop_url, store_url = f"sqlite:///{folder / 'shop.db'}", f"sqlite:///{folder / 'tocsin.db'}"
+        for leftover in ("shop.db", "tocsin.db"):
+            for suffix in ("", "-wal", "-shm"):
+                (folder / f"{leftover}{suffix}").unlink(missing_ok=True)
+        with console.status("generating the storefront: 30 days of orders, logs, fulfilment"):
+            t0 = time.perf_counter()
+            create_storefront(shop_url, DEFAULT_START, scenario)
+        console.print(f"storefront database ready in {time.perf_counter() - t0:.1f} s "
+                      f"({folder / 'shop.db'})")
+        engine = make_engine(store_url)
+        store.upgrade(engine)
+        factory = make_sessionmaker(engine)
+        config = load_example(shop_url, store_url)
+        result = _play(console, config, factory, scenario, step)
+        engine.dispose()
+    result.elapsed_s = time.perf_counter() - began
+    console.print(f"\n[dim]{result.evaluations} evaluations over "
+                  f"{_duration(scenario)} of virtual time in {result.elapsed_s:.1f} s[/]")
+    return result
+
+
+def _duration(scenario: Scenario) -> str:
+    total = scenario.total
+    return f"{int(total.total_seconds() // 3600)} h {int(total.total_seconds() % 3600 // 60)} min"
+
+
+def _play(console: Console, config: TocsinConfig, factory: object, scenario: Scenario,
+          step: timedelta) -> DemoResult:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    assert isinstance(factory, sessionmaker)
+    sessions: sessionmaker[Session] = factory
+    clock = VirtualClock(DEFAULT_START)
+    notified: list[str] = []
+    worker = Worker(config, sessions, clock, worker_id="demo", console_write=notified.append,
+                    threads=False)
+    worker.start()
+    narrative = sorted(scenario_events(scenario))
+    result = DemoResult()
+    seen_event = 0
+    acked: set[int] = set()
+    end = DEFAULT_START + scenario.total
+    console.rule("[bold]Tocsin demo: a bad morning at the storefront (times in New York)")
+    while clock.now() <= end:
+        now = clock.now()
+        while narrative and DEFAULT_START + narrative[0][0] <= now:
+            _, text = narrative.pop(0)
+            console.print(f"[dim]{_local(now)}[/]  [italic cyan]▸ {text}[/]")
+        worker.tick()
+        with session_scope(sessions) as session:
+            rows = session.execute(
+                select(AlertEvent, Alert).join(Alert, Alert.id == AlertEvent.alert_id)
+                .where(AlertEvent.id > seen_event).order_by(AlertEvent.id)
+            ).all()
+            for event, alert in rows:
+                seen_event = event.id
+                _print_event(console, event, alert)
+                result.events.append((event.at, alert.title, event.kind, str(event.severity)))
+            # The on-call engineer acknowledges the CRITICAL payment alert after 4 minutes.
+            for alert in session.scalars(select(Alert).where(
+                    Alert.state == "firing", Alert.severity == "CRITICAL")):
+                if alert.id not in acked and now - alert.started_at >= ACK_AFTER:
+                    actions.acknowledge(session, config, alert.id, "ana (on call)", now,
+                                        "checking Stripe webhooks")
+                    acked.add(alert.id)
+        for line in notified:
+            console.print(f"           [dim]→ console channel: {line}[/]", markup=True,
+                          highlight=False)
+        result.notifications += len(notified)
+        notified.clear()
+        clock.advance(step)
+    worker.stop()
+    _summary(console, config, sessions, result)
+    return result
+
+
+def _local(at: datetime) -> str:
+    return at.astimezone(ZONE).strftime("%H:%M")
+
+
+def _print_event(console: Console, event: AlertEvent, alert: Alert) -> None:
+    style = STYLE.get(str(event.severity), "")
+    what = event.kind.replace("_", " ")
+    extra = f" — {event.note}" if event.note else ""
+    by = f" by {event.actor}" if event.actor else ""
+    console.print(
+        f"[dim]{_local(event.at)}[/]  {ICON.get(event.kind, '•')} [{style}]{event.severity:<8}[/] "
+        f"[bold]{what}{by}[/]  {alert.title}: {alert.message}{extra}", highlight=False)
+
+
+def _summary(console: Console, config: TocsinConfig, sessions: object, result: DemoResult) -> None:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    assert isinstance(sessions, sessionmaker)
+    factory: sessionmaker[Session] = sessions
+    per_check: dict[str, Counter[str]] = defaultdict(Counter)
+    worst: dict[str, str] = {}
+    rank = {"CRITICAL": 4, "HIGH": 3, "WARNING": 2, "INFO": 1}
+    with session_scope(factory) as session:
+        for name, status in session.execute(select(Evaluation.check_name, Evaluation.status)):
+            per_check[name][status] += 1
+            result.evaluations += 1
+        for alert in session.scalars(select(Alert)):
+            name = str(alert.check_name)
+            per_check[name]["alerts"] += 1
+            result.alerts += 1
+            if rank.get(alert.severity, 0) > rank.get(worst.get(name, ""), 0):
+                worst[name] = alert.severity
+            if alert.state != "resolved":
+                per_check[name]["open"] += 1
+    table = Table("check", "evaluations", "errors", "alerts", "worst", "still open",
+                  title="Summary")
+    for check in config.checks:
+        c = per_check[check.name]
+        sev = worst.get(check.name, "—")
+        table.add_row(check.name, str(c["ok"] + c["error"] + c["inactive"]), str(c["error"]),
+                      str(c["alerts"]), f"[{STYLE.get(sev, '')}]{sev}[/]", str(c["open"]))
+    console.print(table)
+    console.print(f"{result.alerts} alerts, {result.notifications} console notifications")
