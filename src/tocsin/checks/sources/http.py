@@ -85,10 +85,15 @@ class HttpSource:
         """Days until the peer certificate's notAfter, or None over plain HTTP."""
         stream = response.extensions.get("network_stream")
         ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-        if not isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket):
+        # httpcore hands over the socket's internal `_ssl._SSLSocket`, which has the same
+        # getpeercert as ssl.SSLObject; its argument is positional-only.
+        getpeercert = getattr(ssl_object, "getpeercert", None)
+        if not callable(getpeercert):
             return None
         # The binary form is there even when verification is off (the dict form is not).
-        der = ssl_object.getpeercert(binary_form=True)
+        der = getpeercert(True)
+        if not isinstance(der, bytes):
+            return None
         not_after = certificate_not_after(der) if der else None
         if not_after is None:
             return None

@@ -1,0 +1,169 @@
+"""The HTTP source against a real loopback server, over HTTP and HTTPS."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from loopback_server import Answer, Loopback
+
+from tocsin.checks.sources import HttpSource, open_source
+from tocsin.config import HttpSourceConfig
+from tocsin.errors import SourceError
+
+MakeServer = Callable[[ssl.SSLContext | None], Loopback]
+
+
+def probe(url: str, **options: Any) -> dict[str, Any]:
+    source = HttpSource(HttpSourceConfig(type="http", url=url, **options))
+    try:
+        rows = source.fetch(None, {})
+    finally:
+        source.close()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def failure(url: str, **options: Any) -> SourceError:
+    with pytest.raises(SourceError) as caught:
+        probe(url, **options)
+    return caught.value
+
+
+def test_it_answers_one_row_with_status_body_json_and_headers(server: Loopback) -> None:
+    server.json({"data": {"status": "ok", "queue": 3}})
+    server.answer.headers["X-Served-By"] = "loopback"
+
+    row = probe(server.url + "/health")
+
+    assert row["status"] == 200
+    assert row["json"]["data"]["status"] == "ok"
+    assert row["body"] == '{"data": {"status": "ok", "queue": 3}}'
+    assert row["headers"]["content-type"] == "application/json"
+    assert row["headers"]["x-served-by"] == "loopback"
+    assert row["connected"] is True
+    assert row["url"] == server.url + "/health"
+    assert row["certificate_days_left"] is None
+    assert isinstance(row["response_time_ms"], float)
+
+
+def test_a_failing_status_is_an_answer_not_an_error(server: Loopback) -> None:
+    server.answer = Answer(status=503, body=b"down for maintenance")
+
+    row = probe(server.url)
+
+    assert row["status"] == 503
+    assert row["body"] == "down for maintenance"
+    assert row["json"] is None
+
+
+def test_it_sends_the_configured_method_headers_and_body(server: Loopback) -> None:
+    probe(
+        server.url + "/probe",
+        method="POST",
+        headers={"X-Probe": "tocsin"},
+        body='{"ping": true}',
+    )
+
+    (received,) = server.requests
+    assert received.method == "POST"
+    assert received.path == "/probe"
+    assert received.headers["x-probe"] == "tocsin"
+    assert received.body == b'{"ping": true}'
+
+
+def test_response_time_covers_the_servers_delay(server: Loopback) -> None:
+    server.answer = Answer(body=b"slowish", delay=0.05)
+
+    row = probe(server.url)
+
+    assert row["response_time_ms"] >= 50
+
+
+def test_the_body_is_cut_at_max_body_bytes(server: Loopback) -> None:
+    server.answer = Answer(body=b"x" * 5000)
+
+    row = probe(server.url, max_body_bytes=100)
+
+    assert row["body"] == "x" * 100
+
+
+def test_a_truncated_json_body_parses_as_none(server: Loopback) -> None:
+    server.json({"items": list(range(100))})
+
+    row = probe(server.url, max_body_bytes=20)
+
+    assert row["json"] is None
+    assert len(row["body"]) == 20
+
+
+def test_a_slow_server_is_a_timeout(server: Loopback) -> None:
+    server.answer = Answer(body=b"late", delay=5)
+
+    error = failure(server.url, timeout=timedelta(milliseconds=200))
+
+    assert error.kind == "timeout"
+
+
+def test_a_closed_port_is_unreachable(closed_port: int) -> None:
+    error = failure(f"http://127.0.0.1:{closed_port}/")
+
+    assert error.kind == "unreachable"
+    assert str(closed_port) in str(error)
+
+
+def test_a_url_that_is_not_http_is_refused_when_opened() -> None:
+    with pytest.raises(SourceError) as caught:
+        HttpSource(HttpSourceConfig(type="http", url="ftp://example.com/file"))
+
+    assert caught.value.kind == "unreachable"
+
+
+# --- HTTPS ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path, make_server: MakeServer) -> Loopback:
+    """An HTTPS loopback server with a fresh self-signed certificate valid for 30 days."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "30",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    loopback = make_server(context)
+    loopback.answer = Answer(body=b"secure")
+    return loopback
+
+
+def test_it_reads_the_certificates_days_left(tls_server: Loopback) -> None:
+    row = probe(tls_server.url, verify_tls=False)
+
+    assert row["status"] == 200
+    assert row["body"] == "secure"
+    assert 29 < row["certificate_days_left"] <= 30.01
+
+
+def test_an_untrusted_certificate_is_unreachable_with_a_tls_reason(tls_server: Loopback) -> None:
+    error = failure(tls_server.url, verify_tls=True)
+
+    assert error.kind == "unreachable"
+    assert str(error).startswith("TLS: ")
+    assert "certificate verify failed" in str(error)
+
+
+def test_open_source_builds_an_http_source(server: Loopback) -> None:
+    source = open_source(HttpSourceConfig(type="http", url=server.url))
+
+    assert isinstance(source, HttpSource)
+    assert source.dialect == "http"
+    source.close()
