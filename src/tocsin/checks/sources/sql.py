@@ -97,6 +97,8 @@ class SqlSource:
             conn = self._engine.connect()
         except sa_exc.DBAPIError as exc:
             raise SourceError("unreachable", self._describe_connect_error(exc)) from None
+        except sa_exc.TimeoutError:
+            raise SourceError("timeout", "every pooled connection to the source is busy") from None
         with conn:
             if self.dialect == "postgresql":
                 rows = self._fetch_postgresql(conn, query, bound)
@@ -113,7 +115,13 @@ class SqlSource:
     def _engine_options(self, url: URL) -> dict[str, Any]:
         # Checks run on worker threads that share this engine: a small pool, pinged before
         # use so a restarted database costs one failed ping, not one failed check.
-        options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 2, "max_overflow": 4}
+        options: dict[str, Any] = {
+            "pool_pre_ping": True,
+            "pool_size": 2,
+            "max_overflow": 4,
+            # Waiting for a free connection counts against the same budget as the statement.
+            "pool_timeout": self._timeout_s,
+        }
         backend = url.get_backend_name()
         if backend == "sqlite":
             if url.database in (None, "", ":memory:"):
