@@ -7,6 +7,7 @@ if it is down the PostgreSQL half fails (it never skips), as CI demands.
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -54,9 +55,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "store.db"
     engine = make_engine(f"sqlite:///{path}")
     versions.upgrade(engine)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
+    with sqlite3.connect(path) as conn:  # fold the WAL in, so one file copy is the whole store
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
 
 

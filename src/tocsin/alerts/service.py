@@ -134,7 +134,11 @@ def _move(session: Session, alert_id: int, action: str, by: str | None, now: dat
           note: str | None) -> tuple[Alert, AlertEvent]:
     alert = get(session, alert_id)
     state_from = alert.state
-    state_to = next_state(state_from, action)
+    try:
+        state_to = next_state(state_from, action)
+    except Conflict:
+        by_whom = f" by {alert.acknowledged_by}" if state_from == "acknowledged" else ""
+        raise Conflict(f"cannot {action} alert {alert_id}: it is {state_from}{by_whom}") from None
     values: dict[str, Any] = {"state": state_to, "updated_at": now}
     if action == "acknowledge":
         values |= {"acknowledged_at": now, "acknowledged_by": by}

@@ -21,8 +21,8 @@ from tocsin.clock import SystemClock
 from tocsin.db import make_engine, make_sessionmaker, session_scope
 from tocsin.errors import ConfigError, TocsinError
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None,
