@@ -64,8 +64,10 @@ def snapshot(session: Session, check: CheckConfig, now: datetime) -> Snapshot:
     if check.baseline is not None and check.baseline.history is not None:
         spec = check.baseline.history
         samples = checks.history(session, check.name, now - spec.window, now - spec.exclude_recent)
-        history = {fp: aggregate(values, spec.aggregate) if len(values) >= spec.min_samples
-                   else None for fp, values in samples.items()}
+        history = {
+            fp: aggregate(values, spec.aggregate) if len(values) >= spec.min_samples else None
+            for fp, values in samples.items()
+        }
     return Snapshot(
         previous={fp: a.severity for fp, a in open_alerts.items()},
         pending=checks.pending(session, check.name),
@@ -87,8 +89,13 @@ def evaluate(check: CheckConfig, source: Source, snap: Snapshot, now: datetime) 
             if check.baseline is not None and check.baseline.history is None:
                 baselines = _query_baselines(check, source, params)
             outcome.results = evaluate_rows(
-                check, rows, dialect=source.dialect, now=now, previous=snap.previous,
-                pending=snap.pending, baselines=baselines,
+                check,
+                rows,
+                dialect=source.dialect,
+                now=now,
+                previous=snap.previous,
+                pending=snap.pending,
+                baselines=baselines,
             )
     except SourceError as exc:
         outcome.status, outcome.error_kind, outcome.error = "error", exc.kind, str(exc)
@@ -96,8 +103,9 @@ def evaluate(check: CheckConfig, source: Source, snap: Snapshot, now: datetime) 
     return outcome
 
 
-def _query_baselines(check: CheckConfig, source: Source,
-                     params: Mapping[str, Any]) -> dict[str, float | None]:
+def _query_baselines(
+    check: CheckConfig, source: Source, params: Mapping[str, Any]
+) -> dict[str, float | None]:
     assert check.baseline is not None
     spec = check.baseline
     query = spec.query
@@ -115,14 +123,29 @@ def _query_baselines(check: CheckConfig, source: Source,
     return out
 
 
-def apply(session: Session, check: CheckConfig, outcome: Outcome, *, claim: checks.Claim,
-          now: datetime, channels: list[str], worker_id: str | None = None) -> list[AlertEvent]:
+def apply(
+    session: Session,
+    check: CheckConfig,
+    outcome: Outcome,
+    *,
+    claim: checks.Claim,
+    now: datetime,
+    channels: list[str],
+    worker_id: str | None = None,
+) -> list[AlertEvent]:
     """Write one evaluation and everything it causes, then advance the schedule.
     Raises Conflict (caller rolls back) if another worker took the slot meanwhile."""
     checks.record(
-        session, check_name=check.name, slot_at=claim.slot_at, started_at=outcome.started_at,
-        finished_at=now, status=outcome.status, results=outcome.results,
-        error_kind=outcome.error_kind, error=outcome.error, worker_id=worker_id,
+        session,
+        check_name=check.name,
+        slot_at=claim.slot_at,
+        started_at=outcome.started_at,
+        finished_at=now,
+        status=outcome.status,
+        results=outcome.results,
+        error_kind=outcome.error_kind,
+        error=outcome.error,
+        worker_id=worker_id,
     )
     events: list[AlertEvent] = []
     errors = claim.consecutive_errors + 1 if outcome.status == "error" else 0
@@ -135,12 +158,15 @@ def apply(session: Session, check: CheckConfig, outcome: Outcome, *, claim: chec
     return events
 
 
-def _apply_results(session: Session, check: CheckConfig, outcome: Outcome, now: datetime,
-                   channels: list[str]) -> list[AlertEvent]:
+def _apply_results(
+    session: Session, check: CheckConfig, outcome: Outcome, now: datetime, channels: list[str]
+) -> list[AlertEvent]:
     open_alerts = alerts.open_for_check(session, check.name)
     by_fp = {r.fingerprint: r for r in outcome.results}
-    changes = plan({fp: a.severity for fp, a in open_alerts.items()},
-                   [Desired(r.fingerprint, r.severity) for r in outcome.results])
+    changes = plan(
+        {fp: a.severity for fp, a in open_alerts.items()},
+        [Desired(r.fingerprint, r.severity) for r in outcome.results],
+    )
     events: list[AlertEvent] = []
     for change in changes:
         result = by_fp.get(change.fingerprint)
@@ -148,25 +174,37 @@ def _apply_results(session: Session, check: CheckConfig, outcome: Outcome, now: 
         if change.kind == "fire" and result is not None and change.severity is not None:
             try:
                 alert, event = alerts.fire(
-                    session, fingerprint=result.fingerprint, origin="check",
-                    check_name=check.name, labels=result.labels, severity=change.severity,
-                    title=result.title, message=result.message, value=result.value, now=now,
+                    session,
+                    fingerprint=result.fingerprint,
+                    origin="check",
+                    check_name=check.name,
+                    labels=result.labels,
+                    severity=change.severity,
+                    title=result.title,
+                    message=result.message,
+                    value=result.value,
+                    now=now,
                     runbook=check.runbook,
                 )
             except Conflict:
                 continue
             events += _notify(session, alert, [event], channels, now)
         elif change.kind == "severity" and alert is not None and result is not None:
-            event = alerts.change_severity(session, alert, str(change.severity), now,
-                                           value=result.value, message=result.message)
+            event = alerts.change_severity(
+                session,
+                alert,
+                str(change.severity),
+                now,
+                value=result.value,
+                message=result.message,
+            )
             events += _notify(session, alert, [event], channels, now)
         elif change.kind == "resolve" and alert is not None:
             note = "outside active hours" if outcome.status == "inactive" else "condition cleared"
             alert, event = alerts.resolve(session, alert.id, None, now, note)
             events += _notify(session, alert, [event], channels, now)
         elif change.kind == "keep" and alert is not None and result is not None:
-            alerts.refresh_details(session, alert, now, value=result.value,
-                                   message=result.message)
+            alerts.refresh_details(session, alert, now, value=result.value, message=result.message)
     return events
 
 
@@ -174,8 +212,14 @@ def check_error_fingerprint(check: CheckConfig) -> str:
     return fingerprint(f"{check.name}:check_error", check.labels)
 
 
-def _apply_check_error(session: Session, check: CheckConfig, outcome: Outcome, errors: int,
-                       now: datetime, channels: list[str]) -> list[AlertEvent]:
+def _apply_check_error(
+    session: Session,
+    check: CheckConfig,
+    outcome: Outcome,
+    errors: int,
+    now: datetime,
+    channels: list[str],
+) -> list[AlertEvent]:
     """The check's own error state: an alert of its own after `on_error.after` failures,
     resolved by the next evaluation that works."""
     open_error = alerts.open_for_check(session, check.name, origin="check_error")
@@ -187,24 +231,30 @@ def _apply_check_error(session: Session, check: CheckConfig, outcome: Outcome, e
         return _notify(session, alert, [event], channels, now)
     if current is not None or errors < check.on_error.after:
         if current is not None:
-            alerts.refresh_details(session, current, now, value=None,
-                                   message=str(outcome.error))
+            alerts.refresh_details(session, current, now, value=None, message=str(outcome.error))
         return []
     labels = {**check.labels, "check": check.name}
     try:
         alert, event = alerts.fire(
-            session, fingerprint=check_error_fingerprint(check), origin="check_error",
-            check_name=check.name, labels=labels, severity=check.on_error.severity,
+            session,
+            fingerprint=check_error_fingerprint(check),
+            origin="check_error",
+            check_name=check.name,
+            labels=labels,
+            severity=check.on_error.severity,
             title=f"Check {check.name} cannot run ({outcome.error_kind})",
-            message=str(outcome.error), now=now, runbook=check.runbook,
+            message=str(outcome.error),
+            now=now,
+            runbook=check.runbook,
         )
     except Conflict:
         return []
     return _notify(session, alert, [event], channels, now)
 
 
-def _notify(session: Session, alert: Alert, events: list[AlertEvent], channels: list[str],
-            now: datetime) -> list[AlertEvent]:
+def _notify(
+    session: Session, alert: Alert, events: list[AlertEvent], channels: list[str], now: datetime
+) -> list[AlertEvent]:
     outbox.enqueue(session, alert, events, channels, now)
     return events
 
@@ -218,15 +268,27 @@ def channels_for(config: TocsinConfig, check_name: str | None) -> list[str]:
     return sorted(config.channels)
 
 
-def acknowledge(session: Session, config: TocsinConfig, alert_id: int, by: str,
-                now: datetime, note: str | None = None) -> Alert:
+def acknowledge(
+    session: Session,
+    config: TocsinConfig,
+    alert_id: int,
+    by: str,
+    now: datetime,
+    note: str | None = None,
+) -> Alert:
     alert, event = alerts.acknowledge(session, alert_id, by, now, note)
     outbox.enqueue(session, alert, [event], channels_for(config, alert.check_name), now)
     return alert
 
 
-def resolve(session: Session, config: TocsinConfig, alert_id: int, by: str, now: datetime,
-            note: str | None = None) -> Alert:
+def resolve(
+    session: Session,
+    config: TocsinConfig,
+    alert_id: int,
+    by: str,
+    now: datetime,
+    note: str | None = None,
+) -> Alert:
     alert, event = alerts.resolve(session, alert_id, by, now, note)
     outbox.enqueue(session, alert, [event], channels_for(config, alert.check_name), now)
     return alert

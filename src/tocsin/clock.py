@@ -1,4 +1,4 @@
-"""The one clock: every reader of time gets it injected, so tests and the demo run on virtual time."""
+"""The one clock: every reader of time gets it injected, so tests and the demo use virtual time."""
 
 from __future__ import annotations
 

@@ -213,7 +213,9 @@ class BaselineConfig(_Strict):
 
 class OnErrorConfig(_Strict):
     severity: Severity = "WARNING"
-    after: int = Field(default=1, ge=1, description="consecutive failed evaluations before alerting")
+    after: int = Field(
+        default=1, ge=1, description="consecutive failed evaluations before alerting"
+    )
 
 
 _PARAM = re.compile(r"^(now|today)\s*(?:([+-])\s*(\S+))?$")
@@ -388,10 +390,9 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             node = node[part]
             path.append(part)
         elif isinstance(node, dict) and part == "for_" and "for" in node:
@@ -469,14 +470,18 @@ def _model_fields_for(loc: Loc) -> list[str]:
         return [f.alias or n for n, f in model.model_fields.items()]
     if names[0] == "sources":
         return sorted(
-            {*SqlSourceConfig.model_fields, *HttpSourceConfig.model_fields,
-             *PrometheusSourceConfig.model_fields}
+            {
+                *SqlSourceConfig.model_fields,
+                *HttpSourceConfig.model_fields,
+                *PrometheusSourceConfig.model_fields,
+            }
         )
     return []
 
 
-def parse(text: str, filename: str = DEFAULT_CONFIG_PATH,
-          env: Mapping[str, str] | None = None) -> tuple[TocsinConfig, frozenset[str]]:
+def parse(
+    text: str, filename: str = DEFAULT_CONFIG_PATH, env: Mapping[str, str] | None = None
+) -> tuple[TocsinConfig, frozenset[str]]:
     """Validate configuration text; raise ConfigError listing every problem."""
     loader = _Loader(filename, os.environ if env is None else env)
     try:
@@ -518,7 +523,10 @@ def _cross_check(config: TocsinConfig, loader: _Loader, filename: str) -> list[s
     seen: dict[str, int] = {}
     for i, check in enumerate(config.checks):
         if check.name in seen:
-            at(("checks", i, "name"), f"{check.name!r} is already the name of checks[{seen[check.name]}]")
+            at(
+                ("checks", i, "name"),
+                f"{check.name!r} is already the name of checks[{seen[check.name]}]",
+            )
         seen.setdefault(check.name, i)
         source = config.sources.get(check.source)
         if source is None:
@@ -527,9 +535,16 @@ def _cross_check(config: TocsinConfig, loader: _Loader, filename: str) -> list[s
         elif source.type in ("sql", "prometheus") and check.query is None and not check.queries:
             at(("checks", i), f"a {source.type} check needs 'query' or 'queries'")
         elif source.type == "http" and (check.query or check.queries):
-            at(("checks", i, "query"), "an http check takes no query; write conditions on its columns")
-        if check.baseline and check.baseline.history is None and source is not None \
-                and source.type != "sql":
+            at(
+                ("checks", i, "query"),
+                "an http check takes no query; write conditions on its columns",
+            )
+        if (
+            check.baseline
+            and check.baseline.history is None
+            and source is not None
+            and source.type != "sql"
+        ):
             at(("checks", i, "baseline"), "a baseline query needs an sql source; use 'history'")
         for name in check.notify or []:
             if name not in config.channels:
@@ -541,7 +556,7 @@ def _cross_check(config: TocsinConfig, loader: _Loader, filename: str) -> list[s
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:
     """Read and validate the configuration file; the store URL env var wins over the file."""
     environ = os.environ if env is None else env
-    file = Path(path or environ.get("TOCSIN_CONFIG") or DEFAULT_CONFIG_PATH)
+    file = config_path(path, environ)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
@@ -549,6 +564,12 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
     config, secrets = parse(text, str(file), environ)
     url = environ.get("TOCSIN_DATABASE_URL") or config.store.url
     return LoadedConfig(config=config, path=file, database_url=url, secrets=secrets)
+
+
+def config_path(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """The configuration file to use: the given path, else $TOCSIN_CONFIG, else ./tocsin.yaml."""
+    environ = os.environ if env is None else env
+    return Path(path or environ.get("TOCSIN_CONFIG") or DEFAULT_CONFIG_PATH)
 
 
 def database_url(env: Mapping[str, str] | None = None, fallback: str | None = None) -> str:

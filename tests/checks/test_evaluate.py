@@ -16,26 +16,47 @@ NOW = datetime(2026, 11, 17, 14, 0, tzinfo=UTC)
 
 def check(**overrides: Any) -> CheckConfig:
     data: dict[str, Any] = {
-        "name": "error_rate", "source": "shop", "schedule": {"every": "1m"},
+        "name": "error_rate",
+        "source": "shop",
+        "schedule": {"every": "1m"},
         "query": "SELECT 1",
-        "conditions": [{"when": ">= 10", "severity": "HIGH", "clear": "< 5"},
-                       {"when": ">= 5", "severity": "WARNING"}],
+        "conditions": [
+            {"when": ">= 10", "severity": "HIGH", "clear": "< 5"},
+            {"when": ">= 5", "severity": "WARNING"},
+        ],
     }
     data.update(overrides)
     return CheckConfig.model_validate(data)
 
 
-def run(c: CheckConfig, rows: list[dict[str, Any]], previous: dict[str, str] | None = None,
-        pending: dict[str, tuple[str, datetime]] | None = None, now: datetime = NOW,
-        baselines: dict[str, float | None] | None = None) -> list[ev.RowResult]:
-    return ev.evaluate_rows(c, rows, dialect="sqlite", now=now, previous=previous or {},
-                            pending=pending or {}, baselines=baselines)
+def run(
+    c: CheckConfig,
+    rows: list[dict[str, Any]],
+    previous: dict[str, str] | None = None,
+    pending: dict[str, tuple[str, datetime]] | None = None,
+    now: datetime = NOW,
+    baselines: dict[str, float | None] | None = None,
+) -> list[ev.RowResult]:
+    return ev.evaluate_rows(
+        c,
+        rows,
+        dialect="sqlite",
+        now=now,
+        previous=previous or {},
+        pending=pending or {},
+        baselines=baselines,
+    )
 
 
 def test_the_ladder_takes_the_first_rung_that_holds() -> None:
     c = check()
     assert [run(c, [{"value": v}])[0].severity for v in (3, 5, 9.9, 10, 50)] == [
-        None, "WARNING", "WARNING", "HIGH", "HIGH"]
+        None,
+        "WARNING",
+        "WARNING",
+        "HIGH",
+        "HIGH",
+    ]
 
 
 def test_hysteresis_fires_at_10_and_clears_only_below_5() -> None:
@@ -62,10 +83,13 @@ def test_a_noisy_value_around_the_threshold_does_not_flap() -> None:
 
 
 def test_conditions_can_use_several_columns() -> None:
-    c = check(conditions=[
-        {"when": "urgent_count > 0 and oldest > 120", "severity": "CRITICAL"},
-        {"when": "depth > 50", "severity": "HIGH"},
-    ], value="depth")
+    c = check(
+        conditions=[
+            {"when": "urgent_count > 0 and oldest > 120", "severity": "CRITICAL"},
+            {"when": "depth > 50", "severity": "HIGH"},
+        ],
+        value="depth",
+    )
     assert run(c, [{"depth": 10, "urgent_count": 2, "oldest": 130}])[0].severity == "CRITICAL"
     assert run(c, [{"depth": 60, "urgent_count": 0, "oldest": 0}])[0].severity == "HIGH"
     assert run(c, [{"depth": 6, "urgent_count": 1, "oldest": 10}])[0].severity is None
@@ -78,8 +102,13 @@ def test_for_waits_before_firing_and_an_open_alert_follows_at_once() -> None:
     assert first.raw_severity == "HIGH"
     assert first.pending_since == NOW
     pending = {first.fingerprint: ("HIGH", NOW)}
-    assert run(c, [{"value": 12}], pending=pending, now=NOW + timedelta(minutes=4))[0].severity is None
-    assert run(c, [{"value": 12}], pending=pending, now=NOW + timedelta(minutes=5))[0].severity == "HIGH"
+    assert (
+        run(c, [{"value": 12}], pending=pending, now=NOW + timedelta(minutes=4))[0].severity is None
+    )
+    assert (
+        run(c, [{"value": 12}], pending=pending, now=NOW + timedelta(minutes=5))[0].severity
+        == "HIGH"
+    )
     # A condition that clears while pending forgets its start.
     cleared = run(c, [{"value": 1}], pending=pending, now=NOW + timedelta(minutes=2))[0]
     assert cleared.pending_since is None
@@ -87,11 +116,13 @@ def test_for_waits_before_firing_and_an_open_alert_follows_at_once() -> None:
 
 def test_one_alert_per_row_keyed_by_chosen_columns() -> None:
     c = check(key=["provider_name"], labels={"service": "fulfilment"})
-    results = run(c, [{"provider_name": "printful", "value": 2},
-                      {"provider_name": "printify", "value": 12}])
+    results = run(
+        c, [{"provider_name": "printful", "value": 2}, {"provider_name": "printify", "value": 12}]
+    )
     assert [r.labels for r in results] == [
         {"service": "fulfilment", "provider_name": "printful"},
-        {"service": "fulfilment", "provider_name": "printify"}]
+        {"service": "fulfilment", "provider_name": "printify"},
+    ]
     assert [r.severity for r in results] == [None, "HIGH"]
     assert results[0].fingerprint != results[1].fingerprint
 
@@ -125,11 +156,18 @@ def test_an_undefined_column_in_a_condition_is_an_error_not_false() -> None:
 
 
 def test_baseline_ratio_as_in_the_provider_check() -> None:
-    c = check(key=["provider"], value="p95", baseline={"query": "SELECT 1", "compare": "ratio"},
-              conditions=[{"when": "> 3", "severity": "HIGH"},
-                          {"when": "> 2", "severity": "WARNING"}])
-    rows = [{"provider": "a", "p95": 2400}, {"provider": "b", "p95": 3700},
-            {"provider": "c", "p95": 1000}, {"provider": "d", "p95": 500}]
+    c = check(
+        key=["provider"],
+        value="p95",
+        baseline={"query": "SELECT 1", "compare": "ratio"},
+        conditions=[{"when": "> 3", "severity": "HIGH"}, {"when": "> 2", "severity": "WARNING"}],
+    )
+    rows = [
+        {"provider": "a", "p95": 2400},
+        {"provider": "b", "p95": 3700},
+        {"provider": "c", "p95": 1000},
+        {"provider": "d", "p95": 500},
+    ]
     fps = [r.fingerprint for r in run(c, rows, baselines={})]
     baselines = {fps[0]: 1000.0, fps[1]: 1200.0, fps[2]: 1000.0}
     results = run(c, rows, baselines=baselines)
@@ -145,8 +183,13 @@ def test_baseline_percent_as_in_the_cost_check() -> None:
 
 
 def test_active_hours_in_new_york_including_the_day_and_dst() -> None:
-    c = check(active_hours={"between": "06:00-23:00", "timezone": "America/New_York",
-                            "days": ["mon", "tue", "wed", "thu", "fri"]})
+    c = check(
+        active_hours={
+            "between": "06:00-23:00",
+            "timezone": "America/New_York",
+            "days": ["mon", "tue", "wed", "thu", "fri"],
+        }
+    )
     hours = c.active_hours
     # 09:00 EST on a Tuesday; 05:59; 23:00 (end is exclusive); a Saturday.
     assert ev.in_active_hours(hours, datetime(2026, 11, 17, 14, 0, tzinfo=UTC))
@@ -176,27 +219,36 @@ def test_cron_slots_follow_their_zone() -> None:
     s = ScheduleConfig.model_validate({"cron": "0 9 * * *", "timezone": "America/New_York"})
     assert ev.first_slot(s, NOW) == datetime(2026, 11, 18, 14, 0, tzinfo=UTC)
     assert ev.next_slot(s, datetime(2026, 11, 18, 14, 0, tzinfo=UTC), NOW) == datetime(
-        2026, 11, 19, 14, 0, tzinfo=UTC)
+        2026, 11, 19, 14, 0, tzinfo=UTC
+    )
 
 
 def test_relative_params_come_from_the_clock() -> None:
-    got = ev.resolve_params({"since": "now-10m", "day": "today", "month": "today-30d",
-                             "at": "now"}, NOW, "UTC")
-    assert got == {"since": NOW - timedelta(minutes=10),
-                   "day": datetime(2026, 11, 17, tzinfo=UTC),
-                   "month": datetime(2026, 10, 18, tzinfo=UTC), "at": NOW}
+    got = ev.resolve_params(
+        {"since": "now-10m", "day": "today", "month": "today-30d", "at": "now"}, NOW, "UTC"
+    )
+    assert got == {
+        "since": NOW - timedelta(minutes=10),
+        "day": datetime(2026, 11, 17, tzinfo=UTC),
+        "month": datetime(2026, 10, 18, tzinfo=UTC),
+        "at": NOW,
+    }
     ny = ev.resolve_params({"day": "today"}, NOW, "America/New_York")
     assert ny["day"] == datetime(2026, 11, 17, 5, 0, tzinfo=UTC)
 
 
 def test_message_templates_render_row_columns() -> None:
-    c = check(message="{{ urgent_count }} urgent items, oldest is {{ oldest }} minutes old",
-              value="urgent_count")
+    c = check(
+        message="{{ urgent_count }} urgent items, oldest is {{ oldest }} minutes old",
+        value="urgent_count",
+    )
     assert run(c, [{"urgent_count": 3, "oldest": 130}])[0].message == (
-        "3 urgent items, oldest is 130 minutes old")
+        "3 urgent items, oldest is 130 minutes old"
+    )
 
 
-@pytest.mark.parametrize(("how", "expected"),
-                         [("avg", 2.5), ("median", 2.5), ("min", 1), ("max", 4), ("p95", 4)])
+@pytest.mark.parametrize(
+    ("how", "expected"), [("avg", 2.5), ("median", 2.5), ("min", 1), ("max", 4), ("p95", 4)]
+)
 def test_history_aggregates(how: str, expected: float) -> None:
     assert ev.aggregate([1, 2, 3, 4], how) == expected

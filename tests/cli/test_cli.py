@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.support.shop import ValueTable
 from typer.testing import CliRunner
 
-from tests.support.shop import ValueTable
 from tocsin.cli import app
 
 runner = CliRunner()
@@ -55,7 +55,9 @@ def test_validate_reports_every_problem_and_exits_1(tmp_path: Path, shop: ValueT
 
 
 def test_validate_accepts_a_good_file(tmp_path: Path, shop: ValueTable) -> None:
-    code, out = invoke("config", "validate", "-c", str(write_config(tmp_path, "sqlite:///x.db", shop)))
+    code, out = invoke(
+        "config", "validate", "-c", str(write_config(tmp_path, "sqlite:///x.db", shop))
+    )
     assert code == 0
     assert "valid — 1 sources, 1 checks, 1 channels" in out
 
@@ -70,8 +72,9 @@ def test_run_refuses_a_store_that_is_behind(tmp_path: Path, shop: ValueTable) ->
     assert "empty → 0001" in out
 
 
-def test_check_run_prints_without_changing_anything(tmp_path: Path, store_url: str,
-                                                    shop: ValueTable) -> None:
+def test_check_run_prints_without_changing_anything(
+    tmp_path: Path, store_url: str, shop: ValueTable
+) -> None:
     path = write_config(tmp_path, store_url, shop)
     code, out = invoke("check", "run", "error_rate", "-c", str(path), "--json")
     assert code == 0
@@ -82,15 +85,17 @@ def test_check_run_prints_without_changing_anything(tmp_path: Path, store_url: s
     assert json.loads(out) == []
 
 
-def test_check_run_of_an_unknown_check_names_the_known_ones(tmp_path: Path, store_url: str,
-                                                            shop: ValueTable) -> None:
+def test_check_run_of_an_unknown_check_names_the_known_ones(
+    tmp_path: Path, store_url: str, shop: ValueTable
+) -> None:
     code, out = invoke("check", "run", "nope", "-c", str(write_config(tmp_path, store_url, shop)))
     assert code == 1
     assert "no check named 'nope' (known: error_rate)" in out
 
 
-def test_run_once_then_list_show_ack_resolve(tmp_path: Path, store_url: str,
-                                             shop: ValueTable) -> None:
+def test_run_once_then_list_show_ack_resolve(
+    tmp_path: Path, store_url: str, shop: ValueTable
+) -> None:
     path = str(write_config(tmp_path, store_url, shop))
     assert invoke("run", "--once", "-c", path)[0] == 0
     code, out = invoke("alerts", "list", "--state", "firing", "--json", "-c", path)
@@ -98,7 +103,9 @@ def test_run_once_then_list_show_ack_resolve(tmp_path: Path, store_url: str,
     assert (alert["severity"], alert["title"]) == ("HIGH", "Error rate")
     ident = str(alert["id"])
     assert invoke("alerts", "ack", ident, "--by", "ana", "-c", path) == (
-        0, f"alert {ident} acknowledged by ana\n")
+        0,
+        f"alert {ident} acknowledged by ana\n",
+    )
     code, out = invoke("alerts", "ack", ident, "--by", "bob", "-c", path)
     assert code == 1
     assert "cannot acknowledge alert" in out
@@ -108,29 +115,42 @@ def test_run_once_then_list_show_ack_resolve(tmp_path: Path, store_url: str,
     assert [e["kind"] for e in shown["timeline"]] == ["fired", "acknowledged", "resolved"]
     # The ack and resolve notices are in the outbox; only a running worker sends them.
     assert sorted((n["event"], n["state"]) for n in shown["notifications"]) == [
-        ("acknowledged", "pending"), ("fired", "sent"), ("resolved", "pending")]
+        ("acknowledged", "pending"),
+        ("fired", "sent"),
+        ("resolved", "pending"),
+    ]
     code, out = invoke("alerts", "list", "--state", "bogus", "-c", path)
     assert code == 2
 
 
-def test_show_of_a_missing_alert_is_a_clear_error(tmp_path: Path, store_url: str,
-                                                  shop: ValueTable) -> None:
+def test_show_of_a_missing_alert_is_a_clear_error(
+    tmp_path: Path, store_url: str, shop: ValueTable
+) -> None:
     code, out = invoke("alerts", "show", "999", "-c", str(write_config(tmp_path, store_url, shop)))
     assert code == 1
     assert "alert 999 does not exist" in out
 
 
-def test_config_show_masks_the_dsn_password(tmp_path: Path, shop: ValueTable,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write_config(tmp_path, "sqlite:///x.db", shop, extra="""\
+def test_config_show_masks_the_dsn_password(
+    tmp_path: Path, shop: ValueTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = (
+        write_config(
+            tmp_path,
+            "sqlite:///x.db",
+            shop,
+            extra="""\
   - name: remote
     source: pg
     schedule: {every: 1m}
     query: SELECT 1
     conditions: [{when: "> 1", severity: HIGH}]
-""").read_text() + "  pg: {type: sql, url: \"${PG_URL}\"}\n"
+""",
+        ).read_text()
+        + '  pg: {type: sql, url: "${PG_URL}"}\n'
+    )
     # put the new source under `sources:`
-    text = path.replace("sources:\n", "sources:\n  pg: {type: sql, url: \"${PG_URL}\"}\n", 1)
+    text = path.replace("sources:\n", 'sources:\n  pg: {type: sql, url: "${PG_URL}"}\n', 1)
     text = text.rsplit("  pg: {type: sql", 1)[0]
     (tmp_path / "s.yaml").write_text(text)
     monkeypatch.setenv("PG_URL", "postgresql://app:s3cr3tpass@db/shop")
@@ -140,8 +160,9 @@ def test_config_show_masks_the_dsn_password(tmp_path: Path, shop: ValueTable,
     assert "postgresql://app:****@db/shop" in out or "****" in out
 
 
-def test_init_writes_a_starter_that_validates(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_writes_a_starter_that_validates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "tocsin.yaml"
     assert invoke("init", str(target))[0] == 0
     assert invoke("init", str(target))[0] == 1  # refuses to overwrite

@@ -5,8 +5,15 @@ from __future__ import annotations
 from tocsin.config import TocsinConfig, parse
 
 
-def metric_config(source_url: str, *, extra: str = "", every: str = "1m",
-                  when_high: str = ">= 10", clear: str = "< 5", lease: str = "2m") -> TocsinConfig:
+def metric_config(
+    source_url: str,
+    *,
+    extra: str = "",
+    every: str = "1m",
+    when_high: str = ">= 10",
+    clear: str = "< 5",
+    lease: str = "2m",
+) -> TocsinConfig:
     text = f"""
 worker: {{lease: {lease}, concurrency: 2}}
 sources:

@@ -20,5 +20,8 @@ class ValueTable:
 
     def set(self, name: str, value: object) -> None:
         with sqlite3.connect(self.path) as conn:
-            conn.execute("INSERT INTO metric VALUES (?, ?) ON CONFLICT(name) DO UPDATE "
-                         "SET value = excluded.value", (name, value))
+            conn.execute(
+                "INSERT INTO metric VALUES (?, ?) ON CONFLICT(name) DO UPDATE "
+                "SET value = excluded.value",
+                (name, value),
+            )

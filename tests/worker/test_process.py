@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-
 from tests.support.shop import ValueTable
+
 from tocsin.alerts.models import Alert
 from tocsin.checks.models import CheckSchedule, Evaluation
 from tocsin.db import session_scope
@@ -28,7 +28,8 @@ pytestmark = pytest.mark.slow
 
 
 def config_text(store_url: str, shop: ValueTable, names: tuple[str, ...] = ("a", "b", "c")) -> str:
-    checks = "".join(f"""
+    checks = "".join(
+        f"""
   - name: rate_{n}
     source: shop
     schedule: {{every: 1s}}
@@ -36,7 +37,9 @@ def config_text(store_url: str, shop: ValueTable, names: tuple[str, ...] = ("a",
     labels: {{service: s{n}}}
     conditions:
       - {{when: ">= 10", severity: HIGH}}
-""" for n in names)
+"""
+        for n in names
+    )
     return f"""\
 store: {{url: "{store_url}"}}
 worker: {{lease: 3s, poll_interval: 100ms, heartbeat_interval: 1s, concurrency: 2}}
@@ -61,9 +64,13 @@ def start(tmp_path: Path) -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
 
     def launch(config: Path) -> subprocess.Popen[str]:
         out = open(tmp_path / f"run-{len(procs)}.log", "w")  # noqa: SIM115
-        proc = subprocess.Popen([*TOCSIN, "run", "-c", str(config)], stdout=out,
-                                stderr=subprocess.STDOUT, text=True,
-                                env={**os.environ, "COLUMNS": "200"})
+        proc = subprocess.Popen(
+            [*TOCSIN, "run", "-c", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "COLUMNS": "200"},
+        )
         procs.append(proc)
         return proc
 
@@ -89,13 +96,21 @@ def count(factory: sessionmaker[Session], model: type, *where: object) -> int:
 
 
 def migrate(store_url: str) -> None:
-    subprocess.run([*TOCSIN, "db", "upgrade"], check=True, capture_output=True,
-                   env={**os.environ, "TOCSIN_DATABASE_URL": store_url})
+    subprocess.run(
+        [*TOCSIN, "db", "upgrade"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "TOCSIN_DATABASE_URL": store_url},
+    )
 
 
-def test_kill_9_at_random_moments_loses_nothing(tmp_path: Path, store_url: str,
-                                                factory: sessionmaker[Session], shop: ValueTable,
-                                                start: Callable[[Path], subprocess.Popen[str]]) -> None:
+def test_kill_9_at_random_moments_loses_nothing(
+    tmp_path: Path,
+    store_url: str,
+    factory: sessionmaker[Session],
+    shop: ValueTable,
+    start: Callable[[Path], subprocess.Popen[str]],
+) -> None:
     config = tmp_path / "tocsin.yaml"
     config.write_text(config_text(store_url, shop))
     rng = random.Random(7)
@@ -113,17 +128,25 @@ def test_kill_9_at_random_moments_loses_nothing(tmp_path: Path, store_url: str,
         time.sleep(3.2 if round_ < 3 else 0)
     shop.set("rate_a", 12)
     proc = start(config)
-    wait_for(lambda: count(factory, Notification, Notification.state.in_(("pending", "sending"))) == 0
-             and count(factory, Alert, Alert.check_name == "rate_a", Alert.state == "firing") == 1)
+    wait_for(
+        lambda: (
+            count(factory, Notification, Notification.state.in_(("pending", "sending"))) == 0
+            and count(factory, Alert, Alert.check_name == "rate_a", Alert.state == "firing") == 1
+        )
+    )
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0
     with session_scope(factory) as s:
         slots = s.execute(select(Evaluation.check_name, Evaluation.slot_at)).all()
-        open_per_fp = s.execute(select(Alert.fingerprint, func.count()).where(
-            Alert.state != "resolved").group_by(Alert.fingerprint)).all()
+        open_per_fp = s.execute(
+            select(Alert.fingerprint, func.count())
+            .where(Alert.state != "resolved")
+            .group_by(Alert.fingerprint)
+        ).all()
         alerts = s.scalar(select(func.count()).select_from(Alert))
-        sent = s.scalar(select(func.count()).select_from(Notification).where(
-            Notification.state == "sent"))
+        sent = s.scalar(
+            select(func.count()).select_from(Notification).where(Notification.state == "sent")
+        )
         fired_events = s.scalar(select(func.count()).select_from(Notification))
         leases = s.scalars(select(CheckSchedule.lease_owner)).all()
     assert len(slots) == len(set(slots)), "a slot was evaluated twice"
@@ -134,8 +157,12 @@ def test_kill_9_at_random_moments_loses_nothing(tmp_path: Path, store_url: str,
 
 
 def test_sigterm_stops_gracefully_and_marks_the_heartbeat(
-        tmp_path: Path, store_url: str, factory: sessionmaker[Session], shop: ValueTable,
-        start: Callable[[Path], subprocess.Popen[str]]) -> None:
+    tmp_path: Path,
+    store_url: str,
+    factory: sessionmaker[Session],
+    shop: ValueTable,
+    start: Callable[[Path], subprocess.Popen[str]],
+) -> None:
     config = tmp_path / "tocsin.yaml"
     config.write_text(config_text(store_url, shop))
     migrate(store_url)
@@ -152,8 +179,12 @@ def test_sigterm_stops_gracefully_and_marks_the_heartbeat(
 
 
 def test_sighup_with_a_bad_file_keeps_the_good_configuration(
-        tmp_path: Path, store_url: str, factory: sessionmaker[Session], shop: ValueTable,
-        start: Callable[[Path], subprocess.Popen[str]]) -> None:
+    tmp_path: Path,
+    store_url: str,
+    factory: sessionmaker[Session],
+    shop: ValueTable,
+    start: Callable[[Path], subprocess.Popen[str]],
+) -> None:
     config = tmp_path / "tocsin.yaml"
     config.write_text(config_text(store_url, shop, names=("a",)))
     migrate(store_url)

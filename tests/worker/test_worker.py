@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-
 from tests.support.configs import metric_config
 from tests.support.shop import ValueTable
+
 from tocsin import actions
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
@@ -31,10 +31,21 @@ def shop(tmp_path: Path) -> ValueTable:
     return table
 
 
-def make_worker(factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable,
-                lines: list[str], **kw: str) -> Worker:
-    worker = Worker(metric_config(shop.url, **kw), factory, clock, worker_id="w1",
-                    console_write=lines.append, threads=False)
+def make_worker(
+    factory: sessionmaker[Session],
+    clock: VirtualClock,
+    shop: ValueTable,
+    lines: list[str],
+    **kw: str,
+) -> Worker:
+    worker = Worker(
+        metric_config(shop.url, **kw),
+        factory,
+        clock,
+        worker_id="w1",
+        console_write=lines.append,
+        threads=False,
+    )
     worker.start()
     return worker
 
@@ -44,8 +55,9 @@ def step(worker: Worker, clock: VirtualClock, minutes: int = 1) -> None:
     clock.advance(MINUTE * minutes)
 
 
-def test_a_check_fires_changes_severity_and_resolves(factory: sessionmaker[Session],
-                                                     clock: VirtualClock, shop: ValueTable) -> None:
+def test_a_check_fires_changes_severity_and_resolves(
+    factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable
+) -> None:
     lines: list[str] = []
     worker = make_worker(factory, clock, shop, lines)
     step(worker, clock)
@@ -70,7 +82,8 @@ def test_a_check_fires_changes_severity_and_resolves(factory: sessionmaker[Sessi
 
 
 def test_acknowledged_alerts_stay_acknowledged_until_resolved(
-        factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable) -> None:
+    factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable
+) -> None:
     lines: list[str] = []
     worker = make_worker(factory, clock, shop, lines)
     shop.set("error_rate", 11)
@@ -92,11 +105,15 @@ def test_acknowledged_alerts_stay_acknowledged_until_resolved(
     assert resolved.acknowledged_by == "ana"
     assert events == [("fired", None), ("acknowledged", "ana"), ("resolved", None)]
     assert [line.split(": ")[0].split("] ")[1] for line in lines] == [
-        "HIGH FIRED", "HIGH ACKNOWLEDGED", "HIGH RESOLVED"]
+        "HIGH FIRED",
+        "HIGH ACKNOWLEDGED",
+        "HIGH RESOLVED",
+    ]
 
 
 def test_an_alert_that_fires_again_is_a_new_alert_linked_to_the_old(
-        factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable) -> None:
+    factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable
+) -> None:
     worker = make_worker(factory, clock, shop, [])
     for value in (12, 0, 12):
         shop.set("error_rate", value)
@@ -111,7 +128,8 @@ def test_an_alert_that_fires_again_is_a_new_alert_linked_to_the_old(
 
 
 def test_a_manual_resolve_while_the_condition_holds_opens_a_new_alert(
-        factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable) -> None:
+    factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable
+) -> None:
     worker = make_worker(factory, clock, shop, [])
     shop.set("error_rate", 12)
     step(worker, clock)
@@ -127,8 +145,12 @@ def test_a_manual_resolve_while_the_condition_holds_opens_a_new_alert(
 
 @pytest.mark.parametrize(("query_value", "kind"), [("abc", "not_a_number"), (None, "no_data")])
 def test_bad_results_raise_a_check_error_alert_and_never_resolve(
-        factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable,
-        query_value: object, kind: str) -> None:
+    factory: sessionmaker[Session],
+    clock: VirtualClock,
+    shop: ValueTable,
+    query_value: object,
+    kind: str,
+) -> None:
     worker = make_worker(factory, clock, shop, [])
     shop.set("error_rate", 12)
     step(worker, clock)
@@ -152,7 +174,8 @@ def test_bad_results_raise_a_check_error_alert_and_never_resolve(
 
 
 def test_an_unreachable_source_is_a_check_error_and_the_worker_carries_on(
-        factory: sessionmaker[Session], clock: VirtualClock, tmp_path: Path) -> None:
+    factory: sessionmaker[Session], clock: VirtualClock, tmp_path: Path
+) -> None:
     missing = ValueTable.__new__(ValueTable)
     missing.path = tmp_path / "nowhere" / "shop.db"
     worker = make_worker(factory, clock, missing, [])
@@ -166,12 +189,18 @@ def test_an_unreachable_source_is_a_check_error_and_the_worker_carries_on(
     assert statuses == ["unreachable", "unreachable"]
 
 
-def test_a_check_whose_sql_writes_fails_clearly(factory: sessionmaker[Session],
-                                                clock: VirtualClock, shop: ValueTable) -> None:
+def test_a_check_whose_sql_writes_fails_clearly(
+    factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable
+) -> None:
     config = metric_config(shop.url)
     bad = config.checks[0].model_copy(update={"query": "DELETE FROM metric RETURNING 1 AS value"})
-    worker = Worker(config.model_copy(update={"checks": [bad]}), factory, clock,
-                    console_write=[].append, threads=False)
+    worker = Worker(
+        config.model_copy(update={"checks": [bad]}),
+        factory,
+        clock,
+        console_write=[].append,
+        threads=False,
+    )
     worker.start()
     step(worker, clock)
     with session_scope(factory) as s:
@@ -182,10 +211,10 @@ def test_a_check_whose_sql_writes_fails_clearly(factory: sessionmaker[Session],
 
 
 def test_each_slot_is_evaluated_once_even_with_two_workers(
-        factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable) -> None:
+    factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable
+) -> None:
     one = make_worker(factory, clock, shop, [])
-    two = Worker(one.config, factory, clock, worker_id="w2", console_write=[].append,
-                 threads=False)
+    two = Worker(one.config, factory, clock, worker_id="w2", console_write=[].append, threads=False)
     two.start()
     for _ in range(5):
         one.tick()
@@ -198,8 +227,9 @@ def test_each_slot_is_evaluated_once_even_with_two_workers(
     assert workers <= {"w1", "w2"}
 
 
-def test_for_duration_waits_in_the_store(factory: sessionmaker[Session], clock: VirtualClock,
-                                          shop: ValueTable) -> None:
+def test_for_duration_waits_in_the_store(
+    factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable
+) -> None:
     config = metric_config(shop.url)
     held = config.checks[0].model_copy(update={"for_": timedelta(minutes=3)})
     config = config.model_copy(update={"checks": [held]})
@@ -207,8 +237,9 @@ def test_for_duration_waits_in_the_store(factory: sessionmaker[Session], clock: 
     fired_at = []
     for minute in range(6):
         # A fresh worker each minute: the pending state must live in the store.
-        worker = Worker(config, factory, clock, worker_id=f"w{minute}", console_write=[].append,
-                        threads=False)
+        worker = Worker(
+            config, factory, clock, worker_id=f"w{minute}", console_write=[].append, threads=False
+        )
         worker.start()
         worker.tick()
         worker.stop()
@@ -219,8 +250,9 @@ def test_for_duration_waits_in_the_store(factory: sessionmaker[Session], clock: 
     assert fired_at[0] == 3
 
 
-def test_notifications_are_written_with_the_transition(factory: sessionmaker[Session],
-                                                       clock: VirtualClock, shop: ValueTable) -> None:
+def test_notifications_are_written_with_the_transition(
+    factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable
+) -> None:
     lines: list[str] = []
     worker = make_worker(factory, clock, shop, lines)
     shop.set("error_rate", 12)

@@ -48,8 +48,9 @@ class Change:
     severity: str | None = None
 
 
-def plan(open_severity: Mapping[str, str], desired: Iterable[Desired],
-         authoritative: bool = True) -> list[Change]:
+def plan(
+    open_severity: Mapping[str, str], desired: Iterable[Desired], authoritative: bool = True
+) -> list[Change]:
     """Diff open alerts against what the source says now.
 
     `authoritative` means the source reported every series it knows (a check's full result),
@@ -70,7 +71,5 @@ def plan(open_severity: Mapping[str, str], desired: Iterable[Desired],
         else:
             changes.append(Change("keep", item.fingerprint, item.severity))
     if authoritative:
-        changes.extend(
-            Change("resolve", fp) for fp in sorted(open_severity) if fp not in seen
-        )
+        changes.extend(Change("resolve", fp) for fp in sorted(open_severity) if fp not in seen)
     return changes

@@ -23,8 +23,9 @@ def get(session: Session, alert_id: int) -> Alert:
     return alert
 
 
-def list_(session: Session, *, state: str | None = None, check_name: str | None = None,
-          limit: int = 100) -> Sequence[Alert]:
+def list_(
+    session: Session, *, state: str | None = None, check_name: str | None = None, limit: int = 100
+) -> Sequence[Alert]:
     query = select(Alert).order_by(Alert.id.desc()).limit(limit)
     if state == "open":
         query = query.where(Alert.state.in_(OPEN))
@@ -56,31 +57,69 @@ def open_for_check(session: Session, check_name: str, origin: str = "check") -> 
     return {alert.fingerprint: alert for alert in rows}
 
 
-def _event(session: Session, alert: Alert, kind: str, now: datetime, *, state_from: str | None,
-           actor: str | None = None, note: str | None = None,
-           data: dict[str, Any] | None = None) -> AlertEvent:
+def _event(
+    session: Session,
+    alert: Alert,
+    kind: str,
+    now: datetime,
+    *,
+    state_from: str | None,
+    actor: str | None = None,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> AlertEvent:
     event = AlertEvent(
-        alert_id=alert.id, at=now, kind=kind, state_from=state_from, state_to=alert.state,
-        severity=alert.severity, actor=actor, note=note, data=data or {},
+        alert_id=alert.id,
+        at=now,
+        kind=kind,
+        state_from=state_from,
+        state_to=alert.state,
+        severity=alert.severity,
+        actor=actor,
+        note=note,
+        data=data or {},
     )
     session.add(event)
     session.flush()
     return event
 
 
-def fire(session: Session, *, fingerprint: str, origin: str, check_name: str | None,
-         labels: dict[str, str], severity: str, title: str, message: str, now: datetime,
-         value: float | None = None, runbook: str | None = None) -> tuple[Alert, AlertEvent]:
+def fire(
+    session: Session,
+    *,
+    fingerprint: str,
+    origin: str,
+    check_name: str | None,
+    labels: dict[str, str],
+    severity: str,
+    title: str,
+    message: str,
+    now: datetime,
+    value: float | None = None,
+    runbook: str | None = None,
+) -> tuple[Alert, AlertEvent]:
     """Open a new alert. Conflict if one is already open for this fingerprint (another
     worker won the race: the partial unique index is the compare-and-set)."""
     previous = session.scalar(
-        select(Alert.id).where(Alert.fingerprint == fingerprint, Alert.state == "resolved")
-        .order_by(Alert.id.desc()).limit(1)
+        select(Alert.id)
+        .where(Alert.fingerprint == fingerprint, Alert.state == "resolved")
+        .order_by(Alert.id.desc())
+        .limit(1)
     )
     alert = Alert(
-        fingerprint=fingerprint, origin=origin, check_name=check_name, labels=labels,
-        severity=severity, state="firing", title=title, message=message, value=value,
-        runbook=runbook, started_at=now, updated_at=now, previous_id=previous,
+        fingerprint=fingerprint,
+        origin=origin,
+        check_name=check_name,
+        labels=labels,
+        severity=severity,
+        state="firing",
+        title=title,
+        message=message,
+        value=value,
+        runbook=runbook,
+        started_at=now,
+        updated_at=now,
+        previous_id=previous,
     )
     try:
         with session.begin_nested():
@@ -89,49 +128,79 @@ def fire(session: Session, *, fingerprint: str, origin: str, check_name: str | N
     except IntegrityError:
         raise Conflict(f"an alert is already open for fingerprint {fingerprint}") from None
     note = f"fires again (previous alert {previous})" if previous else None
-    return alert, _event(session, alert, "fired", now, state_from=None, note=note,
-                         data={"value": value, "message": message})
+    return alert, _event(
+        session,
+        alert,
+        "fired",
+        now,
+        state_from=None,
+        note=note,
+        data={"value": value, "message": message},
+    )
 
 
-def change_severity(session: Session, alert: Alert, severity: str, now: datetime, *,
-                    value: float | None = None, message: str | None = None) -> AlertEvent:
+def change_severity(
+    session: Session,
+    alert: Alert,
+    severity: str,
+    now: datetime,
+    *,
+    value: float | None = None,
+    message: str | None = None,
+) -> AlertEvent:
     old = alert.severity
     result = session.execute(
         update(Alert)
         .where(Alert.id == alert.id, Alert.state.in_(OPEN), Alert.severity == old)
-        .values(severity=severity, updated_at=now, value=value,
-                message=message if message is not None else alert.message)
+        .values(
+            severity=severity,
+            updated_at=now,
+            value=value,
+            message=message if message is not None else alert.message,
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"alert {alert.id} changed while its severity was being updated")
     session.refresh(alert)
-    return _event(session, alert, "severity_changed", now, state_from=alert.state,
-                  note=f"{old} → {severity}", data={"from": old, "to": severity, "value": value})
+    return _event(
+        session,
+        alert,
+        "severity_changed",
+        now,
+        state_from=alert.state,
+        note=f"{old} → {severity}",
+        data={"from": old, "to": severity, "value": value},
+    )
 
 
-def refresh_details(session: Session, alert: Alert, now: datetime, *, value: float | None,
-                    message: str) -> None:
+def refresh_details(
+    session: Session, alert: Alert, now: datetime, *, value: float | None, message: str
+) -> None:
     """Keep the latest value and message on an open alert without adding to its timeline."""
     session.execute(
-        update(Alert).where(Alert.id == alert.id, Alert.state.in_(OPEN))
+        update(Alert)
+        .where(Alert.id == alert.id, Alert.state.in_(OPEN))
         .values(value=value, message=message, updated_at=now)
         .execution_options(synchronize_session=False)
     )
 
 
-def acknowledge(session: Session, alert_id: int, by: str, now: datetime,
-                note: str | None = None) -> tuple[Alert, AlertEvent]:
+def acknowledge(
+    session: Session, alert_id: int, by: str, now: datetime, note: str | None = None
+) -> tuple[Alert, AlertEvent]:
     return _move(session, alert_id, "acknowledge", by, now, note)
 
 
-def resolve(session: Session, alert_id: int, by: str | None, now: datetime,
-            note: str | None = None) -> tuple[Alert, AlertEvent]:
+def resolve(
+    session: Session, alert_id: int, by: str | None, now: datetime, note: str | None = None
+) -> tuple[Alert, AlertEvent]:
     return _move(session, alert_id, "resolve", by, now, note)
 
 
-def _move(session: Session, alert_id: int, action: str, by: str | None, now: datetime,
-          note: str | None) -> tuple[Alert, AlertEvent]:
+def _move(
+    session: Session, alert_id: int, action: str, by: str | None, now: datetime, note: str | None
+) -> tuple[Alert, AlertEvent]:
     alert = get(session, alert_id)
     state_from = alert.state
     try:
@@ -145,7 +214,9 @@ def _move(session: Session, alert_id: int, action: str, by: str | None, now: dat
     else:
         values |= {"resolved_at": now, "resolved_by": by}
     result = session.execute(
-        update(Alert).where(Alert.id == alert_id, Alert.state == state_from).values(**values)
+        update(Alert)
+        .where(Alert.id == alert_id, Alert.state == state_from)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]

@@ -172,8 +172,11 @@ def value_column(check: CheckConfig, row: Mapping[str, Any]) -> str | None:
         return check.value
     if "value" in row:
         return "value"
-    numeric = [k for k, v in row.items() if isinstance(v, int | float | Decimal)
-               and not isinstance(v, bool) and k not in check.key]
+    numeric = [
+        k
+        for k, v in row.items()
+        if isinstance(v, int | float | Decimal) and not isinstance(v, bool) and k not in check.key
+    ]
     return numeric[0] if len(numeric) == 1 else None
 
 
@@ -329,8 +332,13 @@ def _evaluate_row(
     columns = {k: _json_safe(v) for k, v in row.items()}
     if column is not None and current is None and check.no_data == "error" and not notes:
         raise SourceError("no_data", f"column {column!r} is NULL")
-    variables = {**columns, "value": value, "current": current, "baseline": baseline,
-                 "labels": labels}
+    variables = {
+        **columns,
+        "value": value,
+        "current": current,
+        "baseline": baseline,
+        "labels": labels,
+    }
     if value is None and column is not None:
         raw = None  # nothing to compare: clear, never a guess
     else:
@@ -342,12 +350,24 @@ def _evaluate_row(
     if raw is not None and severity is None:
         notes.append(f"pending since {since:%H:%M:%S} (for {check.for_})" if since else "pending")
     title = render(check.title, variables) if check.title else _default_title(check, labels, key)
-    message = render(check.message, variables) if check.message else _default_message(
-        column, value, current, baseline)
+    message = (
+        render(check.message, variables)
+        if check.message
+        else _default_message(column, value, current, baseline)
+    )
     return RowResult(
-        fingerprint=fp, labels=labels, columns=columns, value=value, current=current,
-        baseline=baseline, raw_severity=raw, severity=severity, pending_since=since,
-        title=title[:300], message=message, notes=notes,
+        fingerprint=fp,
+        labels=labels,
+        columns=columns,
+        value=value,
+        current=current,
+        baseline=baseline,
+        raw_severity=raw,
+        severity=severity,
+        pending_since=since,
+        title=title[:300],
+        message=message,
+        notes=notes,
     )
 
 
@@ -358,8 +378,9 @@ def _default_title(check: CheckConfig, labels: Mapping[str, str], key: Sequence[
     return f"{name} ({', '.join(labels[k] for k in key)})"
 
 
-def _default_message(column: str | None, value: float | None, current: float | None,
-                     baseline: float | None) -> str:
+def _default_message(
+    column: str | None, value: float | None, current: float | None, baseline: float | None
+) -> str:
     if column is None:
         return ""
     if baseline is not None:

@@ -38,30 +38,43 @@ def sync_schedules(session: Session, checks: Iterable[CheckConfig], now: datetim
         key = schedule_key(check.schedule)
         row = existing.get(name)
         if row is None:
-            session.add(CheckSchedule(check_name=name, schedule_key=key,
-                                      next_run_at=first_slot(check.schedule, now),
-                                      consecutive_errors=0))
+            session.add(
+                CheckSchedule(
+                    check_name=name,
+                    schedule_key=key,
+                    next_run_at=first_slot(check.schedule, now),
+                    consecutive_errors=0,
+                )
+            )
         elif row.schedule_key != key:
             row.schedule_key = key
             row.next_run_at = first_slot(check.schedule, now)
     session.flush()
 
 
-def claim_due(session: Session, owner: str, now: datetime, lease: timedelta,
-              limit: int = 100) -> list[Claim]:
+def claim_due(
+    session: Session, owner: str, now: datetime, lease: timedelta, limit: int = 100
+) -> list[Claim]:
     """Lease due slots. Compare-and-set on (next_run_at, lease) so two workers never both
     take one slot; on PostgreSQL SKIP LOCKED keeps them from queueing behind each other."""
     free = (CheckSchedule.lease_until.is_(None)) | (CheckSchedule.lease_until <= now)
-    query = (select(CheckSchedule).where(CheckSchedule.next_run_at <= now, free)
-             .order_by(CheckSchedule.next_run_at).limit(limit))
+    query = (
+        select(CheckSchedule)
+        .where(CheckSchedule.next_run_at <= now, free)
+        .order_by(CheckSchedule.next_run_at)
+        .limit(limit)
+    )
     if is_postgresql(session):
         query = query.with_for_update(skip_locked=True)
     claims = []
     for row in session.scalars(query).all():
         result = session.execute(
             update(CheckSchedule)
-            .where(CheckSchedule.check_name == row.check_name,
-                   CheckSchedule.next_run_at == row.next_run_at, free)
+            .where(
+                CheckSchedule.check_name == row.check_name,
+                CheckSchedule.next_run_at == row.next_run_at,
+                free,
+            )
             .values(lease_owner=owner, lease_until=now + lease)
             .execution_options(synchronize_session=False)
         )
@@ -70,18 +83,26 @@ def claim_due(session: Session, owner: str, now: datetime, lease: timedelta,
     return claims
 
 
-def complete(session: Session, claim: Claim, check: CheckConfig, now: datetime,
-             consecutive_errors: int) -> datetime:
+def complete(
+    session: Session, claim: Claim, check: CheckConfig, now: datetime, consecutive_errors: int
+) -> datetime:
     """Advance the schedule past the claimed slot; Conflict if the lease was lost meanwhile
     (the caller's transaction must then roll back everything it wrote)."""
     following = next_slot(check.schedule, claim.slot_at, now)
     result = session.execute(
         update(CheckSchedule)
-        .where(CheckSchedule.check_name == claim.check_name,
-               CheckSchedule.next_run_at == claim.slot_at,
-               CheckSchedule.lease_owner == claim.owner)
-        .values(next_run_at=following, lease_owner=None, lease_until=None, last_run_at=now,
-                consecutive_errors=consecutive_errors)
+        .where(
+            CheckSchedule.check_name == claim.check_name,
+            CheckSchedule.next_run_at == claim.slot_at,
+            CheckSchedule.lease_owner == claim.owner,
+        )
+        .values(
+            next_run_at=following,
+            lease_owner=None,
+            lease_until=None,
+            last_run_at=now,
+            consecutive_errors=consecutive_errors,
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -92,29 +113,51 @@ def complete(session: Session, claim: Claim, check: CheckConfig, now: datetime,
 def release(session: Session, claim: Claim) -> None:
     session.execute(
         update(CheckSchedule)
-        .where(CheckSchedule.check_name == claim.check_name,
-               CheckSchedule.lease_owner == claim.owner)
+        .where(
+            CheckSchedule.check_name == claim.check_name, CheckSchedule.lease_owner == claim.owner
+        )
         .values(lease_owner=None, lease_until=None)
         .execution_options(synchronize_session=False)
     )
 
 
-def record(session: Session, *, check_name: str, slot_at: datetime, started_at: datetime,
-           finished_at: datetime, status: str, results: Sequence[RowResult],
-           error_kind: str | None = None, error: str | None = None,
-           worker_id: str | None = None) -> Evaluation:
+def record(
+    session: Session,
+    *,
+    check_name: str,
+    slot_at: datetime,
+    started_at: datetime,
+    finished_at: datetime,
+    status: str,
+    results: Sequence[RowResult],
+    error_kind: str | None = None,
+    error: str | None = None,
+    worker_id: str | None = None,
+) -> Evaluation:
     evaluation = Evaluation(
-        check_name=check_name, slot_at=slot_at, started_at=started_at, finished_at=finished_at,
+        check_name=check_name,
+        slot_at=slot_at,
+        started_at=started_at,
+        finished_at=finished_at,
         duration_ms=round((finished_at - started_at).total_seconds() * 1000, 3),
-        status=status, error_kind=error_kind, error=error, worker_id=worker_id,
+        status=status,
+        error_kind=error_kind,
+        error=error,
+        worker_id=worker_id,
         results=[r.as_json() for r in results],
     )
     session.add(evaluation)
     session.flush()
     samples = [
-        CheckSample(check_name=check_name, fingerprint=r.fingerprint, at=slot_at,
-                    value=r.current, evaluation_id=evaluation.id)
-        for r in results if r.current is not None
+        CheckSample(
+            check_name=check_name,
+            fingerprint=r.fingerprint,
+            at=slot_at,
+            value=r.current,
+            evaluation_id=evaluation.id,
+        )
+        for r in results
+        if r.current is not None
     ]
     session.add_all(samples)
     return evaluation
@@ -129,19 +172,25 @@ def save_pending(session: Session, check_name: str, results: Sequence[RowResult]
     """Replace the check's pending series with those still waiting out their `for`."""
     session.execute(delete(CheckSeries).where(CheckSeries.check_name == check_name))
     session.add_all(
-        CheckSeries(check_name=check_name, fingerprint=r.fingerprint,
-                    pending_severity=r.raw_severity, pending_since=r.pending_since)
-        for r in results if r.pending_since is not None and r.raw_severity is not None
+        CheckSeries(
+            check_name=check_name,
+            fingerprint=r.fingerprint,
+            pending_severity=r.raw_severity,
+            pending_since=r.pending_since,
+        )
+        for r in results
+        if r.pending_since is not None and r.raw_severity is not None
     )
 
 
-def history(session: Session, check_name: str, since: datetime,
-            until: datetime) -> dict[str, list[float]]:
+def history(
+    session: Session, check_name: str, since: datetime, until: datetime
+) -> dict[str, list[float]]:
     """Stored samples per series in [since, until), for history baselines."""
     rows = session.execute(
-        select(CheckSample.fingerprint, CheckSample.value)
-        .where(CheckSample.check_name == check_name, CheckSample.at >= since,
-               CheckSample.at < until)
+        select(CheckSample.fingerprint, CheckSample.value).where(
+            CheckSample.check_name == check_name, CheckSample.at >= since, CheckSample.at < until
+        )
     ).all()
     out: dict[str, list[float]] = {}
     for fp, value in rows:
@@ -149,8 +198,9 @@ def history(session: Session, check_name: str, since: datetime,
     return out
 
 
-def list_evaluations(session: Session, check_name: str | None = None,
-                     limit: int = 50) -> Sequence[Evaluation]:
+def list_evaluations(
+    session: Session, check_name: str | None = None, limit: int = 50
+) -> Sequence[Evaluation]:
     query = select(Evaluation).order_by(Evaluation.id.desc()).limit(limit)
     if check_name is not None:
         query = query.where(Evaluation.check_name == check_name)

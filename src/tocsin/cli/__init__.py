@@ -6,8 +6,11 @@ import typer
 
 from tocsin.cli import alerts, checks, demo, run, setup
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
-                  help="Tocsin: alerting, escalation and incident response.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Tocsin: alerting, escalation and incident response.",
+)
 app.add_typer(setup.config_app, name="config")
 app.add_typer(setup.db_app, name="db")
 app.add_typer(checks.app, name="check")

@@ -30,10 +30,29 @@ COLOURS = {"CRITICAL": "bold red", "HIGH": "red", "WARNING": "yellow", "INFO": "
 
 
 def _as_dict(alert: Alert) -> dict[str, Any]:
-    return {c: getattr(alert, c) for c in (
-        "id", "fingerprint", "origin", "check_name", "labels", "severity", "state", "title",
-        "message", "value", "runbook", "started_at", "updated_at", "acknowledged_at",
-        "acknowledged_by", "resolved_at", "resolved_by", "previous_id")}
+    return {
+        c: getattr(alert, c)
+        for c in (
+            "id",
+            "fingerprint",
+            "origin",
+            "check_name",
+            "labels",
+            "severity",
+            "state",
+            "title",
+            "message",
+            "value",
+            "runbook",
+            "started_at",
+            "updated_at",
+            "acknowledged_at",
+            "acknowledged_by",
+            "resolved_at",
+            "resolved_by",
+            "previous_id",
+        )
+    }
 
 
 @app.command("list")
@@ -45,7 +64,9 @@ def list_alerts(
 ) -> None:
     """Alerts, newest first."""
     if state is not None and state not in STATES:
-        raise typer.BadParameter(f"{state!r} is not one of {', '.join(STATES)}", param_hint="--state")
+        raise typer.BadParameter(
+            f"{state!r} is not one of {', '.join(STATES)}", param_hint="--state"
+        )
     with store(optional_config(config)) as factory, transaction(factory) as session:
         rows = [_as_dict(a) for a in alerts.list_(session, state=state, limit=limit)]
     if json:
@@ -54,8 +75,14 @@ def list_alerts(
     table = Table("id", "severity", "state", "title", "started (UTC)", "by")
     for a in rows:
         colour = COLOURS.get(a["severity"], "")
-        table.add_row(str(a["id"]), f"[{colour}]{a['severity']}[/]", a["state"], a["title"],
-                      when(a["started_at"]), a["acknowledged_by"] or "")
+        table.add_row(
+            str(a["id"]),
+            f"[{colour}]{a['severity']}[/]",
+            a["state"],
+            a["title"],
+            when(a["started_at"]),
+            a["acknowledged_by"] or "",
+        )
     console.print(table)
 
 
@@ -64,17 +91,37 @@ def show(alert_id: int, config: ConfigOption = None, json: JsonOption = False) -
     """One alert with its timeline and notifications."""
     with store(optional_config(config)) as factory, transaction(factory) as session:
         alert = _as_dict(alerts.get(session, alert_id))
-        events = [{"at": e.at, "kind": e.kind, "from": e.state_from, "to": e.state_to,
-                   "severity": e.severity, "actor": e.actor, "note": e.note}
-                  for e in alerts.timeline(session, alert_id)]
-        sent = [{"id": n.id, "channel": n.channel, "state": n.state, "attempts": n.attempts,
-                 "event": n.payload.get("event"), "sent_at": n.sent_at,
-                 "last_error": n.last_error} for n in outbox.for_alert(session, alert_id)]
+        events: list[dict[str, Any]] = [
+            {
+                "at": e.at,
+                "kind": e.kind,
+                "from": e.state_from,
+                "to": e.state_to,
+                "severity": e.severity,
+                "actor": e.actor,
+                "note": e.note,
+            }
+            for e in alerts.timeline(session, alert_id)
+        ]
+        sent: list[dict[str, Any]] = [
+            {
+                "id": n.id,
+                "channel": n.channel,
+                "state": n.state,
+                "attempts": n.attempts,
+                "event": n.payload.get("event"),
+                "sent_at": n.sent_at,
+                "last_error": n.last_error,
+            }
+            for n in outbox.for_alert(session, alert_id)
+        ]
     if json:
         print_json({**alert, "timeline": events, "notifications": sent})
         return
-    console.print(f"[bold]#{alert['id']} {alert['title']}[/]  "
-                  f"[{COLOURS.get(alert['severity'], '')}]{alert['severity']}[/] {alert['state']}")
+    console.print(
+        f"[bold]#{alert['id']} {alert['title']}[/]  "
+        f"[{COLOURS.get(alert['severity'], '')}]{alert['severity']}[/] {alert['state']}"
+    )
     console.print(f"{alert['message']}", markup=False)
     labels = ", ".join(f"{k}={v}" for k, v in alert["labels"].items())
     console.print(f"labels: {labels or '—'}   fingerprint: {alert['fingerprint']}", markup=False)
@@ -82,15 +129,28 @@ def show(alert_id: int, config: ConfigOption = None, json: JsonOption = False) -
         console.print(f"runbook: {alert['runbook']}", markup=False)
     table = Table("at (UTC)", "event", "state", "severity", "by", "note", title="timeline")
     for e in events:
-        table.add_row(when(e["at"]), e["kind"], f"{e['from'] or '—'} → {e['to']}",
-                      e["severity"] or "", e["actor"] or "", e["note"] or "")
+        table.add_row(
+            when(e["at"]),
+            e["kind"],
+            f"{e['from'] or '—'} → {e['to']}",
+            e["severity"] or "",
+            e["actor"] or "",
+            e["note"] or "",
+        )
     console.print(table)
     if sent:
-        table = Table("event", "channel", "state", "attempts", "sent", "error",
-                      title="notifications")
+        table = Table(
+            "event", "channel", "state", "attempts", "sent", "error", title="notifications"
+        )
         for n in sent:
-            table.add_row(n["event"], n["channel"], n["state"], str(n["attempts"]),
-                          when(n["sent_at"]), n["last_error"] or "")
+            table.add_row(
+                n["event"],
+                n["channel"],
+                n["state"],
+                str(n["attempts"]),
+                when(n["sent_at"]),
+                n["last_error"] or "",
+            )
         console.print(table)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -33,12 +33,16 @@ def list_checks(config: ConfigOption = None, json: JsonOption = False) -> None:
     loaded = load_config(config)
     with store(loaded) as factory, transaction(factory) as session:
         rows = {r.check_name: r for r in checks.schedules(session)}
-    data = [
-        {"name": c.name, "source": c.source, "enabled": c.enabled,
-         "schedule": f"every {c.schedule.every}" if c.schedule.every else c.schedule.cron,
-         "next_run_at": rows[c.name].next_run_at if c.name in rows else None,
-         "last_run_at": rows[c.name].last_run_at if c.name in rows else None,
-         "consecutive_errors": rows[c.name].consecutive_errors if c.name in rows else 0}
+    data: list[dict[str, Any]] = [
+        {
+            "name": c.name,
+            "source": c.source,
+            "enabled": c.enabled,
+            "schedule": f"every {c.schedule.every}" if c.schedule.every else c.schedule.cron,
+            "next_run_at": rows[c.name].next_run_at if c.name in rows else None,
+            "last_run_at": rows[c.name].last_run_at if c.name in rows else None,
+            "consecutive_errors": rows[c.name].consecutive_errors if c.name in rows else 0,
+        }
         for c in loaded.config.checks
     ]
     if json:
@@ -46,8 +50,14 @@ def list_checks(config: ConfigOption = None, json: JsonOption = False) -> None:
         return
     table = Table("check", "source", "schedule", "next run (UTC)", "last run", "errors")
     for d in data:
-        table.add_row(d["name"], d["source"], str(d["schedule"]), when(d["next_run_at"]),
-                      when(d["last_run_at"]), str(d["consecutive_errors"]))
+        table.add_row(
+            d["name"],
+            d["source"],
+            str(d["schedule"]),
+            when(d["next_run_at"]),
+            when(d["last_run_at"]),
+            str(d["consecutive_errors"]),
+        )
     console.print(table)
 
 
@@ -76,9 +86,16 @@ def run_check(
     finally:
         source.close()
     if json:
-        print_json({"check": name, "status": outcome.status, "error_kind": outcome.error_kind,
-                    "error": outcome.error, "elapsed_ms": round(outcome.elapsed_ms, 2),
-                    "results": [r.as_json() for r in outcome.results]})
+        print_json(
+            {
+                "check": name,
+                "status": outcome.status,
+                "error_kind": outcome.error_kind,
+                "error": outcome.error,
+                "elapsed_ms": round(outcome.elapsed_ms, 2),
+                "results": [r.as_json() for r in outcome.results],
+            }
+        )
     else:
         _print_outcome(outcome)
     if outcome.status == "error":

@@ -26,7 +26,9 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Configuration file (default: $TOCSIN_CONFIG or ./tocsin.yaml)."),
+    typer.Option(
+        "--config", "-c", help="Configuration file (default: $TOCSIN_CONFIG or ./tocsin.yaml)."
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 clock = SystemClock()
@@ -39,7 +41,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
         handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
     )
 
@@ -55,7 +58,7 @@ def load_config(path: Path | None) -> configuration.LoadedConfig:
 
 def optional_config(path: Path | None) -> configuration.LoadedConfig | None:
     """The configuration if there is one; store-only commands work without it."""
-    candidate = path or Path(configuration.os.environ.get("TOCSIN_CONFIG", "tocsin.yaml"))
+    candidate = configuration.config_path(path)
     if path is None and not candidate.exists():
         return None
     return load_config(candidate)
@@ -67,8 +70,9 @@ def engine_for(loaded: configuration.LoadedConfig | None) -> Engine:
 
 
 @contextmanager
-def store(loaded: configuration.LoadedConfig | None,
-          check_version: bool = True) -> Iterator[sessionmaker[Session]]:
+def store(
+    loaded: configuration.LoadedConfig | None, check_version: bool = True
+) -> Iterator[sessionmaker[Session]]:
     from tocsin import store as versions
 
     engine = engine_for(loaded)

@@ -19,7 +19,8 @@ db_app = typer.Typer(no_args_is_help=True, help="Manage the store's schema.")
 
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write the starter file.")] = Path(
-        "tocsin.yaml"),
+        "tocsin.yaml"
+    ),
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter tocsin.yaml with the five storefront checks."""
@@ -27,8 +28,10 @@ def init(
         fail(f"{path} already exists; pass --force to overwrite it")
     text = resources.files("tocsin.examples").joinpath("starter.yaml").read_text("utf-8")
     path.write_text(text, encoding="utf-8")
-    console.print(f"wrote {path}: set SHOP_DATABASE_URL (or edit the DSN), then run "
-                  f"`tocsin config validate` and `tocsin db upgrade`")
+    console.print(
+        f"wrote {path}: set SHOP_DATABASE_URL (or edit the DSN), then run "
+        f"`tocsin config validate` and `tocsin db upgrade`"
+    )
 
 
 @config_app.command("validate")
@@ -36,8 +39,10 @@ def validate(config: ConfigOption = None) -> None:
     """Validate the configuration; exit 1 naming file, line and field of every mistake."""
     loaded = load_config(config)
     cfg = loaded.config
-    console.print(f"{loaded.path}: valid — {len(cfg.sources)} sources, {len(cfg.checks)} checks, "
-                  f"{len(cfg.channels)} channels")
+    console.print(
+        f"{loaded.path}: valid — {len(cfg.sources)} sources, {len(cfg.checks)} checks, "
+        f"{len(cfg.channels)} channels"
+    )
 
 
 @config_app.command("show")
@@ -54,8 +59,9 @@ def upgrade(config: ConfigOption = None) -> None:
     before = versions.current(engine)
     versions.upgrade(engine)
     after = versions.current(engine)
-    console.print(f"store {engine.url.render_as_string(hide_password=True)}: "
-                  f"{before or 'empty'} → {after}")
+    console.print(
+        f"store {engine.url.render_as_string(hide_password=True)}: {before or 'empty'} → {after}"
+    )
 
 
 @db_app.command("current")

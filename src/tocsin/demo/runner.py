@@ -52,8 +52,12 @@ def load_example(shop_url: str, store_url: str) -> TocsinConfig:
     return config.model_copy(update={"store": config.store.model_copy(update={"url": store_url})})
 
 
-def run_demo(console: Console, workdir: Path | None = None, scenario: Scenario | None = None,
-             step: timedelta = timedelta(minutes=1)) -> DemoResult:
+def run_demo(
+    console: Console,
+    workdir: Path | None = None,
+    scenario: Scenario | None = None,
+    step: timedelta = timedelta(minutes=1),
+) -> DemoResult:
     scenario = scenario or Scenario()
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tocsin-demo-") as tmp:
@@ -66,8 +70,9 @@ def run_demo(console: Console, workdir: Path | None = None, scenario: Scenario |
         with console.status("generating the storefront: 30 days of orders, logs, fulfilment"):
             t0 = time.perf_counter()
             create_storefront(shop_url, DEFAULT_START, scenario)
-        console.print(f"storefront database ready in {time.perf_counter() - t0:.1f} s "
-                      f"({folder / 'shop.db'})")
+        console.print(
+            f"storefront database ready in {time.perf_counter() - t0:.1f} s ({folder / 'shop.db'})"
+        )
         engine = make_engine(store_url)
         store.upgrade(engine)
         factory = make_sessionmaker(engine)
@@ -75,8 +80,10 @@ def run_demo(console: Console, workdir: Path | None = None, scenario: Scenario |
         result = _play(console, config, factory, scenario, step)
         engine.dispose()
     result.elapsed_s = time.perf_counter() - began
-    console.print(f"\n[dim]{result.evaluations} evaluations over "
-                  f"{_duration(scenario)} of virtual time in {result.elapsed_s:.1f} s[/]")
+    console.print(
+        f"\n[dim]{result.evaluations} evaluations over "
+        f"{_duration(scenario)} of virtual time in {result.elapsed_s:.1f} s[/]"
+    )
     return result
 
 
@@ -85,16 +92,18 @@ def _duration(scenario: Scenario) -> str:
     return f"{int(total.total_seconds() // 3600)} h {int(total.total_seconds() % 3600 // 60)} min"
 
 
-def _play(console: Console, config: TocsinConfig, factory: object, scenario: Scenario,
-          step: timedelta) -> DemoResult:
+def _play(
+    console: Console, config: TocsinConfig, factory: object, scenario: Scenario, step: timedelta
+) -> DemoResult:
     from sqlalchemy.orm import Session, sessionmaker
 
     assert isinstance(factory, sessionmaker)
     sessions: sessionmaker[Session] = factory
     clock = VirtualClock(DEFAULT_START)
     notified: list[str] = []
-    worker = Worker(config, sessions, clock, worker_id="demo", console_write=notified.append,
-                    threads=False)
+    worker = Worker(
+        config, sessions, clock, worker_id="demo", console_write=notified.append, threads=False
+    )
     worker.start()
     narrative = sorted(scenario_events(scenario))
     result = DemoResult()
@@ -110,23 +119,28 @@ def _play(console: Console, config: TocsinConfig, factory: object, scenario: Sce
         worker.tick()
         with session_scope(sessions) as session:
             rows = session.execute(
-                select(AlertEvent, Alert).join(Alert, Alert.id == AlertEvent.alert_id)
-                .where(AlertEvent.id > seen_event).order_by(AlertEvent.id)
+                select(AlertEvent, Alert)
+                .join(Alert, Alert.id == AlertEvent.alert_id)
+                .where(AlertEvent.id > seen_event)
+                .order_by(AlertEvent.id)
             ).all()
             for event, alert in rows:
                 seen_event = event.id
                 _print_event(console, event, alert)
                 result.events.append((event.at, alert.title, event.kind, str(event.severity)))
             # The on-call engineer acknowledges the CRITICAL payment alert after 4 minutes.
-            for alert in session.scalars(select(Alert).where(
-                    Alert.state == "firing", Alert.severity == "CRITICAL")):
+            for alert in session.scalars(
+                select(Alert).where(Alert.state == "firing", Alert.severity == "CRITICAL")
+            ):
                 if alert.id not in acked and now - alert.started_at >= ACK_AFTER:
-                    actions.acknowledge(session, config, alert.id, "ana (on call)", now,
-                                        "checking Stripe webhooks")
+                    actions.acknowledge(
+                        session, config, alert.id, "ana (on call)", now, "checking Stripe webhooks"
+                    )
                     acked.add(alert.id)
         for line in notified:
-            console.print(f"           [dim]→ console channel: {line}[/]", markup=True,
-                          highlight=False)
+            console.print(
+                f"           [dim]→ console channel: {line}[/]", markup=True, highlight=False
+            )
         result.notifications += len(notified)
         notified.clear()
         clock.advance(step)
@@ -146,7 +160,9 @@ def _print_event(console: Console, event: AlertEvent, alert: Alert) -> None:
     by = f" by {event.actor}" if event.actor else ""
     console.print(
         f"[dim]{_local(event.at)}[/]  {ICON.get(event.kind, '•')} [{style}]{event.severity:<8}[/] "
-        f"[bold]{what}{by}[/]  {alert.title}: {alert.message}{extra}", highlight=False)
+        f"[bold]{what}{by}[/]  {alert.title}: {alert.message}{extra}",
+        highlight=False,
+    )
 
 
 def _summary(console: Console, config: TocsinConfig, sessions: object, result: DemoResult) -> None:
@@ -169,12 +185,19 @@ def _summary(console: Console, config: TocsinConfig, sessions: object, result: D
                 worst[name] = alert.severity
             if alert.state != "resolved":
                 per_check[name]["open"] += 1
-    table = Table("check", "evaluations", "errors", "alerts", "worst", "still open",
-                  title="Summary")
+    table = Table(
+        "check", "evaluations", "errors", "alerts", "worst", "still open", title="Summary"
+    )
     for check in config.checks:
         c = per_check[check.name]
         sev = worst.get(check.name, "—")
-        table.add_row(check.name, str(c["ok"] + c["error"] + c["inactive"]), str(c["error"]),
-                      str(c["alerts"]), f"[{STYLE.get(sev, '')}]{sev}[/]", str(c["open"]))
+        table.add_row(
+            check.name,
+            str(c["ok"] + c["error"] + c["inactive"]),
+            str(c["error"]),
+            str(c["alerts"]),
+            f"[{STYLE.get(sev, '')}]{sev}[/]",
+            str(c["open"]),
+        )
     console.print(table)
     console.print(f"{result.alerts} alerts, {result.notifications} console notifications")

@@ -11,8 +11,9 @@ class TransportError(Exception):
     """Sending failed. Permanent errors are not retried; others are, with backoff, honouring
     `retry_after` when the service gave one."""
 
-    def __init__(self, message: str, *, permanent: bool = False,
-                 retry_after: timedelta | None = None) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: timedelta | None = None
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after

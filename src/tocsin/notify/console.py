@@ -14,13 +14,16 @@ def format_line(message: Message) -> str:
     p = message.payload
     icon = ICONS.get(p.get("event", ""), "•")
     state = str(p.get("event", "")).replace("_", " ").upper()
-    return (f"{icon} [{p.get('at', '')}] {p.get('severity', '')} {state}: "
-            f"{p.get('title', '')} — {p.get('message', '')} (alert {p.get('alert_id')})")
+    return (
+        f"{icon} [{p.get('at', '')}] {p.get('severity', '')} {state}: "
+        f"{p.get('title', '')} — {p.get('message', '')} (alert {p.get('alert_id')})"
+    )
 
 
 class ConsoleChannel:
-    def __init__(self, name: str, stream: str = "stdout",
-                 write: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, name: str, stream: str = "stdout", write: Callable[[str], None] | None = None
+    ) -> None:
         self.name = name
         self._stream = stream
         self._write = write

@@ -9,8 +9,9 @@ from tocsin.notify.base import Channel
 from tocsin.notify.console import ConsoleChannel
 
 
-def build_channels(configs: Mapping[str, ChannelConfig],
-                   console_write: Callable[[str], None] | None = None) -> dict[str, Channel]:
+def build_channels(
+    configs: Mapping[str, ChannelConfig], console_write: Callable[[str], None] | None = None
+) -> dict[str, Channel]:
     channels: dict[str, Channel] = {}
     for name, config in configs.items():
         if isinstance(config, ConsoleChannelConfig):

@@ -43,8 +43,13 @@ def payload_for(alert: Alert, event: AlertEvent) -> dict[str, Any]:
     }
 
 
-def enqueue(session: Session, alert: Alert, events: Iterable[AlertEvent],
-            channels: Sequence[str], now: datetime) -> list[Notification]:
+def enqueue(
+    session: Session,
+    alert: Alert,
+    events: Iterable[AlertEvent],
+    channels: Sequence[str],
+    now: datetime,
+) -> list[Notification]:
     """One row per (event, channel), in the caller's transaction, due at once."""
     rows = []
     for event in events:
@@ -52,22 +57,30 @@ def enqueue(session: Session, alert: Alert, events: Iterable[AlertEvent],
             continue
         for channel in channels:
             row = Notification(
-                id=str(uuid.uuid4()), alert_id=alert.id, event_id=event.id, channel=channel,
-                target=None, payload=payload_for(alert, event), state="pending", attempts=0,
-                next_attempt_at=now, created_at=now,
+                id=str(uuid.uuid4()),
+                alert_id=alert.id,
+                event_id=event.id,
+                channel=channel,
+                target=None,
+                payload=payload_for(alert, event),
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
             )
             session.add(row)
             rows.append(row)
     return rows
 
 
-def claim_due(session: Session, now: datetime, *, limit: int = 50,
-              lease: timedelta = timedelta(minutes=2)) -> list[Notification]:
+def claim_due(
+    session: Session, now: datetime, *, limit: int = 50, lease: timedelta = timedelta(minutes=2)
+) -> list[Notification]:
     """Take due rows (pending, or `sending` whose lease ran out after a crash) for sending.
     The caller commits before sending; the lease keeps other workers off them meanwhile."""
-    due = (
-        (Notification.state == "pending") & (Notification.next_attempt_at <= now)
-    ) | ((Notification.state == "sending") & (Notification.lease_until <= now))
+    due = ((Notification.state == "pending") & (Notification.next_attempt_at <= now)) | (
+        (Notification.state == "sending") & (Notification.lease_until <= now)
+    )
     query = select(Notification).where(due).order_by(Notification.next_attempt_at).limit(limit)
     if is_postgresql(session):
         query = query.with_for_update(skip_locked=True)
@@ -75,8 +88,11 @@ def claim_due(session: Session, now: datetime, *, limit: int = 50,
     for row in session.scalars(query).all():
         result = session.execute(
             update(Notification)
-            .where(Notification.id == row.id, Notification.state == row.state,
-                   Notification.attempts == row.attempts)
+            .where(
+                Notification.id == row.id,
+                Notification.state == row.state,
+                Notification.attempts == row.attempts,
+            )
             .values(state="sending", lease_until=now + lease, attempts=row.attempts + 1)
             .execution_options(synchronize_session=False)
         )
@@ -88,16 +104,23 @@ def claim_due(session: Session, now: datetime, *, limit: int = 50,
 
 def mark_sent(session: Session, notification_id: str, now: datetime) -> None:
     session.execute(
-        update(Notification).where(Notification.id == notification_id,
-                                   Notification.state == "sending")
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.state == "sending")
         .values(state="sent", sent_at=now, lease_until=None, last_error=None)
         .execution_options(synchronize_session=False)
     )
 
 
-def mark_failed(session: Session, notification_id: str, now: datetime, error: str, *,
-                permanent: bool, retry_after: timedelta | None = None,
-                rng: random.Random | None = None) -> str:
+def mark_failed(
+    session: Session,
+    notification_id: str,
+    now: datetime,
+    error: str,
+    *,
+    permanent: bool,
+    retry_after: timedelta | None = None,
+    rng: random.Random | None = None,
+) -> str:
     """Record a failure; retry with exponential backoff and jitter unless permanent or
     out of attempts. Returns the new state."""
     row = session.get(Notification, notification_id)
@@ -111,8 +134,8 @@ def mark_failed(session: Session, notification_id: str, now: datetime, error: st
         delay = max(backoff * jitter, retry_after or timedelta(0))
         state, next_at = "pending", now + delay
     session.execute(
-        update(Notification).where(Notification.id == notification_id,
-                                   Notification.state == "sending")
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.state == "sending")
         .values(state=state, next_attempt_at=next_at, last_error=error[:2000], lease_until=None)
         .execution_options(synchronize_session=False)
     )
@@ -128,6 +151,7 @@ def depth(session: Session) -> dict[str, int]:
 
 def for_alert(session: Session, alert_id: int) -> Sequence[Notification]:
     return session.scalars(
-        select(Notification).where(Notification.alert_id == alert_id)
+        select(Notification)
+        .where(Notification.alert_id == alert_id)
         .order_by(Notification.created_at, Notification.channel)
     ).all()

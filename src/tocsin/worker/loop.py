@@ -59,10 +59,17 @@ class SourcePool:
 
 
 class Worker:
-    def __init__(self, config: TocsinConfig, factory: sessionmaker[Session], clock: Clock, *,
-                 worker_id: str | None = None, channels: dict[str, Channel] | None = None,
-                 console_write: Callable[[str], None] | None = None,
-                 threads: bool = True) -> None:
+    def __init__(
+        self,
+        config: TocsinConfig,
+        factory: sessionmaker[Session],
+        clock: Clock,
+        *,
+        worker_id: str | None = None,
+        channels: dict[str, Channel] | None = None,
+        console_write: Callable[[str], None] | None = None,
+        threads: bool = True,
+    ) -> None:
         self.factory = factory
         self.clock = clock
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -80,8 +87,15 @@ class Worker:
     def start(self) -> None:
         now = self.clock.now()
         with session_scope(self.factory) as session:
-            session.merge(WorkerHeartbeat(id=self.id, hostname=socket.gethostname(),
-                                          pid=os.getpid(), started_at=now, heartbeat_at=now))
+            session.merge(
+                WorkerHeartbeat(
+                    id=self.id,
+                    hostname=socket.gethostname(),
+                    pid=os.getpid(),
+                    started_at=now,
+                    heartbeat_at=now,
+                )
+            )
             checks.sync_schedules(session, self.config.checks, now)
         self._last_beat = now
         log.info("worker %s started with %d checks", self.id, len(self.config.checks))
@@ -91,8 +105,7 @@ class Worker:
         self.sources.close()
         self.config = config
         self.sources = SourcePool(config)
-        self.channels = self._fixed_channels or build_channels(config.channels,
-                                                               self._console_write)
+        self.channels = self._fixed_channels or build_channels(config.channels, self._console_write)
         with session_scope(self.factory) as session:
             checks.sync_schedules(session, config.checks, self.clock.now())
         log.info("configuration reloaded: %d checks", len(config.checks))
@@ -101,11 +114,17 @@ class Worker:
         self._pool.shutdown(wait=True)
         self.sources.close()
         with session_scope(self.factory) as session:
-            session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == self.id)
-                            .values(stopped_at=self.clock.now()))
+            session.execute(
+                update(WorkerHeartbeat)
+                .where(WorkerHeartbeat.id == self.id)
+                .values(stopped_at=self.clock.now())
+            )
             # Hand our leases back so another worker need not wait for them to expire.
-            session.execute(update(CheckSchedule).where(CheckSchedule.lease_owner == self.id)
-                            .values(lease_owner=None, lease_until=None))
+            session.execute(
+                update(CheckSchedule)
+                .where(CheckSchedule.lease_owner == self.id)
+                .values(lease_owner=None, lease_until=None)
+            )
         log.info("worker %s stopped", self.id)
 
     # --- steps ------------------------------------------------------------------------
@@ -120,8 +139,13 @@ class Worker:
     def run_due_checks(self) -> int:
         now = self.clock.now()
         with session_scope(self.factory) as session:
-            claims = checks.claim_due(session, self.id, now, self.config.worker.lease,
-                                      limit=self.config.worker.concurrency * 8)
+            claims = checks.claim_due(
+                session,
+                self.id,
+                now,
+                self.config.worker.lease,
+                limit=self.config.worker.concurrency * 8,
+            )
         if not claims:
             return 0
         if self._threads and len(claims) > 1:
@@ -145,20 +169,25 @@ class Worker:
             source = self.sources.get(check.source)
             outcome = actions.evaluate(check, source, snap, now)
         except SourceError as exc:  # opening the source failed (bad URL, missing driver)
-            outcome = actions.Outcome(check.name, now, now, "error", error_kind=exc.kind,
-                                      error=str(exc))
+            outcome = actions.Outcome(
+                check.name, now, now, "error", error_kind=exc.kind, error=str(exc)
+            )
         try:
             with session_scope(self.factory) as session:
-                events = actions.apply(session, check, outcome, claim=claim,
-                                       now=self.clock.now(),
-                                       channels=actions.channels_for(self.config, check.name),
-                                       worker_id=self.id)
+                events = actions.apply(
+                    session,
+                    check,
+                    outcome,
+                    claim=claim,
+                    now=self.clock.now(),
+                    channels=actions.channels_for(self.config, check.name),
+                    worker_id=self.id,
+                )
         except Conflict as exc:
             log.warning("%s: %s; another worker has it", check.name, exc)
             return
         if outcome.status == "error":
-            log.warning("check %s failed (%s): %s", check.name, outcome.error_kind,
-                        outcome.error)
+            log.warning("check %s failed (%s): %s", check.name, outcome.error_kind, outcome.error)
         for event in events:
             log.info("alert %s %s (%s)", event.alert_id, event.kind, event.severity)
 
@@ -175,8 +204,7 @@ class Worker:
         channel = self.channels.get(message.channel)
         error: TransportError | None = None
         if channel is None:
-            error = TransportError(f"channel {message.channel!r} is not configured",
-                                   permanent=True)
+            error = TransportError(f"channel {message.channel!r} is not configured", permanent=True)
         else:
             try:
                 channel.send(message)
@@ -187,11 +215,17 @@ class Worker:
             if error is None:
                 outbox.mark_sent(session, message.id, now)
             else:
-                state = outbox.mark_failed(session, message.id, now, str(error),
-                                           permanent=error.permanent,
-                                           retry_after=error.retry_after)
-                log.warning("notification %s on %s: %s (%s)", message.id, message.channel,
-                            error, state)
+                state = outbox.mark_failed(
+                    session,
+                    message.id,
+                    now,
+                    str(error),
+                    permanent=error.permanent,
+                    retry_after=error.retry_after,
+                )
+                log.warning(
+                    "notification %s on %s: %s (%s)", message.id, message.channel, error, state
+                )
 
     def beat(self, force: bool = False) -> None:
         now = self.clock.now()
@@ -199,20 +233,24 @@ class Worker:
         if not force and self._last_beat is not None and now - self._last_beat < interval:
             return
         with session_scope(self.factory) as session:
-            session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == self.id)
-                            .values(heartbeat_at=now))
+            session.execute(
+                update(WorkerHeartbeat)
+                .where(WorkerHeartbeat.id == self.id)
+                .values(heartbeat_at=now)
+            )
         self._last_beat = now
 
     # --- the loop ---------------------------------------------------------------------
 
-    def run_forever(self, stop: threading.Event,
-                    reload: Callable[[], TocsinConfig | None] | None = None) -> None:
+    def run_forever(
+        self, stop: threading.Event, reload: Callable[[], TocsinConfig | None] | None = None
+    ) -> None:
         """Tick until `stop` is set; between ticks, ask `reload` for a new configuration."""
         poll = self.config.worker.poll_interval.total_seconds()
         while not stop.is_set():
             try:
                 done = self.tick()
-            except Exception:  # noqa: BLE001 -- the loop boundary: log and carry on, never die
+            except Exception:
                 log.exception("worker step failed; retrying")
                 done = 0
             if reload is not None:
