@@ -7,7 +7,7 @@ import ssl
 from collections.abc import Callable, Iterator
 
 import pytest
-from loopback_server import Loopback
+from tests.support.loopback import Loopback
 
 
 @pytest.fixture

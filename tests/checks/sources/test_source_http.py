@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loopback_server import Answer, Loopback
+from tests.support.loopback import Answer, Loopback
 
 from tocsin.checks.sources import HttpSource, open_source
 from tocsin.config import HttpSourceConfig

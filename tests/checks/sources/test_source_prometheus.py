@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from loopback_server import Loopback
+from tests.support.loopback import Loopback
 
 from tocsin.checks.sources import PrometheusSource, open_source
 from tocsin.config import PrometheusSourceConfig
