@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 21:41:31.183564
+Create Date: 2026-11-23 21:55:18.277900
 """
 
 from collections.abc import Sequence
@@ -56,6 +56,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("alert", schema=None) as batch_op:
         batch_op.create_index("ix_alert_check_state", ["check_name", "state"], unique=False)
+        batch_op.create_index("ix_alert_fingerprint", ["fingerprint"], unique=False)
         batch_op.create_index("ix_alert_state_severity", ["state", "severity"], unique=False)
         batch_op.create_index(
             "uq_alert_open_fingerprint",
@@ -256,6 +257,7 @@ def downgrade() -> None:
             postgresql_where=sa.text("state != 'resolved'"),
         )
         batch_op.drop_index("ix_alert_state_severity")
+        batch_op.drop_index("ix_alert_fingerprint")
         batch_op.drop_index("ix_alert_check_state")
 
     op.drop_table("alert")
