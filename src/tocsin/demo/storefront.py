@@ -65,10 +65,13 @@ class Scenario:
     error_tail: Window = (115, 130)  # decays through 6-8 %
     printify_slow: Window = (140, 150)  # printify p95 ~2.5x its baseline
     printify_degraded: Window = (150, 180)  # ~3.5x; its submissions time out into the queue
-    cost_storm: Window = (200, 235)  # yesterday's orders resubmitted to printful
-    queue_drain: Window = (280, 300)  # the team clears the manual queue, urgent first
-    cost_storm_percent: float = 80.0  # today's cost above the 30-day average at storm end
-    duplicates_flagged: int = 70  # duplicate submissions flagged into the manual queue
+    # A retry script resubmits the last two days' orders to printful, twice: after each
+    # wave today's cost stands this far above the 30-day average, and this many of the
+    # duplicates are flagged into the manual queue.
+    cost_waves: tuple[Window, Window] = ((220, 230), (245, 255))
+    cost_wave_percents: tuple[float, float] = (37.0, 85.0)
+    duplicates_flagged: tuple[int, int] = (30, 40)
+    queue_drain: Window = (290, 310)  # the team clears the manual queue, urgent first
     normal_error_percent: float = 1.5
     spike_error_percent: float = 12.5
 
@@ -99,11 +102,20 @@ def scenario_events(scenario: Scenario) -> list[tuple[timedelta, str]]:
         ),
         (at(s.printify_degraded[1]), "Printify recovers"),
         (
-            at(s.cost_storm[0]),
-            "A failover retry script resubmits yesterday's orders to Printful: costs pile up, "
+            at(s.cost_waves[0][0]),
+            "A retry script resubmits two days of orders to Printful: costs pile up, "
             "duplicates are flagged into the manual queue",
         ),
-        (at(s.cost_storm[1]), "Retry script stopped; today's cost stays far above average"),
+        (
+            at(s.cost_waves[0][1]),
+            f"Retry script done; today's cost ~{s.cost_wave_percents[0]:.0f} % above average",
+        ),
+        (at(s.cost_waves[1][0]), "Someone runs the retry script again"),
+        (
+            at(s.cost_waves[1][1]),
+            f"Second run done; today's cost ~{s.cost_wave_percents[1]:.0f} % above average "
+            "until the UTC day ends",
+        ),
         (at(s.queue_drain[0]), "The team drains the manual queue, urgent items first"),
         (at(s.queue_drain[1]), "Manual queue back to normal; traffic normal"),
     ]
@@ -463,12 +475,35 @@ class _Generator:
     # the scenario's own rows
 
     def _cost_storm(self) -> None:
-        """Resubmit yesterday's orders until today's cost is `cost_storm_percent` above the
-        30-day average daily cost, as the cost check computes them (UTC days)."""
-        s, rng = self.s, self.rng
-        storm_begin = self.start + timedelta(minutes=s.cost_storm[0])
-        storm_end = self.start + timedelta(minutes=s.cost_storm[1])
-        today = storm_end.replace(hour=0, minute=0, second=0, microsecond=0)
+        """Resubmit old orders, wave by wave, until today's cost is each wave's percent above
+        the 30-day average daily cost, as the cost check computes them (UTC days)."""
+        s = self.s
+        first = self.start + timedelta(minutes=s.cost_waves[0][0])
+        candidates = iter(
+            [
+                o["id"]
+                for o in self.data.orders
+                if first - timedelta(days=2) <= o["created_at"] < first
+            ]
+        )
+        for (begin, end), percent, flagged in zip(
+            s.cost_waves, s.cost_wave_percents, s.duplicates_flagged, strict=True
+        ):
+            wave_begin = self.start + timedelta(minutes=begin)
+            wave_end = self.start + timedelta(minutes=end)
+            average, today_cost = self._costs_at(wave_end)
+            missing = average * (1 + percent / 100) - today_cost
+            picked: list[int] = []
+            for order_id in candidates:
+                picked.append(order_id)
+                missing -= sum(self.order_cost[order_id])
+                if missing <= 0:
+                    break
+            self._resubmit(picked, wave_begin, wave_end, flagged)
+
+    def _costs_at(self, at: datetime) -> tuple[float, int]:
+        """(average daily cost of the 30 UTC days before `at`'s day, cost of that day so far)."""
+        today = at.replace(hour=0, minute=0, second=0, microsecond=0)
         daily: dict[date, int] = {}
         today_cost = 0
         for event in self.data.events:
@@ -478,27 +513,18 @@ class _Generator:
             if today - timedelta(days=30) <= event["created_at"] < today:
                 day = event["created_at"].date()
                 daily[day] = daily.get(day, 0) + cost
-            elif today <= event["created_at"] <= storm_end:
+            elif today <= event["created_at"] <= at:
                 today_cost += cost
-        average = sum(daily.values()) / len(daily) if daily else 0
-        missing = average * (1 + s.cost_storm_percent / 100) - today_cost
-        old = [
-            o
-            for o in self.data.orders
-            if storm_begin - timedelta(days=1) <= o["created_at"] < storm_begin
-        ]
-        picked: list[int] = []
-        for order in old:
-            if missing <= 0:
-                break
-            picked.append(order["id"])
-            missing -= sum(self.order_cost[order["id"]])
-        span = (storm_end - storm_begin).total_seconds()
-        flagged = set(rng.sample(picked, min(s.duplicates_flagged, len(picked))))
+        return (sum(daily.values()) / len(daily) if daily else 0.0), today_cost
+
+    def _resubmit(self, picked: list[int], begin: datetime, end: datetime, flagged: int) -> None:
+        rng = self.rng
+        span = (end - begin).total_seconds()
+        flag = set(rng.sample(picked, min(flagged, len(picked))))
         for index, order_id in enumerate(picked):
-            at = _seconds(storm_begin + timedelta(seconds=span * index / max(1, len(picked))))
+            at = _seconds(begin + timedelta(seconds=span * index / max(1, len(picked))))
             self._submit(order_id, "printful", at)
-            if order_id in flagged:
+            if order_id in flag:
                 self._queue_item(
                     order_id,
                     at + timedelta(seconds=45),
