@@ -201,6 +201,10 @@ def _apply_results(
             events += _notify(session, alert, [event], channels, now)
         elif change.kind == "resolve" and alert is not None:
             note = "outside active hours" if outcome.status == "inactive" else "condition cleared"
+            if result is not None:  # the row is still there: show the value that cleared it
+                alerts.refresh_details(
+                    session, alert, now, value=result.value, message=result.message
+                )
             alert, event = alerts.resolve(session, alert.id, None, now, note)
             events += _notify(session, alert, [event], channels, now)
         elif change.kind == "keep" and alert is not None and result is not None:

@@ -181,10 +181,15 @@ def _summary(console: Console, config: TocsinConfig, sessions: object, result: D
             name = str(alert.check_name)
             per_check[name]["alerts"] += 1
             result.alerts += 1
-            if rank.get(alert.severity, 0) > rank.get(worst.get(name, ""), 0):
-                worst[name] = alert.severity
             if alert.state != "resolved":
                 per_check[name]["open"] += 1
+        for name, severity in session.execute(
+            select(Alert.check_name, AlertEvent.severity).join(
+                AlertEvent, AlertEvent.alert_id == Alert.id
+            )
+        ):
+            if rank.get(str(severity), 0) > rank.get(worst.get(str(name), ""), 0):
+                worst[str(name)] = str(severity)
     table = Table(
         "check", "evaluations", "errors", "alerts", "worst", "still open", title="Summary"
     )
