@@ -183,13 +183,13 @@ def _summary(console: Console, config: TocsinConfig, sessions: object, result: D
             result.alerts += 1
             if alert.state != "resolved":
                 per_check[name]["open"] += 1
-        for name, severity in session.execute(
+        for check_name, severity in session.execute(
             select(Alert.check_name, AlertEvent.severity).join(
                 AlertEvent, AlertEvent.alert_id == Alert.id
             )
         ):
-            if rank.get(str(severity), 0) > rank.get(worst.get(str(name), ""), 0):
-                worst[str(name)] = str(severity)
+            if rank.get(str(severity), 0) > rank.get(worst.get(str(check_name), ""), 0):
+                worst[str(check_name)] = str(severity)
     table = Table(
         "check", "evaluations", "errors", "alerts", "worst", "still open", title="Summary"
     )
