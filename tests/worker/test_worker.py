@@ -16,6 +16,7 @@ from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.checks.models import CheckSchedule, Evaluation
 from tocsin.clock import VirtualClock
+from tocsin.config import BaselineConfig, ConditionConfig
 from tocsin.db import session_scope
 from tocsin.errors import Conflict
 from tocsin.notify.models import Notification
@@ -267,3 +268,39 @@ def test_notifications_are_written_with_the_transition(
     with session_scope(factory) as s:
         assert s.scalars(select(Notification.state)).all() == ["sent"]
     assert len(lines) == 1
+
+
+def test_a_history_baseline_compares_with_the_checks_own_past(
+    factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable
+) -> None:
+    config = metric_config(shop.url)
+    base = config.checks[0].model_copy(
+        update={
+            "baseline": BaselineConfig.model_validate(
+                {"history": {"window": "1h", "aggregate": "median", "min_samples": 3}}
+            ),
+            "conditions": [ConditionConfig(when="> 2", severity="WARNING")],
+        }
+    )
+    worker = Worker(
+        config.model_copy(update={"checks": [base]}),
+        factory,
+        clock,
+        console_write=[].append,
+        threads=False,
+    )
+    worker.start()
+    severities = []
+    for value in (10, 11, 9, 25, 10):
+        shop.set("error_rate", value)
+        step(worker, clock)
+        with session_scope(factory) as s:
+            found = alerts.list_(s, state="open")
+            severities.append(found[0].severity if found else None)
+    # The first three build the history (median 10); 25 is 2.5x it; 10 is back to normal.
+    assert severities == [None, None, None, "WARNING", None]
+    with session_scope(factory) as s:
+        (alert,) = alerts.list_(s)
+        fired = alerts.timeline(s, alert.id)[0]
+    assert fired.data["value"] == 2.5
+    assert alert.value == round(10 / 10.5, 4)  # the value that cleared it
