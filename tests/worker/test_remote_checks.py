@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-
 from tests.support.loopback import Loopback
+
 from tocsin.alerts import service as alerts
 from tocsin.checks.models import Evaluation
 from tocsin.clock import VirtualClock
@@ -68,7 +68,7 @@ checks:
     assert severities == [None, "HIGH", "CRITICAL", None]
     with session_scope(factory) as s:
         (alert,) = alerts.list_(s)
-    assert alert.message == "status 503, database down"
+    assert alert.message == "status 200, database ok"  # the answer that cleared it
     assert len(server.requests) == 4
 
 
