@@ -130,7 +130,9 @@ def _play(
                 result.events.append((event.at, alert.title, event.kind, str(event.severity)))
             # The on-call engineer acknowledges the CRITICAL payment alert after 4 minutes.
             for alert in session.scalars(
-                select(Alert).where(Alert.state == "firing", Alert.severity == "CRITICAL")
+                select(Alert).where(
+                    Alert.state == "firing", Alert.check_name == "payment_processing"
+                )
             ):
                 if alert.id not in acked and now - alert.started_at >= ACK_AFTER:
                     actions.acknowledge(
