@@ -280,9 +280,8 @@ def acknowledge(
     now: datetime,
     note: str | None = None,
 ) -> Alert:
-    alert, event = alerts.acknowledge(session, alert_id, by, now, note)
-    outbox.enqueue(session, alert, [event], channels_for(config, alert.check_name), now)
-    return alert
+    """An operator acknowledges; everyone the alert's channels reach is told."""
+    return _announce(session, config, *alerts.acknowledge(session, alert_id, by, now, note), now)
 
 
 def resolve(
@@ -293,6 +292,12 @@ def resolve(
     now: datetime,
     note: str | None = None,
 ) -> Alert:
-    alert, event = alerts.resolve(session, alert_id, by, now, note)
+    """An operator resolves by hand; if the condition still holds a new alert opens later."""
+    return _announce(session, config, *alerts.resolve(session, alert_id, by, now, note), now)
+
+
+def _announce(
+    session: Session, config: TocsinConfig, alert: Alert, event: AlertEvent, now: datetime
+) -> Alert:
     outbox.enqueue(session, alert, [event], channels_for(config, alert.check_name), now)
     return alert

@@ -7,9 +7,7 @@ reference's thresholds in the scenario's phases and stay under them in normal tr
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -18,15 +16,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, create_engine, text
-from sqlalchemy.exc import OperationalError
+from tests.support.pg import pg_schema
 
 from tocsin.checks.expressions import evaluate, render
 from tocsin.config import CheckConfig, TocsinConfig, parse, parse_duration
 from tocsin.demo.storefront import DEFAULT_START, Scenario, create_storefront
 
-PG_URL = os.environ.get(
-    "TOCSIN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 SCENARIO = Scenario()
 _PARAM = re.compile(r"^(now|today)\s*(?:([+-])\s*(\S+))?$")
 
@@ -131,25 +126,12 @@ def _sqlite_shop(folder: Path) -> Iterator[Connection]:
 
 
 def _postgresql_shop() -> Iterator[Connection]:
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    schema = f"shop_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.fail(f"PostgreSQL is not reachable at {PG_URL}: {exc.orig}")
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    try:
+    with pg_schema("shop") as url:
         create_storefront(url, DEFAULT_START, SCENARIO)
         engine = create_engine(url)
         with engine.connect() as conn:
             yield conn
         engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

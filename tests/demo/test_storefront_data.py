@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.exc import OperationalError
+from tests.support.pg import pg_schema
 
 from tocsin.demo.storefront import (
     DEFAULT_START,
@@ -23,9 +21,6 @@ from tocsin.demo.storefront import (
     scenario_events,
 )
 
-PG_URL = os.environ.get(
-    "TOCSIN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 TABLES = ("orders", "fulfillment_events", "manual_queue", "system_logs")
 SMALL = Scenario(history_days=3, log_history_hours=6, minutes=120)
 
@@ -51,20 +46,8 @@ def fingerprint(url: str) -> dict[str, tuple[int, str]]:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh schema for one test, dropped afterwards; fails when PostgreSQL is down."""
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    schema = f"shop_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.fail(f"PostgreSQL is not reachable at {PG_URL}: {exc.orig}")
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema("shop") as url:
+        yield url
 
 
 def test_the_same_seed_gives_the_same_database(tmp_path: Path) -> None:
