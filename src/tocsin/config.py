@@ -116,7 +116,68 @@ class ConsoleChannelConfig(_Strict):
     stream: Literal["stdout", "stderr"] = "stdout"
 
 
-ChannelConfig = Annotated[ConsoleChannelConfig, Field(discriminator="type")]
+class _HttpChannel(_Strict):
+    timeout: Duration = timedelta(seconds=10)
+
+
+class DiscordChannelConfig(_HttpChannel):
+    type: Literal["discord"]
+    url: str = Field(description="the webhook URL (a secret: use ${VAR})")
+    footer: str = "Tocsin"
+    # Discord has no @channel: CRITICAL mentions @here, or a role such as "<@&123456789>".
+    critical_mention: str = "@here"
+
+
+class SlackChannelConfig(_HttpChannel):
+    type: Literal["slack"]
+    url: str = Field(description="the incoming-webhook URL (a secret: use ${VAR})")
+
+
+class PagerDutyChannelConfig(_HttpChannel):
+    type: Literal["pagerduty"]
+    routing_key: str
+    url: str = "https://events.pagerduty.com/v2/enqueue"
+
+
+class WebhookChannelConfig(_HttpChannel):
+    type: Literal["webhook"]
+    url: str
+    secret: str | None = Field(default=None, description="HMAC-SHA256 signing key")
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class TwilioChannelConfig(_HttpChannel):
+    type: Literal["twilio"]
+    mode: Literal["sms", "voice"] = "sms"
+    account_sid: str
+    auth_token: str
+    from_number: str
+    to: list[str] = Field(min_length=1)
+    url: str = "https://api.twilio.com"
+
+
+class EmailChannelConfig(_Strict):
+    type: Literal["email"]
+    host: str
+    port: int = Field(default=587, gt=0, lt=65536)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: str | None = None
+    from_address: str
+    to: list[str] = Field(min_length=1)
+    timeout: Duration = timedelta(seconds=15)
+
+
+ChannelConfig = Annotated[
+    ConsoleChannelConfig
+    | DiscordChannelConfig
+    | SlackChannelConfig
+    | PagerDutyChannelConfig
+    | WebhookChannelConfig
+    | TwilioChannelConfig
+    | EmailChannelConfig,
+    Field(discriminator="type"),
+]
 
 
 # --- checks --------------------------------------------------------------------------------
@@ -289,6 +350,9 @@ class WorkerConfig(_Strict):
 
 
 class TocsinConfig(_Strict):
+    public_url: str = Field(
+        default="http://127.0.0.1:8080", description="where links in notifications point"
+    )
     store: StoreConfig = Field(default_factory=StoreConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     sources: dict[Name, SourceConfig] = Field(default_factory=dict)
@@ -406,7 +470,22 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
     return tuple(path)
 
 
-_UNION_TAGS = {"sql", "http", "prometheus", "console", "str", "int", "float", "none"}
+_UNION_TAGS = {
+    "sql",
+    "http",
+    "prometheus",
+    "console",
+    "discord",
+    "slack",
+    "pagerduty",
+    "webhook",
+    "twilio",
+    "email",
+    "str",
+    "int",
+    "float",
+    "none",
+}
 
 
 def _describe(error: Any, data: Any, loc: Loc) -> str:
