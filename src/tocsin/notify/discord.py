@@ -1,0 +1,174 @@
+"""The Discord channel: one embed per alert transition, posted to a channel webhook.
+
+Discord's limits are met by truncating with "…", never by refusing to send: title 256,
+description 4096, at most 25 fields (name 256, value 1024), footer 2048, and 6000 characters
+of embed text in all. A mention goes out only when a CRITICAL alert fires.
+
+Discord webhooks take no idempotency key, so a retry after a lost reply can post twice. Each
+request still carries `X-Tocsin-Notification-Id: <notification id>` so a proxy in front of
+Discord, or whoever reads its logs, can tell a retry from a new notification.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from tocsin.config import DiscordChannelConfig
+from tocsin.notify.base import Message
+from tocsin.notify.http import post
+
+COLOURS = {"CRITICAL": 15158332, "HIGH": 15105570, "WARNING": 16776960, "INFO": 3447003}
+RESOLVED_COLOUR = 3066993
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELDS_MAX = 25
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+FOOTER_MAX = 2048
+EMBED_TOTAL_MAX = 6000
+# Below this the description stops giving way to fields: the message matters more.
+DESCRIPTION_FLOOR = 1000
+
+_ROLE = re.compile(r"<@&(\d+)>")
+_USER = re.compile(r"<@!?(\d+)>")
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, ending in "…" when something was cut."""
+    if len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    return text[: limit - 1] + "…"
+
+
+def runbook_link(runbook: str, public_url: str) -> str:
+    """A runbook is a URL or the slug of one of Tocsin's runbook pages."""
+    if runbook.startswith(("http://", "https://")):
+        return runbook
+    return f"{public_url.rstrip('/')}/runbooks/{runbook}"
+
+
+def format_value(value: float) -> str:
+    """12.0 as "12", 0.25 as "0.25": what a person would write."""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def allowed_mentions(mention: str) -> dict[str, list[str]]:
+    """Let exactly the configured mention ping, and nothing an alert's text happens to contain."""
+    if mention in ("@here", "@everyone"):
+        return {"parse": ["everyone"]}
+    if match := _ROLE.fullmatch(mention):
+        return {"parse": [], "roles": [match.group(1)]}
+    if match := _USER.fullmatch(mention):
+        return {"parse": [], "users": [match.group(1)]}
+    return {"parse": []}
+
+
+def embed_title(payload: dict[str, Any]) -> str:
+    event = payload.get("event")
+    prefix = {"resolved": "RESOLVED", "acknowledged": "ACKNOWLEDGED"}.get(
+        str(event), str(payload.get("severity"))
+    )
+    return clip(f"{prefix}: {payload.get('title', '')}", TITLE_MAX)
+
+
+def embed_fields(payload: dict[str, Any], public_url: str) -> list[dict[str, Any]]:
+    """Fields in order of importance, so trimming for the total limit drops the least useful."""
+    fields: list[tuple[str, str, bool]] = [
+        ("Severity", str(payload.get("severity")), True),
+        ("State", str(payload.get("state")), True),
+    ]
+    if payload.get("value") is not None:
+        fields.append(("Value", format_value(payload["value"]), True))
+    if payload.get("check"):
+        fields.append(("Check", str(payload["check"]), True))
+    fields.append(("Alert", f"#{payload.get('alert_id')}", True))
+    if payload.get("runbook"):
+        link = runbook_link(str(payload["runbook"]), public_url)
+        fields.append(("Runbook", f"[{payload['runbook']}]({link})", True))
+    if payload.get("actor"):
+        fields.append(("By", str(payload["actor"]), True))
+    if payload.get("note"):
+        fields.append(("Note", str(payload["note"]), False))
+    labels = payload.get("labels") or {}
+    if labels:
+        text = "\n".join(f"`{key}={value}`" for key, value in sorted(labels.items()))
+        fields.append(("Labels", text, False))
+    return [
+        {
+            "name": clip(name, FIELD_NAME_MAX),
+            "value": clip(value, FIELD_VALUE_MAX) or "-",
+            "inline": inline,
+        }
+        for name, value, inline in fields[:FIELDS_MAX]
+    ]
+
+
+def build_embed(payload: dict[str, Any], footer: str, public_url: str) -> dict[str, Any]:
+    title = embed_title(payload)
+    footer = clip(footer, FOOTER_MAX)
+    fields = embed_fields(payload, public_url)
+    message = str(payload.get("message") or "")
+
+    def fields_size() -> int:
+        return sum(len(f["name"]) + len(f["value"]) for f in fields)
+
+    # Fit the 6000 total: the description gives way down to its floor, then trailing fields
+    # go, then the description gives way entirely.
+    room = EMBED_TOTAL_MAX - len(title) - len(footer)
+    while fields and fields_size() > room - min(len(message), DESCRIPTION_FLOOR):
+        fields.pop()
+    description = clip(message, max(min(DESCRIPTION_MAX, room - fields_size()), 0))
+    embed: dict[str, Any] = {
+        "title": title,
+        "color": (
+            RESOLVED_COLOUR
+            if payload.get("event") == "resolved"
+            else COLOURS.get(str(payload.get("severity")), COLOURS["INFO"])
+        ),
+        "fields": fields,
+        "footer": {"text": footer},
+    }
+    if description:  # left out when empty rather than sent as ""
+        embed["description"] = description
+    if payload.get("at"):
+        embed["timestamp"] = payload["at"]
+    return embed
+
+
+def build_body(
+    payload: dict[str, Any], config: DiscordChannelConfig, public_url: str
+) -> dict[str, Any]:
+    mention = (
+        config.critical_mention
+        if payload.get("severity") == "CRITICAL" and payload.get("event") == "fired"
+        else ""
+    )
+    return {
+        "content": mention,
+        "allowed_mentions": allowed_mentions(mention),
+        "embeds": [build_embed(payload, config.footer, public_url)],
+    }
+
+
+class DiscordChannel:
+    def __init__(
+        self, name: str, config: DiscordChannelConfig, client: httpx.Client, public_url: str
+    ) -> None:
+        self.name = name
+        self._config = config
+        self._client = client
+        self._public_url = public_url
+
+    def send(self, message: Message) -> None:
+        post(
+            self._client,
+            self._config.url,
+            timeout=self._config.timeout,
+            json=build_body(message.payload, self._config, self._public_url),
+            headers={"X-Tocsin-Notification-Id": message.id},
+        )

@@ -1,0 +1,106 @@
+"""The PagerDuty channel: Events API v2, one PagerDuty incident per Tocsin alert.
+
+fired and severity_changed send `trigger`, acknowledged sends `acknowledge`, resolved sends
+`resolve`. PagerDuty answers 202 when it accepts an event; the shared HTTP helper treats any
+2xx as success, 429 and 5xx as worth retrying, and other 4xx (a bad routing key, a malformed
+event) as permanent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tocsin.config import PagerDutyChannelConfig
+from tocsin.notify.base import Message, TransportError
+from tocsin.notify.http import post
+
+ACTIONS = {
+    "fired": "trigger",
+    "severity_changed": "trigger",
+    "acknowledged": "acknowledge",
+    "resolved": "resolve",
+}
+SEVERITIES = {"CRITICAL": "critical", "HIGH": "error", "WARNING": "warning", "INFO": "info"}
+SUMMARY_MAX = 1024
+SOURCE_MAX = 255
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, ending in "…" when something was cut."""
+    if len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    return text[: limit - 1] + "…"
+
+
+def runbook_link(runbook: str, public_url: str) -> str:
+    """A runbook is a URL or the slug of one of Tocsin's runbook pages."""
+    if runbook.startswith(("http://", "https://")):
+        return runbook
+    return f"{public_url.rstrip('/')}/runbooks/{runbook}"
+
+
+def dedup_key(payload: dict[str, Any]) -> str:
+    # Per alert, not per notification: PagerDuty folds triggers with the same key into one
+    # open incident, and acknowledge/resolve find that incident only by this key. A key per
+    # notification would open a new incident on every retry or severity change and leave
+    # the first one open forever. The notification id travels in custom_details instead.
+    return f"tocsin-{payload['alert_id']}"
+
+
+def build_body(message: Message, routing_key: str, public_url: str) -> dict[str, Any]:
+    payload = message.payload
+    action = ACTIONS.get(str(payload.get("event")))
+    if action is None:
+        raise TransportError(
+            f"no PagerDuty action for event {payload.get('event')!r}", permanent=True
+        )
+    body: dict[str, Any] = {
+        "routing_key": routing_key,
+        "event_action": action,
+        "dedup_key": dedup_key(payload),
+    }
+    if action != "trigger":
+        return body
+    details: dict[str, Any] = {
+        **(payload.get("labels") or {}),  # first, so a label cannot hide the fields below
+        "message": payload.get("message"),
+        "value": payload.get("value"),
+        "alert_id": payload.get("alert_id"),
+        "notification_id": message.id,
+    }
+    event: dict[str, Any] = {
+        "summary": clip(str(payload.get("title") or "Tocsin alert"), SUMMARY_MAX),
+        "source": clip(str(payload.get("check") or "tocsin"), SOURCE_MAX),
+        "severity": SEVERITIES.get(str(payload.get("severity")), "info"),
+        "custom_details": details,
+    }
+    if payload.get("at"):
+        event["timestamp"] = payload["at"]
+    body["payload"] = event
+    body["client"] = "Tocsin"
+    if payload.get("runbook"):
+        link = runbook_link(str(payload["runbook"]), public_url)
+        body["links"] = [{"href": link, "text": "Runbook"}]
+    return body
+
+
+class PagerDutyChannel:
+    def __init__(
+        self, name: str, config: PagerDutyChannelConfig, client: httpx.Client, public_url: str
+    ) -> None:
+        self.name = name
+        self._config = config
+        self._client = client
+        self._public_url = public_url
+
+    def send(self, message: Message) -> None:
+        post(
+            self._client,
+            self._config.url,
+            timeout=self._config.timeout,
+            json=build_body(message, self._config.routing_key, self._public_url),
+        )

@@ -1,0 +1,158 @@
+"""The Slack channel: a Block Kit message posted to an incoming webhook.
+
+The message is a header (the title), the alert's text, a grid of facts, a context line with
+the labels and the time, and, while the alert is firing, an "Acknowledge" button linking to
+Tocsin's ack page. A top-level `text` is the fallback notifications and old clients show.
+Slack's limits are met by truncating with "…", never by refusing to send: header 150,
+section text 3000, at most 10 fields of 2000, context text 3000, button URL 3000.
+
+Incoming webhooks take no idempotency key, so a retry after a lost reply can post twice. Each
+request still carries `X-Tocsin-Notification-Id: <notification id>` for proxies and logs.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from tocsin.config import SlackChannelConfig
+from tocsin.notify.base import Message
+from tocsin.notify.http import post
+
+HEADER_MAX = 150
+SECTION_TEXT_MAX = 3000
+FIELDS_MAX = 10
+FIELD_MAX = 2000
+CONTEXT_TEXT_MAX = 3000
+URL_MAX = 3000
+FALLBACK_MAX = 3000
+
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}…$")
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, ending in "…" when something was cut."""
+    if len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    return text[: limit - 1] + "…"
+
+
+def escape(text: str) -> str:
+    """Slack's mrkdwn escaping: without it `<!channel>` in an alert's text would ping."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip_mrkdwn(text: str, limit: int) -> str:
+    """Clip escaped text without leaving half an entity such as "&am…"."""
+    clipped = clip(text, limit)
+    return _PARTIAL_ENTITY.sub("…", clipped)
+
+
+def runbook_link(runbook: str, public_url: str) -> str:
+    """A runbook is a URL or the slug of one of Tocsin's runbook pages."""
+    if runbook.startswith(("http://", "https://")):
+        return runbook
+    return f"{public_url.rstrip('/')}/runbooks/{runbook}"
+
+
+def format_value(value: float) -> str:
+    """12.0 as "12", 0.25 as "0.25": what a person would write."""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def headline(payload: dict[str, Any]) -> str:
+    prefix = {"resolved": "RESOLVED", "acknowledged": "ACKNOWLEDGED"}.get(
+        str(payload.get("event")), str(payload.get("severity"))
+    )
+    return f"{prefix}: {payload.get('title', '')}"
+
+
+def fact_fields(payload: dict[str, Any], public_url: str) -> list[dict[str, str]]:
+    facts = [("Severity", str(payload.get("severity"))), ("State", str(payload.get("state")))]
+    if payload.get("value") is not None:
+        facts.append(("Value", format_value(payload["value"])))
+    if payload.get("check"):
+        facts.append(("Check", str(payload["check"])))
+    facts.append(("Alert", f"#{payload.get('alert_id')}"))
+    if payload.get("runbook"):
+        link = runbook_link(str(payload["runbook"]), public_url)
+        facts.append(("Runbook", f"<{link}|{escape(str(payload['runbook']))}>"))
+    if payload.get("actor"):
+        facts.append(("By", escape(str(payload["actor"]))))
+    if payload.get("note"):
+        facts.append(("Note", escape(str(payload["note"]))))
+    return [
+        {"type": "mrkdwn", "text": clip_mrkdwn(f"*{name}*\n{text}", FIELD_MAX)}
+        for name, text in facts[:FIELDS_MAX]
+    ]
+
+
+def context_elements(payload: dict[str, Any]) -> list[dict[str, str]]:
+    elements = []
+    labels = payload.get("labels") or {}
+    if labels:
+        text = "  ".join(f"`{escape(f'{k}={v}')}`" for k, v in sorted(labels.items()))
+        elements.append({"type": "mrkdwn", "text": clip_mrkdwn(text, CONTEXT_TEXT_MAX)})
+    if payload.get("at"):
+        at = str(payload["at"])
+        # Slack shows a date token in each reader's own time zone; the ISO text is the fallback.
+        seconds = int(datetime.fromisoformat(at).timestamp())
+        elements.append(
+            {"type": "mrkdwn", "text": f"<!date^{seconds}^{{date_short_pretty}} {{time}}|{at}>"}
+        )
+    return elements
+
+
+def build_body(payload: dict[str, Any], public_url: str) -> dict[str, Any]:
+    title = headline(payload)
+    message = str(payload.get("message") or "")
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": clip(title, HEADER_MAX)}}
+    ]
+    if message:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": clip_mrkdwn(escape(message), SECTION_TEXT_MAX)},
+            }
+        )
+    blocks.append({"type": "section", "fields": fact_fields(payload, public_url)})
+    if elements := context_elements(payload):
+        blocks.append({"type": "context", "elements": elements})
+    ack_url = f"{public_url.rstrip('/')}/ack/{payload.get('alert_id')}"
+    # A cut URL would point somewhere wrong, so an overlong one loses the button instead.
+    if payload.get("state") == "firing" and len(ack_url) <= URL_MAX:
+        button = {
+            "type": "button",
+            "action_id": "acknowledge",
+            "text": {"type": "plain_text", "text": "Acknowledge"},
+            "url": ack_url,
+            "style": "primary",
+        }
+        blocks.append({"type": "actions", "elements": [button]})
+    fallback = f"{title} — {message}" if message else title
+    return {"text": clip_mrkdwn(escape(fallback), FALLBACK_MAX), "blocks": blocks}
+
+
+class SlackChannel:
+    def __init__(
+        self, name: str, config: SlackChannelConfig, client: httpx.Client, public_url: str
+    ) -> None:
+        self.name = name
+        self._config = config
+        self._client = client
+        self._public_url = public_url
+
+    def send(self, message: Message) -> None:
+        post(
+            self._client,
+            self._config.url,
+            timeout=self._config.timeout,
+            json=build_body(message.payload, self._public_url),
+            headers={"X-Tocsin-Notification-Id": message.id},
+        )
