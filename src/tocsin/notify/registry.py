@@ -2,18 +2,59 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
-from tocsin.config import ChannelConfig, ConsoleChannelConfig
+import httpx
+
+from tocsin.clock import Clock
+from tocsin.config import (
+    ConsoleChannelConfig,
+    DiscordChannelConfig,
+    EmailChannelConfig,
+    PagerDutyChannelConfig,
+    SlackChannelConfig,
+    TocsinConfig,
+    TwilioChannelConfig,
+    WebhookChannelConfig,
+)
 from tocsin.notify.base import Channel
 from tocsin.notify.console import ConsoleChannel
+from tocsin.notify.discord import DiscordChannel
+from tocsin.notify.email import EmailChannel
+from tocsin.notify.http import make_client
+from tocsin.notify.pagerduty import PagerDutyChannel
+from tocsin.notify.slack import SlackChannel
+from tocsin.notify.twilio import TwilioChannel
+from tocsin.notify.webhook import WebhookChannel
 
 
 def build_channels(
-    configs: Mapping[str, ChannelConfig], console_write: Callable[[str], None] | None = None
+    config: TocsinConfig,
+    console_write: Callable[[str], None] | None = None,
+    clock: Clock | None = None,
+    client: httpx.Client | None = None,
 ) -> dict[str, Channel]:
+    """One channel object per configured channel; HTTP channels share one client."""
+    http = client or make_client()
+    public_url = config.public_url.rstrip("/")
     channels: dict[str, Channel] = {}
-    for name, config in configs.items():
-        if isinstance(config, ConsoleChannelConfig):
-            channels[name] = ConsoleChannel(name, config.stream, console_write)
+    for name, spec in config.channels.items():
+        channel: Channel
+        if isinstance(spec, ConsoleChannelConfig):
+            channel = ConsoleChannel(name, spec.stream, console_write)
+        elif isinstance(spec, DiscordChannelConfig):
+            channel = DiscordChannel(name, spec, http, public_url)
+        elif isinstance(spec, SlackChannelConfig):
+            channel = SlackChannel(name, spec, http, public_url)
+        elif isinstance(spec, PagerDutyChannelConfig):
+            channel = PagerDutyChannel(name, spec, http, public_url)
+        elif isinstance(spec, WebhookChannelConfig):
+            channel = WebhookChannel(name, spec, http, clock)
+        elif isinstance(spec, TwilioChannelConfig):
+            channel = TwilioChannel(name, spec, http)
+        elif isinstance(spec, EmailChannelConfig):
+            channel = EmailChannel(name, spec, public_url)
+        else:  # pragma: no cover - the config union and this list change together
+            raise TypeError(f"no channel class for {type(spec).__name__}")
+        channels[name] = channel
     return channels

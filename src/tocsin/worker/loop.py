@@ -79,7 +79,7 @@ class Worker:
         self._last_beat: datetime | None = None
         self.config = config
         self.sources = SourcePool(config)
-        self.channels = channels or build_channels(config.channels, console_write)
+        self.channels = channels or build_channels(config, console_write, clock)
         self._pool = ThreadPoolExecutor(config.worker.concurrency, thread_name_prefix="check")
 
     # --- life cycle -------------------------------------------------------------------
@@ -105,7 +105,9 @@ class Worker:
         self.sources.close()
         self.config = config
         self.sources = SourcePool(config)
-        self.channels = self._fixed_channels or build_channels(config.channels, self._console_write)
+        self.channels = self._fixed_channels or build_channels(
+            config, self._console_write, self.clock
+        )
         with session_scope(self.factory) as session:
             checks.sync_schedules(session, config.checks, self.clock.now())
         log.info("configuration reloaded: %d checks", len(config.checks))
