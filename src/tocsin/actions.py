@@ -56,6 +56,7 @@ class Outcome:
     error_kind: str | None = None
     error: str | None = None
     elapsed_ms: float = 0.0
+    had_pending: bool = False  # the snapshot had pending series, so they must be rewritten
 
 
 def snapshot(session: Session, check: CheckConfig, now: datetime) -> Snapshot:
@@ -78,7 +79,7 @@ def snapshot(session: Session, check: CheckConfig, now: datetime) -> Snapshot:
 def evaluate(check: CheckConfig, source: Source, snap: Snapshot, now: datetime) -> Outcome:
     """Query the source and apply the check's logic; never raises for a source's failure."""
     started = time.perf_counter()
-    outcome = Outcome(check.name, now, now, "ok")
+    outcome = Outcome(check.name, now, now, "ok", had_pending=bool(snap.pending))
     try:
         if not in_active_hours(check.active_hours, now):
             outcome.status = "inactive"
@@ -149,19 +150,29 @@ def apply(
     )
     events: list[AlertEvent] = []
     errors = claim.consecutive_errors + 1 if outcome.status == "error" else 0
+    open_alerts = alerts.open_by_origin(session, check.name)
     if outcome.status != "error":
         # An error never resolves anything: no false all-clear from a source that is down.
-        events += _apply_results(session, check, outcome, now, channels)
-        checks.save_pending(session, check.name, outcome.results)
-    events += _apply_check_error(session, check, outcome, errors, now, channels)
+        events += _apply_results(
+            session, check, outcome, open_alerts.get("check", {}), now, channels
+        )
+        if outcome.had_pending or any(r.pending_since for r in outcome.results):
+            checks.save_pending(session, check.name, outcome.results)
+    events += _apply_check_error(
+        session, check, outcome, open_alerts.get("check_error", {}), errors, now, channels
+    )
     checks.complete(session, claim, check, now, errors)
     return events
 
 
 def _apply_results(
-    session: Session, check: CheckConfig, outcome: Outcome, now: datetime, channels: list[str]
+    session: Session,
+    check: CheckConfig,
+    outcome: Outcome,
+    open_alerts: dict[str, Alert],
+    now: datetime,
+    channels: list[str],
 ) -> list[AlertEvent]:
-    open_alerts = alerts.open_for_check(session, check.name)
     by_fp = {r.fingerprint: r for r in outcome.results}
     changes = plan(
         {fp: a.severity for fp, a in open_alerts.items()},
@@ -220,13 +231,13 @@ def _apply_check_error(
     session: Session,
     check: CheckConfig,
     outcome: Outcome,
+    open_error: dict[str, Alert],
     errors: int,
     now: datetime,
     channels: list[str],
 ) -> list[AlertEvent]:
     """The check's own error state: an alert of its own after `on_error.after` failures,
     resolved by the next evaluation that works."""
-    open_error = alerts.open_for_check(session, check.name, origin="check_error")
     current = next(iter(open_error.values()), None)
     if outcome.status != "error":
         if current is None:

@@ -49,12 +49,18 @@ def timeline(session: Session, alert_id: int) -> Sequence[AlertEvent]:
 
 def open_for_check(session: Session, check_name: str, origin: str = "check") -> dict[str, Alert]:
     """Open alerts of one check, by fingerprint (the worker never loads every alert)."""
+    return open_by_origin(session, check_name).get(origin, {})
+
+
+def open_by_origin(session: Session, check_name: str) -> dict[str, dict[str, Alert]]:
+    """Open alerts of one check in one query, by origin then fingerprint."""
     rows = session.scalars(
-        select(Alert).where(
-            Alert.check_name == check_name, Alert.origin == origin, Alert.state.in_(OPEN)
-        )
+        select(Alert).where(Alert.check_name == check_name, Alert.state.in_(OPEN))
     ).all()
-    return {alert.fingerprint: alert for alert in rows}
+    out: dict[str, dict[str, Alert]] = {}
+    for alert in rows:
+        out.setdefault(alert.origin, {})[alert.fingerprint] = alert
+    return out
 
 
 def _event(
@@ -177,7 +183,10 @@ def change_severity(
 def refresh_details(
     session: Session, alert: Alert, now: datetime, *, value: float | None, message: str
 ) -> None:
-    """Keep the latest value and message on an open alert without adding to its timeline."""
+    """Keep the latest value and message on an open alert without adding to its timeline;
+    writes nothing when neither changed (most evaluations of a long-open alert)."""
+    if alert.value == value and alert.message == message:
+        return
     session.execute(
         update(Alert)
         .where(Alert.id == alert.id, Alert.state.in_(OPEN))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tocsin.clock import Clock
+from tocsin.clock import SystemClock
 from tocsin.config import (
     ConsoleChannelConfig,
     DiscordChannelConfig,
@@ -31,7 +31,6 @@ from tocsin.notify.webhook import WebhookChannel
 def build_channels(
     config: TocsinConfig,
     console_write: Callable[[str], None] | None = None,
-    clock: Clock | None = None,
     client: httpx.Client | None = None,
 ) -> dict[str, Channel]:
     """One channel object per configured channel; HTTP channels share one client."""
@@ -49,7 +48,9 @@ def build_channels(
         elif isinstance(spec, PagerDutyChannelConfig):
             channel = PagerDutyChannel(name, spec, http, public_url)
         elif isinstance(spec, WebhookChannelConfig):
-            channel = WebhookChannel(name, spec, http, clock)
+            # Signature timestamps are checked against the receiver's real clock, so they
+            # come from the system clock even when Tocsin runs on virtual time.
+            channel = WebhookChannel(name, spec, http, SystemClock())
         elif isinstance(spec, TwilioChannelConfig):
             channel = TwilioChannel(name, spec, http)
         elif isinstance(spec, EmailChannelConfig):

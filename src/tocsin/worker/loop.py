@@ -78,9 +78,17 @@ class Worker:
         self._threads = threads
         self._last_beat: datetime | None = None
         self.config = config
+        self._index(config)
         self.sources = SourcePool(config)
-        self.channels = channels or build_channels(config, console_write, clock)
+        self.channels = channels or build_channels(config, console_write)
         self._pool = ThreadPoolExecutor(config.worker.concurrency, thread_name_prefix="check")
+
+    def _index(self, config: TocsinConfig) -> None:
+        """Look-ups per check, built once per configuration rather than once per evaluation."""
+        self._checks = {check.name: check for check in config.checks}
+        self._channels_of = {
+            check.name: actions.channels_for(config, check.name) for check in config.checks
+        }
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -104,10 +112,9 @@ class Worker:
         """Swap in a new, already validated configuration."""
         self.sources.close()
         self.config = config
+        self._index(config)
         self.sources = SourcePool(config)
-        self.channels = self._fixed_channels or build_channels(
-            config, self._console_write, self.clock
-        )
+        self.channels = self._fixed_channels or build_channels(config, self._console_write)
         with session_scope(self.factory) as session:
             checks.sync_schedules(session, config.checks, self.clock.now())
         log.info("configuration reloaded: %d checks", len(config.checks))
@@ -158,9 +165,8 @@ class Worker:
         return len(claims)
 
     def run_claim(self, claim: checks.Claim) -> None:
-        try:
-            check = self.config.check(claim.check_name)
-        except KeyError:
+        check = self._checks.get(claim.check_name)
+        if check is None:
             with session_scope(self.factory) as session:
                 checks.release(session, claim)
             return
@@ -182,7 +188,7 @@ class Worker:
                     outcome,
                     claim=claim,
                     now=self.clock.now(),
-                    channels=actions.channels_for(self.config, check.name),
+                    channels=self._channels_of[check.name],
                     worker_id=self.id,
                 )
         except Conflict as exc:
