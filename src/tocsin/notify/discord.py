@@ -19,6 +19,7 @@ import httpx
 from tocsin.config import DiscordChannelConfig
 from tocsin.notify.base import Message
 from tocsin.notify.http import post
+from tocsin.notify.text import clip, format_value, runbook_link
 
 COLOURS = {"CRITICAL": 15158332, "HIGH": 15105570, "WARNING": 16776960, "INFO": 3447003}
 RESOLVED_COLOUR = 3066993
@@ -34,27 +35,6 @@ DESCRIPTION_FLOOR = 1000
 
 _ROLE = re.compile(r"<@&(\d+)>")
 _USER = re.compile(r"<@!?(\d+)>")
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, ending in "…" when something was cut."""
-    if len(text) <= limit:
-        return text
-    if limit <= 0:
-        return ""
-    return text[: limit - 1] + "…"
-
-
-def runbook_link(runbook: str, public_url: str) -> str:
-    """A runbook is a URL or the slug of one of Tocsin's runbook pages."""
-    if runbook.startswith(("http://", "https://")):
-        return runbook
-    return f"{public_url.rstrip('/')}/runbooks/{runbook}"
-
-
-def format_value(value: float) -> str:
-    """12.0 as "12", 0.25 as "0.25": what a person would write."""
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def allowed_mentions(mention: str) -> dict[str, list[str]]:

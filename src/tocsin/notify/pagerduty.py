@@ -15,6 +15,7 @@ import httpx
 from tocsin.config import PagerDutyChannelConfig
 from tocsin.notify.base import Message, TransportError
 from tocsin.notify.http import post
+from tocsin.notify.text import clip, runbook_link
 
 ACTIONS = {
     "fired": "trigger",
@@ -25,22 +26,6 @@ ACTIONS = {
 SEVERITIES = {"CRITICAL": "critical", "HIGH": "error", "WARNING": "warning", "INFO": "info"}
 SUMMARY_MAX = 1024
 SOURCE_MAX = 255
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, ending in "…" when something was cut."""
-    if len(text) <= limit:
-        return text
-    if limit <= 0:
-        return ""
-    return text[: limit - 1] + "…"
-
-
-def runbook_link(runbook: str, public_url: str) -> str:
-    """A runbook is a URL or the slug of one of Tocsin's runbook pages."""
-    if runbook.startswith(("http://", "https://")):
-        return runbook
-    return f"{public_url.rstrip('/')}/runbooks/{runbook}"
 
 
 def dedup_key(payload: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ import httpx
 from tocsin.config import SlackChannelConfig
 from tocsin.notify.base import Message
 from tocsin.notify.http import post
+from tocsin.notify.text import clip, format_value, runbook_link
 
 HEADER_MAX = 150
 SECTION_TEXT_MAX = 3000
@@ -33,15 +34,6 @@ FALLBACK_MAX = 3000
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}…$")
 
 
-def clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, ending in "…" when something was cut."""
-    if len(text) <= limit:
-        return text
-    if limit <= 0:
-        return ""
-    return text[: limit - 1] + "…"
-
-
 def escape(text: str) -> str:
     """Slack's mrkdwn escaping: without it `<!channel>` in an alert's text would ping."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -51,18 +43,6 @@ def clip_mrkdwn(text: str, limit: int) -> str:
     """Clip escaped text without leaving half an entity such as "&am…"."""
     clipped = clip(text, limit)
     return _PARTIAL_ENTITY.sub("…", clipped)
-
-
-def runbook_link(runbook: str, public_url: str) -> str:
-    """A runbook is a URL or the slug of one of Tocsin's runbook pages."""
-    if runbook.startswith(("http://", "https://")):
-        return runbook
-    return f"{public_url.rstrip('/')}/runbooks/{runbook}"
-
-
-def format_value(value: float) -> str:
-    """12.0 as "12", 0.25 as "0.25": what a person would write."""
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def headline(payload: dict[str, Any]) -> str:
