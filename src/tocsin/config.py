@@ -488,7 +488,7 @@ _UNION_TAGS = {
 }
 
 
-def _describe(error: Any, data: Any, loc: Loc) -> str:
+def _describe(error: Any, loc: Loc) -> str:
     kind = error["type"]
     given = error.get("input")
     if kind == "literal_error":
@@ -497,11 +497,8 @@ def _describe(error: Any, data: Any, loc: Loc) -> str:
         return f"{given!r} is not one of {allowed}"
     if kind == "extra_forbidden":
         name = loc[-1] if loc else "?"
-        parent = _lookup(data, loc[:-1])
-        fields = _model_fields_for(loc)
-        hint = difflib.get_close_matches(str(name), fields, n=1)
+        hint = difflib.get_close_matches(str(name), _model_fields_for(loc), n=1)
         suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
-        del parent
         return f"unknown field '{name}'{suffix}"
     if kind == "missing":
         return "required field is missing"
@@ -513,16 +510,6 @@ def _describe(error: Any, data: Any, loc: Loc) -> str:
     message = str(error["msg"])
     message = message.removeprefix("Value error, ")
     return message
-
-
-def _lookup(data: Any, loc: Loc) -> Any:
-    node = data
-    for part in loc:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return node
 
 
 _FIELDS_BY_DEPTH: dict[str, type[BaseModel]] = {
@@ -582,8 +569,7 @@ def parse(
         for error in exc.errors():
             loc = _data_loc(data, error["loc"])
             problems.append(
-                f"{filename}:{loader.line_of(loc)}: {format_loc(loc)}: "
-                f"{_describe(error, data, loc)}"
+                f"{filename}:{loader.line_of(loc)}: {format_loc(loc)}: {_describe(error, loc)}"
             )
         raise ConfigError(problems) from None
     problems = _cross_check(config, loader, filename)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,11 +34,6 @@ def list_(
     if check_name is not None:
         query = query.where(Alert.check_name == check_name)
     return session.scalars(query).all()
-
-
-def count_by_state(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Alert.state, func.count()).group_by(Alert.state)).all()
-    return {state: count for state, count in rows}
 
 
 def timeline(session: Session, alert_id: int) -> Sequence[AlertEvent]:

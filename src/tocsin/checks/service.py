@@ -13,7 +13,7 @@ from tocsin.checks.evaluate import RowResult, first_slot, next_slot, schedule_ke
 from tocsin.checks.models import CheckSample, CheckSchedule, CheckSeries, Evaluation
 from tocsin.config import CheckConfig
 from tocsin.db import is_postgresql
-from tocsin.errors import Conflict, NotFound
+from tocsin.errors import Conflict
 
 
 @dataclass(frozen=True)
@@ -198,21 +198,5 @@ def history(
     return out
 
 
-def list_evaluations(
-    session: Session, check_name: str | None = None, limit: int = 50
-) -> Sequence[Evaluation]:
-    query = select(Evaluation).order_by(Evaluation.id.desc()).limit(limit)
-    if check_name is not None:
-        query = query.where(Evaluation.check_name == check_name)
-    return session.scalars(query).all()
-
-
 def schedules(session: Session) -> Sequence[CheckSchedule]:
     return session.scalars(select(CheckSchedule).order_by(CheckSchedule.check_name)).all()
-
-
-def get_schedule(session: Session, check_name: str) -> CheckSchedule:
-    row = session.get(CheckSchedule, check_name)
-    if row is None:
-        raise NotFound(f"check {check_name!r} has no schedule; is it in the configuration?")
-    return row

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent
@@ -140,13 +140,6 @@ def mark_failed(
         .execution_options(synchronize_session=False)
     )
     return state
-
-
-def depth(session: Session) -> dict[str, int]:
-    rows = session.execute(
-        select(Notification.state, func.count()).group_by(Notification.state)
-    ).all()
-    return {state: count for state, count in rows}
 
 
 def for_alert(session: Session, alert_id: int) -> Sequence[Notification]:

@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
@@ -267,7 +267,3 @@ class Worker:
                     self.reload(fresh)
             if not done:
                 stop.wait(poll)
-
-
-def seconds_until(later: datetime, now: datetime) -> float:
-    return max(0.0, (later - now) / timedelta(seconds=1))
