@@ -14,6 +14,7 @@ from tests.support.shop import ValueTable
 from tocsin import actions
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.checks import service as checks
 from tocsin.checks.models import CheckSchedule, Evaluation
 from tocsin.clock import VirtualClock
 from tocsin.config import BaselineConfig, ConditionConfig
@@ -304,3 +305,22 @@ def test_a_history_baseline_compares_with_the_checks_own_past(
         fired = alerts.timeline(s, alert.id)[0]
     assert fired.data["value"] == 2.5
     assert alert.value == round(10 / 10.5, 4)  # the value that cleared it
+
+
+def test_a_worker_whose_lease_expired_loses_the_slot_quietly(
+    factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable
+) -> None:
+    slow = make_worker(factory, clock, shop, [])
+    with session_scope(factory) as s:
+        (claim,) = checks.claim_due(s, "slow", clock.now(), timedelta(seconds=30))
+    # The slow worker's lease runs out; another takes the slot and finishes it.
+    clock.advance(timedelta(minutes=1))
+    other = Worker(
+        slow.config, factory, clock, worker_id="fast", console_write=[].append, threads=False
+    )
+    other.start()
+    other.run_due_checks()
+    slow.run_claim(claim)  # finishes late: must roll back, not raise or double-count
+    with session_scope(factory) as s:
+        rows = s.scalars(select(Evaluation.worker_id)).all()
+    assert rows == ["fast"]

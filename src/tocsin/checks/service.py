@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tocsin.checks.evaluate import RowResult, first_slot, next_slot, schedule_key
@@ -147,7 +148,11 @@ def record(
         results=[r.as_json() for r in results],
     )
     session.add(evaluation)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # The slot is already recorded: another worker ran it after our lease expired.
+        raise Conflict(f"{check_name} at {slot_at:%H:%M:%S} was evaluated elsewhere") from None
     samples = [
         CheckSample(
             check_name=check_name,
