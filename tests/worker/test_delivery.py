@@ -27,9 +27,10 @@ def hook() -> Iterator[Loopback]:
     server.stop()
 
 
-def test_a_failed_send_is_retried_with_the_same_idempotency_key(
-    factory: sessionmaker[Session], clock: VirtualClock, hook: Loopback, tmp_path: Path
-) -> None:
+def alerting_worker(
+    factory: sessionmaker[Session], clock: VirtualClock, tmp_path: Path, channel: str, severity: str
+) -> Worker:
+    """A started worker whose one check fires at `severity` to the one `channel` given."""
     shop = ValueTable(tmp_path / "shop.db")
     shop.set("error_rate", 12)
     config, _ = parse(
@@ -37,19 +38,32 @@ def test_a_failed_send_is_retried_with_the_same_idempotency_key(
 sources:
   shop: {{type: sql, url: "{shop.url}"}}
 channels:
-  ops: {{type: webhook, url: "{hook.url}/hook", secret: s3cret, timeout: 1s}}
+  {channel}
 checks:
   - name: error_rate
     source: shop
     schedule: {{every: 1h}}
     query: SELECT value FROM metric WHERE name = 'error_rate'
-    conditions: [{{when: ">= 10", severity: HIGH}}]
+    conditions: [{{when: ">= 10", severity: {severity}}}]
 """,
         "t.yaml",
         env={},
     )
     worker = Worker(config, factory, clock, threads=False)
     worker.start()
+    return worker
+
+
+def test_a_failed_send_is_retried_with_the_same_idempotency_key(
+    factory: sessionmaker[Session], clock: VirtualClock, hook: Loopback, tmp_path: Path
+) -> None:
+    worker = alerting_worker(
+        factory,
+        clock,
+        tmp_path,
+        f'ops: {{type: webhook, url: "{hook.url}/hook", secret: s3cret, timeout: 1s}}',
+        "HIGH",
+    )
     hook.answer = Answer(status=503, body=b"busy")
     worker.tick()
     with session_scope(factory) as s:
@@ -75,26 +89,13 @@ checks:
 def test_a_permanent_failure_is_not_retried(
     factory: sessionmaker[Session], clock: VirtualClock, hook: Loopback, tmp_path: Path
 ) -> None:
-    shop = ValueTable(tmp_path / "shop.db")
-    shop.set("error_rate", 12)
-    config, _ = parse(
-        f"""
-sources:
-  shop: {{type: sql, url: "{shop.url}"}}
-channels:
-  pd: {{type: pagerduty, routing_key: R0UT1NG, url: "{hook.url}/v2/enqueue"}}
-checks:
-  - name: error_rate
-    source: shop
-    schedule: {{every: 1h}}
-    query: SELECT value FROM metric WHERE name = 'error_rate'
-    conditions: [{{when: ">= 10", severity: CRITICAL}}]
-""",
-        "t.yaml",
-        env={},
+    worker = alerting_worker(
+        factory,
+        clock,
+        tmp_path,
+        f'pd: {{type: pagerduty, routing_key: R0UT1NG, url: "{hook.url}/v2/enqueue"}}',
+        "CRITICAL",
     )
-    worker = Worker(config, factory, clock, threads=False)
-    worker.start()
     hook.json({"status": "invalid event", "errors": ["bad routing key"]}, 400)
     worker.tick()
     clock.advance(timedelta(hours=1, minutes=1))
