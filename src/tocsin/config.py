@@ -391,13 +391,15 @@ class _Loader:
         self.lines: dict[Loc, int] = {}
         self.problems: list[str] = []
         self.secrets: set[str] = set()
+        # Builds scalars straight from their nodes (tags already resolved by compose).
+        self._constructor = yaml.constructor.SafeConstructor()
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
         self.lines[loc] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
-                key = yaml.safe_load(yaml.serialize(key_node))
+                key = self._constructor.construct_object(key_node, deep=True)
                 if key in out:
                     self.problems.append(
                         f"{self.filename}:{key_node.start_mark.line + 1}: "
@@ -408,7 +410,7 @@ class _Loader:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
-        value = yaml.safe_load(yaml.serialize(node))
+        value = self._constructor.construct_object(node, deep=True)
         if isinstance(value, str) and "${" in value:
             return self._interpolate(value, loc, node.start_mark.line + 1)
         return value
