@@ -32,7 +32,7 @@ from tocsin.checks.sources.base import Source
 from tocsin.config import CheckConfig, TocsinConfig
 from tocsin.errors import Conflict, SourceError
 from tocsin.fingerprint import fingerprint
-from tocsin.notify import service as outbox
+from tocsin.pipeline import Pipeline
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def apply(
     *,
     claim: checks.Claim,
     now: datetime,
-    channels: list[str],
+    pipeline: Pipeline,
     worker_id: str | None = None,
 ) -> list[AlertEvent]:
     """Write one evaluation and everything it causes, then advance the schedule.
@@ -154,12 +154,12 @@ def apply(
     if outcome.status != "error":
         # An error never resolves anything: no false all-clear from a source that is down.
         events += _apply_results(
-            session, check, outcome, open_alerts.get("check", {}), now, channels
+            session, check, outcome, open_alerts.get("check", {}), now, pipeline
         )
         if outcome.had_pending or any(r.pending_since for r in outcome.results):
             checks.save_pending(session, check.name, outcome.results)
     events += _apply_check_error(
-        session, check, outcome, open_alerts.get("check_error", {}), errors, now, channels
+        session, check, outcome, open_alerts.get("check_error", {}), errors, now, pipeline
     )
     checks.complete(session, claim, check, now, errors)
     return events
@@ -171,7 +171,7 @@ def _apply_results(
     outcome: Outcome,
     open_alerts: dict[str, Alert],
     now: datetime,
-    channels: list[str],
+    pipeline: Pipeline,
 ) -> list[AlertEvent]:
     by_fp = {r.fingerprint: r for r in outcome.results}
     changes = plan(
@@ -199,7 +199,7 @@ def _apply_results(
                 )
             except Conflict:
                 continue
-            events += _notify(session, alert, [event], channels, now)
+            events += _notify(session, pipeline, alert, [event], now)
         elif change.kind == "severity" and alert is not None and result is not None:
             event = alerts.change_severity(
                 session,
@@ -209,7 +209,7 @@ def _apply_results(
                 value=result.value,
                 message=result.message,
             )
-            events += _notify(session, alert, [event], channels, now)
+            events += _notify(session, pipeline, alert, [event], now)
         elif change.kind == "resolve" and alert is not None:
             note = "outside active hours" if outcome.status == "inactive" else "condition cleared"
             if result is not None:  # the row is still there: show the value that cleared it
@@ -217,7 +217,7 @@ def _apply_results(
                     session, alert, now, value=result.value, message=result.message
                 )
             alert, event = alerts.resolve(session, alert.id, None, now, note)
-            events += _notify(session, alert, [event], channels, now)
+            events += _notify(session, pipeline, alert, [event], now)
         elif change.kind == "keep" and alert is not None and result is not None:
             alerts.refresh_details(session, alert, now, value=result.value, message=result.message)
     return events
@@ -234,7 +234,7 @@ def _apply_check_error(
     open_error: dict[str, Alert],
     errors: int,
     now: datetime,
-    channels: list[str],
+    pipeline: Pipeline,
 ) -> list[AlertEvent]:
     """The check's own error state: an alert of its own after `on_error.after` failures,
     resolved by the next evaluation that works."""
@@ -243,7 +243,7 @@ def _apply_check_error(
         if current is None:
             return []
         alert, event = alerts.resolve(session, current.id, None, now, "the check works again")
-        return _notify(session, alert, [event], channels, now)
+        return _notify(session, pipeline, alert, [event], now)
     if current is not None or errors < check.on_error.after:
         if current is not None:
             alerts.refresh_details(session, current, now, value=None, message=str(outcome.error))
@@ -264,23 +264,14 @@ def _apply_check_error(
         )
     except Conflict:
         return []
-    return _notify(session, alert, [event], channels, now)
+    return _notify(session, pipeline, alert, [event], now)
 
 
 def _notify(
-    session: Session, alert: Alert, events: list[AlertEvent], channels: list[str], now: datetime
+    session: Session, pipeline: Pipeline, alert: Alert, events: list[AlertEvent], now: datetime
 ) -> list[AlertEvent]:
-    outbox.enqueue(session, alert, events, channels, now)
+    pipeline.dispatch(session, alert, events, now)
     return events
-
-
-def channels_for(config: TocsinConfig, check_name: str | None) -> list[str]:
-    """The channels an alert goes to until routing arrives: the check's `notify`, else all."""
-    if check_name is not None:
-        for check in config.checks:
-            if check.name == check_name and check.notify is not None:
-                return list(check.notify)
-    return sorted(config.channels)
 
 
 def acknowledge(
@@ -310,5 +301,5 @@ def resolve(
 def _announce(
     session: Session, config: TocsinConfig, alert: Alert, event: AlertEvent, now: datetime
 ) -> Alert:
-    outbox.enqueue(session, alert, [event], channels_for(config, alert.check_name), now)
+    Pipeline(config).dispatch(session, alert, [event], now)
     return alert

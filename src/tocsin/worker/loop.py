@@ -30,6 +30,7 @@ from tocsin.errors import Conflict, SourceError
 from tocsin.notify import service as outbox
 from tocsin.notify.base import Channel, Message, TransportError
 from tocsin.notify.registry import build_channels
+from tocsin.pipeline import Pipeline
 from tocsin.worker.models import WorkerHeartbeat
 
 log = logging.getLogger("tocsin.worker")
@@ -86,9 +87,7 @@ class Worker:
     def _index(self, config: TocsinConfig) -> None:
         """Look-ups per check, built once per configuration rather than once per evaluation."""
         self._checks = {check.name: check for check in config.checks}
-        self._channels_of = {
-            check.name: actions.channels_for(config, check.name) for check in config.checks
-        }
+        self.pipeline = Pipeline(config)
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -188,7 +187,7 @@ class Worker:
                     outcome,
                     claim=claim,
                     now=self.clock.now(),
-                    channels=self._channels_of[check.name],
+                    pipeline=self.pipeline,
                     worker_id=self.id,
                 )
         except Conflict as exc:
