@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
@@ -178,6 +178,77 @@ ChannelConfig = Annotated[
     | EmailChannelConfig,
     Field(discriminator="type"),
 ]
+
+
+# --- routing and escalation ----------------------------------------------------------------
+
+
+def _matcher_list(value: list[str]) -> list[str]:
+    from tocsin.errors import Invalid
+    from tocsin.matchers import parse_matcher
+
+    for text in value:
+        try:
+            parse_matcher(text)
+        except Invalid as exc:
+            raise ValueError(str(exc)) from exc
+    return value
+
+
+class RouteConfig(_Strict):
+    """One node of the route tree (Alertmanager's semantics). A child is tried in order when
+    its parent matches; the first matching child wins unless it says `continue: true`. Unset
+    `notify`, `escalation` and `digest` are inherited from the parent."""
+
+    matchers: list[str] = Field(default_factory=list)
+    notify: list[str] | None = None
+    escalation: str | None = None
+    digest: bool | None = Field(
+        default=None, description="send INFO-style: in the daily digest instead of at once"
+    )
+    continue_: bool = Field(default=False, alias="continue")
+    routes: list[RouteConfig] = Field(default_factory=list)
+
+    @field_validator("matchers")
+    @classmethod
+    def _matchers(cls, value: list[str]) -> list[str]:
+        return _matcher_list(value)
+
+
+class EscalationStepConfig(_Strict):
+    after: Duration = timedelta(0)
+    notify: list[str] = Field(
+        min_length=1, description="channel names, user:NAME, schedule:NAME or schedule:NAME:backup"
+    )
+    via: list[str] | None = Field(
+        default=None, description="channels that reach users and schedules (default: all that can)"
+    )
+
+
+class EscalationPolicyConfig(_Strict):
+    steps: list[EscalationStepConfig] = Field(min_length=1)
+    repeat: Duration | None = Field(
+        default=None, description="re-run the last step this often until acknowledged"
+    )
+    repeat_limit: int = Field(default=10, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EscalationPolicyConfig:
+        for before, step in zip(self.steps, self.steps[1:], strict=False):
+            if step.after < before.after:
+                raise ValueError("steps must be in order of 'after'")
+        if self.repeat is not None and self.repeat <= timedelta(0):
+            raise ValueError("repeat must be longer than 0s")
+        return self
+
+
+class NotificationsConfig(_Strict):
+    fallback: list[str] | None = Field(
+        default=None,
+        description="where 'a notification failed for good' goes (default: every other channel)",
+    )
+    digest_at: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    digest_timezone: ZoneName = "UTC"
 
 
 # --- checks --------------------------------------------------------------------------------
@@ -358,6 +429,11 @@ class TocsinConfig(_Strict):
     sources: dict[Name, SourceConfig] = Field(default_factory=dict)
     channels: dict[Name, ChannelConfig] = Field(default_factory=dict)
     checks: list[CheckConfig] = Field(default_factory=list)
+    routes: RouteConfig | None = Field(
+        default=None, description="the route tree; without it, reference 000 6.2.1's matrix"
+    )
+    escalation_policies: dict[Name, EscalationPolicyConfig] = Field(default_factory=dict)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
 
     def check(self, name: str) -> CheckConfig:
         for check in self.checks:
@@ -617,7 +693,44 @@ def _cross_check(config: TocsinConfig, loader: _Loader, filename: str) -> list[s
             if name not in config.channels:
                 known = ", ".join(sorted(config.channels)) or "none are defined"
                 at(("checks", i, "notify"), f"channel {name!r} does not exist (known: {known})")
+    _cross_check_routing(config, at)
     return problems
+
+
+def _cross_check_routing(config: TocsinConfig, at: Callable[[Loc, str], None]) -> None:
+    known_channels = ", ".join(sorted(config.channels)) or "none are defined"
+
+    def channel(loc: Loc, name: str) -> None:
+        if name not in config.channels:
+            at(loc, f"channel {name!r} does not exist (known: {known_channels})")
+
+    def route(node: RouteConfig, loc: Loc, digest: bool = False) -> None:
+        digest = node.digest if node.digest is not None else digest
+        for name in node.notify or []:
+            channel((*loc, "notify"), name)
+            spec = config.channels.get(name)
+            if digest and spec is not None and spec.type not in ("email", "console"):
+                at((*loc, "notify"), f"a digest goes by email or console, not {spec.type} ({name})")
+        if node.escalation is not None and node.escalation not in config.escalation_policies:
+            known = ", ".join(sorted(config.escalation_policies)) or "none are defined"
+            at((*loc, "escalation"), f"policy {node.escalation!r} does not exist (known: {known})")
+        for i, child in enumerate(node.routes):
+            route(child, (*loc, "routes", i), digest)
+
+    if config.routes is not None:
+        route(config.routes, ("routes",))
+    for name, policy in config.escalation_policies.items():
+        for i, step in enumerate(policy.steps):
+            loc: Loc = ("escalation_policies", name, "steps", i)
+            for target in step.notify:
+                if ":" not in target:
+                    channel((*loc, "notify"), target)
+                elif target.split(":", 1)[0] not in ("user", "schedule"):
+                    at((*loc, "notify"), f"{target!r} is not a channel, user:NAME or schedule:NAME")
+            for name_ in step.via or []:
+                channel((*loc, "via"), name_)
+    for name in config.notifications.fallback or []:
+        channel(("notifications", "fallback"), name)
 
 
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:

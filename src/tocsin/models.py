@@ -3,6 +3,7 @@
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.checks.models import CheckSample, CheckSchedule, CheckSeries, Evaluation
 from tocsin.db import Base
+from tocsin.escalation.models import Escalation, EscalationStep
 from tocsin.notify.models import Notification
 from tocsin.worker.models import WorkerHeartbeat
 
@@ -13,6 +14,8 @@ __all__ = [
     "CheckSample",
     "CheckSchedule",
     "CheckSeries",
+    "Escalation",
+    "EscalationStep",
     "Evaluation",
     "Notification",
     "WorkerHeartbeat",

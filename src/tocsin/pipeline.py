@@ -3,18 +3,42 @@
 DESIGN's order is maintenance → known issue → silence → inhibition → grouping → routing →
 escalation → outbox. Every decision is a row written in the caller's transaction, so a
 transition and everything it causes commit together or not at all.
+
+- fired: the routes' channels are told at once (digest routes park a row for the daily
+  digest) and each route's escalation policy is copied onto the alert, its steps written as
+  due rows; a step due at once fires in the same transaction.
+- severity changed: those already told and the new routes' channels hear of it; policies of
+  the new routes start if they were not running (a WARNING that becomes CRITICAL pages).
+- acknowledged: the escalation stops at once; everyone told so far hears it.
+- resolved: the escalation stops; everyone told so far hears it, and nobody else.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
-from tocsin.config import TocsinConfig
+from tocsin.config import TocsinConfig, TwilioChannelConfig
+from tocsin.db import is_postgresql
+from tocsin.errors import Conflict
+from tocsin.escalation import service as escalations
+from tocsin.escalation.models import Escalation, EscalationStep
+from tocsin.fingerprint import fingerprint
 from tocsin.notify import service as outbox
+from tocsin.notify.models import Notification
+from tocsin.routing import Router, match_labels, merge
+
+log = logging.getLogger("tocsin.pipeline")
+
+DELIVERY_ORIGIN = "delivery"  # Tocsin's own alert: a channel that fails for good
 
 
 class Pipeline:
@@ -22,18 +46,254 @@ class Pipeline:
 
     def __init__(self, config: TocsinConfig) -> None:
         self.config = config
+        self.router = Router(config)
         self._check_channels = {
             check.name: list(check.notify) for check in config.checks if check.notify is not None
         }
-        self._all_channels = sorted(config.channels)
+        self._numbers = {
+            name: list(spec.to)
+            for name, spec in config.channels.items()
+            if isinstance(spec, TwilioChannelConfig)
+        }
+
+    # --- routing ------------------------------------------------------------------------
+
+    def route(self, alert: Alert) -> tuple[list[str], list[str], list[str]]:
+        """(channels now, digest channels, escalation policies). A check's own `notify`
+        replaces the routes' channels (it is the most specific thing the user wrote)."""
+        labels = match_labels(alert.labels, alert.severity, alert.check_name, alert.origin)
+        now, digest, policies = merge(self.router.route(labels))
+        if alert.check_name is not None and alert.check_name in self._check_channels:
+            now, digest = self._check_channels[alert.check_name], []
+        return now, digest, policies
 
     def channels_for(self, alert: Alert) -> list[str]:
-        """The check's `notify`, else every channel."""
-        if alert.check_name is not None and alert.check_name in self._check_channels:
-            return self._check_channels[alert.check_name]
-        return self._all_channels
+        return self.route(alert)[0]
+
+    def deliveries(self, channels: Sequence[str]) -> list[outbox.Delivery]:
+        """One delivery per channel, and one per number for SMS and voice, so a retry to one
+        failing number never texts the others again."""
+        out: list[outbox.Delivery] = []
+        for channel in channels:
+            numbers = self._numbers.get(channel)
+            out.extend((channel, n) for n in numbers) if numbers else out.append((channel, None))
+        return out
+
+    # --- transitions --------------------------------------------------------------------
 
     def dispatch(
         self, session: Session, alert: Alert, events: Sequence[AlertEvent], now: datetime
     ) -> None:
-        outbox.enqueue(session, alert, events, self.channels_for(alert), now)
+        for event in events:
+            if event.kind == "fired":
+                self._fired(session, alert, event, now)
+            elif event.kind == "severity_changed":
+                self._severity_changed(session, alert, event, now)
+            elif event.kind in ("acknowledged", "resolved"):
+                self._closed(session, alert, event, now)
+
+    def _fired(self, session: Session, alert: Alert, event: AlertEvent, now: datetime) -> None:
+        channels, digest, policies = self.route(alert)
+        outbox.enqueue(session, alert, event, self.deliveries(channels), now)
+        if digest:
+            at = next_digest_at(self.config, now)
+            outbox.enqueue(session, alert, event, self.deliveries(digest), now, digest_at=at)
+        self._escalate(session, alert, policies, now)
+
+    def _severity_changed(
+        self, session: Session, alert: Alert, event: AlertEvent, now: datetime
+    ) -> None:
+        channels, _digest, policies = self.route(alert)
+        targets = _union(outbox.told(session, alert.id), self.deliveries(channels))
+        outbox.enqueue(session, alert, event, targets, now)
+        if alert.state == "firing":
+            self._escalate(session, alert, policies, now)
+
+    def _closed(self, session: Session, alert: Alert, event: AlertEvent, now: datetime) -> None:
+        stopped = escalations.stop(session, alert.id, now, event.kind)
+        if stopped:
+            alerts.add_event(
+                session,
+                alert,
+                "escalation_stopped",
+                now,
+                note=f"{event.kind}: {stopped} pending step(s) cancelled",
+            )
+        outbox.enqueue(session, alert, event, outbox.told(session, alert.id), now)
+
+    # --- escalation ---------------------------------------------------------------------
+
+    def _escalate(self, session: Session, alert: Alert, policies: list[str], now: datetime) -> None:
+        for name in policies:
+            policy = self.config.escalation_policies.get(name)
+            if policy is None:  # the config changed under a route; nothing to copy
+                continue
+            steps = escalations.start(session, alert.id, name, policy, now)
+            for step in steps:
+                if step.due_at <= now:
+                    self.fire_step(session, step, now)
+
+    def fire_due_steps(self, session: Session, now: datetime, limit: int = 100) -> int:
+        """The worker's step: fire every due escalation step, each once."""
+        fired = 0
+        for step in escalations.due(session, now, limit):
+            fired += self.fire_step(session, step, now)
+        return fired
+
+    def fire_step(self, session: Session, step: EscalationStep, now: datetime) -> int:
+        """Fire one due step if its alert is still unacknowledged; else cancel it."""
+        alert = session.get(Alert, step.alert_id)
+        escalation = session.get(Escalation, step.escalation_id)
+        if alert is None or escalation is None:
+            return 0
+        if alert.state != "firing" or escalation.state != "active":
+            escalations.settle(session, step, "cancelled", now)
+            return 0
+        if not escalations.settle(session, step, "fired", now):
+            return 0
+        spec = escalation.spec["steps"][step.step]
+        deliveries, unreached = self.step_deliveries(session, spec, now)
+        where = ", ".join(f"{c} → {t}" if t else c for c, t in deliveries) or "nobody"
+        lateness = (now - step.due_at).total_seconds()
+        note = f"step {step.step + 1} of {escalation.policy}"
+        if step.repeat:
+            note += f" (repeat {step.repeat})"
+        note += f": {where}"
+        if unreached:
+            note += f"; not reachable: {', '.join(unreached)}"
+        event = alerts.add_event(
+            session,
+            alert,
+            "escalation_step",
+            now,
+            note=note,
+            data={
+                "policy": escalation.policy,
+                "step": step.step,
+                "repeat": step.repeat,
+                "due_at": step.due_at.isoformat(),
+                "late_seconds": lateness,
+                "deliveries": [list(d) for d in deliveries],
+                "unreached": unreached,
+            },
+        )
+        extra: dict[str, Any] = {
+            "escalation": {
+                "policy": escalation.policy,
+                "step": step.step + 1,
+                "steps": len(escalation.spec["steps"]),
+                "repeat": step.repeat,
+            }
+        }
+        outbox.enqueue(session, alert, event, deliveries, now, kind="fired", extra=extra)
+        escalations.schedule_repeat(session, escalation, step, now)
+        return 1
+
+    def step_deliveries(
+        self, session: Session, spec: dict[str, Any], now: datetime
+    ) -> tuple[list[outbox.Delivery], list[str]]:
+        """Channel targets as they are; users and schedules through on-call, on the step's
+        `via` channels. Returns the deliveries and the targets nobody could be found for."""
+        deliveries: list[outbox.Delivery] = []
+        unreached: list[str] = []
+        for target in spec["notify"]:
+            if ":" not in target:
+                deliveries.extend(self.deliveries([target]))
+                continue
+            found = self.people(session, target, spec.get("via"), now)
+            if not found:
+                unreached.append(target)
+            deliveries.extend(found)
+        return _union([], deliveries), unreached
+
+    def people(
+        self, session: Session, target: str, via: list[str] | None, now: datetime
+    ) -> list[outbox.Delivery]:
+        """Deliveries reaching a user or whoever a schedule has on call at `now`."""
+        return []
+
+    # --- digests and failures -----------------------------------------------------------
+
+    def send_due_digests(self, session: Session, now: datetime) -> int:
+        """Collect parked digest rows that have come due into one notification per channel."""
+        query = (
+            select(Notification)
+            .where(Notification.state == "digest", Notification.next_attempt_at <= now)
+            .order_by(Notification.created_at)
+            .limit(5000)
+        )
+        if is_postgresql(session):
+            query = query.with_for_update(skip_locked=True)
+        parked = session.scalars(query).all()
+        by_channel: dict[outbox.Delivery, list[Notification]] = {}
+        for row in parked:
+            by_channel.setdefault((row.channel, row.target), []).append(row)
+        for (channel, target), rows in by_channel.items():
+            outbox.enqueue_digest(session, channel, target, [r.payload for r in rows], now)
+            for row in rows:
+                row.state, row.sent_at = "digested", now
+        return len(by_channel)
+
+    def delivery_failed(
+        self, session: Session, notification: Notification, error: str, now: datetime
+    ) -> None:
+        """A notification failed for good: raise Tocsin's own alert on the fallback channels
+        (a silent pager is the worst failure). One open alert per failing channel."""
+        if notification.payload.get("origin") == DELIVERY_ORIGIN:
+            log.error("the fallback notification %s failed too: %s", notification.id, error)
+            return
+        channel = notification.channel
+        labels = {"channel": channel, "service": "tocsin"}
+        title = f"Notifications to {channel} are failing"
+        message = f"Notification {notification.id} failed for good: {error}"
+        existing = alerts.open_by_fingerprint(session, _delivery_fingerprint(channel))
+        if existing is not None:
+            alerts.refresh_details(session, existing, now, value=None, message=message)
+            return
+        try:
+            alert, event = alerts.fire(
+                session,
+                fingerprint=_delivery_fingerprint(channel),
+                origin=DELIVERY_ORIGIN,
+                check_name=None,
+                labels=labels,
+                severity="HIGH",
+                title=title,
+                message=message,
+                now=now,
+            )
+        except Conflict:
+            return
+        fallback = self.config.notifications.fallback
+        channels = fallback if fallback is not None else [c for c in self.config.channels]
+        channels = [c for c in channels if c != channel]
+        outbox.enqueue(session, alert, event, self.deliveries(channels), now)
+
+    def delivery_recovered(self, session: Session, channel: str, now: datetime) -> None:
+        """A notification went through: resolve the channel's failure alert if one is open."""
+        existing = alerts.open_by_fingerprint(session, _delivery_fingerprint(channel))
+        if existing is not None:
+            alert, event = alerts.resolve(session, existing.id, None, now, "delivered again")
+            outbox.enqueue(session, alert, event, outbox.told(session, alert.id), now)
+
+
+def _delivery_fingerprint(channel: str) -> str:
+    return fingerprint("tocsin:delivery", {"channel": channel})
+
+
+def _union(first: list[outbox.Delivery], more: list[outbox.Delivery]) -> list[outbox.Delivery]:
+    seen = dict.fromkeys(first)
+    for delivery in more:
+        seen.setdefault(delivery, None)
+    return list(seen)
+
+
+def next_digest_at(config: TocsinConfig, now: datetime) -> datetime:
+    """The next daily digest time (`notifications.digest_at` in its zone) after `now`."""
+    zone = ZoneInfo(config.notifications.digest_timezone)
+    hour, minute = (int(p) for p in config.notifications.digest_at.split(":"))
+    local = now.astimezone(zone)
+    candidate = datetime.combine(local.date(), time(hour, minute), zone)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), time(hour, minute), zone)
+    return candidate.astimezone(now.tzinfo)

@@ -229,3 +229,23 @@ def _move(
     session.refresh(alert)
     kind = "acknowledged" if action == "acknowledge" else "resolved"
     return alert, _event(session, alert, kind, now, state_from=state_from, actor=by, note=note)
+
+
+def add_event(
+    session: Session,
+    alert: Alert,
+    kind: str,
+    now: datetime,
+    *,
+    actor: str | None = None,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> AlertEvent:
+    """A timeline entry that is not a transition (an escalation step, a suppression)."""
+    return _event(
+        session, alert, kind, now, state_from=alert.state, actor=actor, note=note, data=data
+    )
+
+
+def open_by_fingerprint(session: Session, fp: str) -> Alert | None:
+    return session.scalar(select(Alert).where(Alert.fingerprint == fp, Alert.state.in_(OPEN)))

@@ -12,6 +12,9 @@ ICONS = {"fired": "🔴", "severity_changed": "🟠", "acknowledged": "🟡", "r
 
 def format_line(message: Message) -> str:
     p = message.payload
+    if p.get("event") == "digest":
+        titles = "; ".join(str(a.get("title", "")) for a in p.get("alerts", []))
+        return f"📋 [{p.get('at', '')}] DIGEST of {len(p.get('alerts', []))} alert(s): {titles}"
     icon = ICONS.get(p.get("event", ""), "•")
     state = str(p.get("event", "")).replace("_", " ").upper()
     return (

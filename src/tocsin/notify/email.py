@@ -158,11 +158,13 @@ def compose(payload: dict[str, Any], notification_id: str, public_url: str) -> E
     return mail
 
 
-def build_digest(payloads: list[dict[str, Any]], day: date) -> EmailMessage:
+def build_digest(
+    payloads: list[dict[str, Any]], day: date, notification_id: str | None = None
+) -> EmailMessage:
     """One mail listing the day's alerts, one line per alert with its events in time order.
 
-    The caller chooses the payloads (INFO alerts go to the digest, reference 000 §6.2.1) and
-    sends the mail with `EmailChannel.deliver`; scheduling it is not done yet.
+    The pipeline parks the rows of digest routes (INFO, reference 000 §6.2.1) and the worker
+    turns each day's into one notification whose payload carries them all.
     """
     lines = _digest_lines(payloads)
     count = f"{len(lines)} alert{'' if len(lines) == 1 else 's'}"
@@ -171,7 +173,7 @@ def build_digest(payloads: list[dict[str, Any]], day: date) -> EmailMessage:
     text += [f"#{line['alert_id']} {line['title']} — {line['events']}" for line in lines]
     mail = EmailMessage()
     mail["Subject"] = f"[INFO] {heading}"
-    mail["Message-ID"] = f"<digest-{day.isoformat()}@tocsin>"
+    mail["Message-ID"] = f"<digest-{notification_id or day.isoformat()}@tocsin>"
     mail["Auto-Submitted"] = "auto-generated"
     mail.set_content("\n".join(text) + "\n")
     mail.add_alternative(
@@ -217,7 +219,12 @@ class EmailChannel:
         self._ssl_context = ssl_context
 
     def send(self, message: Message) -> None:
-        self.deliver(compose(message.payload, message.id, self._public_url))
+        payload = message.payload
+        if payload.get("event") == "digest":
+            day = datetime.fromisoformat(str(payload["at"])).date()
+            self.deliver(build_digest(list(payload["alerts"]), day, message.id))
+            return
+        self.deliver(compose(payload, message.id, self._public_url))
 
     def deliver(self, mail: EmailMessage) -> None:
         """Send `mail` to the configured recipients, or raise TransportError."""

@@ -16,12 +16,16 @@ class Notification(Base):
     __table_args__ = (Index("ix_notification_due", "state", "next_attempt_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    alert_id: Mapped[int] = mapped_column(BigId, ForeignKey("alert.id", ondelete="CASCADE"))
+    alert_id: Mapped[int | None] = mapped_column(  # None for a digest of several alerts
+        BigId, ForeignKey("alert.id", ondelete="CASCADE")
+    )
     event_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("alert_event.id"))
     channel: Mapped[str] = mapped_column(String(100))
     target: Mapped[str | None] = mapped_column(String(300))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    state: Mapped[str] = mapped_column(String(20))  # pending | sending | sent | failed
+    state: Mapped[str] = mapped_column(
+        String(20)
+    )  # digest | digested | pending | sending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -37,40 +37,90 @@ def payload_for(alert: Alert, event: AlertEvent) -> dict[str, Any]:
         "value": alert.value,
         "labels": alert.labels,
         "check": alert.check_name,
+        "origin": alert.origin,
         "runbook": alert.runbook,
         "actor": event.actor,
         "note": event.note,
     }
 
 
+Delivery = tuple[str, str | None]  # (channel, target): a target is an address or None
+
+
 def enqueue(
     session: Session,
     alert: Alert,
-    events: Iterable[AlertEvent],
-    channels: Sequence[str],
+    event: AlertEvent,
+    deliveries: Iterable[Delivery],
     now: datetime,
+    *,
+    kind: str | None = None,
+    extra: dict[str, Any] | None = None,
+    digest_at: datetime | None = None,
 ) -> list[Notification]:
-    """One row per (event, channel), in the caller's transaction, due at once."""
+    """One row per delivery, in the caller's transaction, due at once — or, with
+    `digest_at`, parked until that day's digest collects it. `kind` overrides the event kind
+    channels see (an escalation step re-sends the alert as `fired`)."""
+    payload = payload_for(alert, event)
+    if kind is not None:
+        payload["event"] = kind
+    if extra:
+        payload.update(extra)
     rows = []
-    for event in events:
-        if event.kind not in NOTIFY_KINDS:
-            continue
-        for channel in channels:
-            row = Notification(
-                id=str(uuid.uuid4()),
-                alert_id=alert.id,
-                event_id=event.id,
-                channel=channel,
-                target=None,
-                payload=payload_for(alert, event),
-                state="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-            session.add(row)
-            rows.append(row)
+    for channel, target in deliveries:
+        row = Notification(
+            id=str(uuid.uuid4()),
+            alert_id=alert.id,
+            event_id=event.id,
+            channel=channel,
+            target=target,
+            payload=payload,
+            state="digest" if digest_at is not None else "pending",
+            attempts=0,
+            next_attempt_at=digest_at or now,
+            created_at=now,
+        )
+        session.add(row)
+        rows.append(row)
     return rows
+
+
+def enqueue_digest(
+    session: Session,
+    channel: str,
+    target: str | None,
+    payloads: Sequence[dict[str, Any]],
+    now: datetime,
+) -> Notification:
+    """One digest notification (no single alert) carrying the parked alerts' payloads."""
+    row = Notification(
+        id=str(uuid.uuid4()),
+        alert_id=None,
+        event_id=None,
+        channel=channel,
+        target=target,
+        payload={"version": 1, "event": "digest", "at": now.isoformat(), "alerts": list(payloads)},
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def told(session: Session, alert_id: int) -> list[Delivery]:
+    """Every (channel, target) this alert has been sent to or is being sent to, in first-told
+    order: those are the people an acknowledgement or a resolution must reach."""
+    rows = session.execute(
+        select(Notification.channel, Notification.target)
+        .where(Notification.alert_id == alert_id, Notification.state != "digest")
+        .order_by(Notification.created_at, Notification.channel)
+    ).all()
+    seen: dict[Delivery, None] = {}
+    for channel, target in rows:
+        seen.setdefault((channel, target), None)
+    return list(seen)
 
 
 def claim_due(

@@ -29,6 +29,7 @@ from tocsin.db import session_scope
 from tocsin.errors import Conflict, SourceError
 from tocsin.notify import service as outbox
 from tocsin.notify.base import Channel, Message, TransportError
+from tocsin.notify.models import Notification
 from tocsin.notify.registry import build_channels
 from tocsin.pipeline import Pipeline
 from tocsin.worker.models import WorkerHeartbeat
@@ -140,6 +141,8 @@ class Worker:
     def tick(self) -> int:
         """Run every step once; return how much work was done (0 means idle)."""
         done = self.run_due_checks()
+        done += self.fire_due_escalations()
+        done += self.send_due_digests()
         done += self.send_due_notifications()
         self.beat()
         return done
@@ -198,6 +201,16 @@ class Worker:
         for event in events:
             log.info("alert %s %s (%s)", event.alert_id, event.kind, event.severity)
 
+    def fire_due_escalations(self) -> int:
+        """Escalation steps that came due: each fires (or is cancelled) in one transaction
+        together with the notifications it causes, so a crash can neither lose nor double it."""
+        with session_scope(self.factory) as session:
+            return self.pipeline.fire_due_steps(session, self.clock.now())
+
+    def send_due_digests(self) -> int:
+        with session_scope(self.factory) as session:
+            return self.pipeline.send_due_digests(session, self.clock.now())
+
     def send_due_notifications(self) -> int:
         now = self.clock.now()
         with session_scope(self.factory) as session:
@@ -221,6 +234,7 @@ class Worker:
             now = self.clock.now()
             if error is None:
                 outbox.mark_sent(session, message.id, now)
+                self.pipeline.delivery_recovered(session, message.channel, now)
             else:
                 state = outbox.mark_failed(
                     session,
@@ -233,6 +247,10 @@ class Worker:
                 log.warning(
                     "notification %s on %s: %s (%s)", message.id, message.channel, error, state
                 )
+                if state == "failed":
+                    row = session.get(Notification, message.id)
+                    if row is not None:
+                        self.pipeline.delivery_failed(session, row, str(error), now)
 
     def beat(self, force: bool = False) -> None:
         now = self.clock.now()

@@ -1,0 +1,130 @@
+"""Escalations in the store: start one (copying the policy), find due steps, mark them,
+schedule repeats, stop them. Deciding whom a step reaches is the pipeline's."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tocsin.config import EscalationPolicyConfig
+from tocsin.db import is_postgresql
+from tocsin.escalation.models import Escalation, EscalationStep
+
+
+def spec_of(policy: EscalationPolicyConfig) -> dict[str, Any]:
+    """The policy as plain data, stored on the escalation."""
+    return {
+        "steps": [
+            {"after": step.after.total_seconds(), "notify": list(step.notify), "via": step.via}
+            for step in policy.steps
+        ],
+        "repeat": policy.repeat.total_seconds() if policy.repeat is not None else None,
+        "repeat_limit": policy.repeat_limit,
+    }
+
+
+def start(
+    session: Session, alert_id: int, name: str, policy: EscalationPolicyConfig, now: datetime
+) -> list[EscalationStep]:
+    """Copy the policy onto the alert and write every step's due row. Starting a policy that
+    already runs for this alert does nothing (returns no steps)."""
+    existing = session.scalar(
+        select(Escalation.id).where(Escalation.alert_id == alert_id, Escalation.policy == name)
+    )
+    if existing is not None:
+        return []
+    spec = spec_of(policy)
+    escalation = Escalation(
+        alert_id=alert_id, policy=name, spec=spec, state="active", started_at=now
+    )
+    session.add(escalation)
+    session.flush()
+    steps = [
+        EscalationStep(
+            escalation_id=escalation.id,
+            alert_id=alert_id,
+            step=i,
+            repeat=0,
+            due_at=now + timedelta(seconds=step["after"]),
+            state="pending",
+        )
+        for i, step in enumerate(spec["steps"])
+    ]
+    session.add_all(steps)
+    session.flush()
+    return steps
+
+
+def due(session: Session, now: datetime, limit: int = 100) -> Sequence[EscalationStep]:
+    """Pending steps whose time has come, oldest first. On PostgreSQL the rows stay locked
+    (SKIP LOCKED) until the caller commits, so two workers never fire one step."""
+    query = (
+        select(EscalationStep)
+        .where(EscalationStep.state == "pending", EscalationStep.due_at <= now)
+        .order_by(EscalationStep.due_at, EscalationStep.id)
+        .limit(limit)
+    )
+    if is_postgresql(session):
+        query = query.with_for_update(skip_locked=True)
+    return session.scalars(query).all()
+
+
+def settle(session: Session, step: EscalationStep, state: str, now: datetime) -> bool:
+    """pending → fired | cancelled, as a compare-and-set: False if someone else settled it."""
+    result = session.execute(
+        update(EscalationStep)
+        .where(EscalationStep.id == step.id, EscalationStep.state == "pending")
+        .values(state=state, fired_at=now if state == "fired" else None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def schedule_repeat(
+    session: Session, escalation: Escalation, step: EscalationStep, now: datetime
+) -> EscalationStep | None:
+    """After the last step fires, re-run it every `repeat` until acknowledged (at most
+    `repeat_limit` times)."""
+    spec = escalation.spec
+    last = len(spec["steps"]) - 1
+    if spec.get("repeat") is None or step.step != last or step.repeat >= spec["repeat_limit"]:
+        return None
+    follow = EscalationStep(
+        escalation_id=escalation.id,
+        alert_id=escalation.alert_id,
+        step=last,
+        repeat=step.repeat + 1,
+        due_at=step.due_at + timedelta(seconds=spec["repeat"]),
+        state="pending",
+    )
+    session.add(follow)
+    return follow
+
+
+def stop(session: Session, alert_id: int, now: datetime, reason: str) -> int:
+    """Cancel every pending step of the alert's escalations; returns how many were pending."""
+    result = session.execute(
+        update(EscalationStep)
+        .where(EscalationStep.alert_id == alert_id, EscalationStep.state == "pending")
+        .values(state="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Escalation)
+        .where(Escalation.alert_id == alert_id, Escalation.state == "active")
+        .values(state="stopped", stopped_at=now, stopped_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount  # type: ignore[attr-defined,no-any-return]
+
+
+def for_alert(session: Session, alert_id: int) -> Sequence[EscalationStep]:
+    return session.scalars(
+        select(EscalationStep)
+        .where(EscalationStep.alert_id == alert_id)
+        .order_by(EscalationStep.due_at, EscalationStep.id)
+    ).all()
