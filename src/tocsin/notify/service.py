@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.db import is_postgresql
+from tocsin.notify.doorbell import written
 from tocsin.notify.models import Notification
 
 NOTIFY_KINDS = ("fired", "severity_changed", "acknowledged", "resolved")
@@ -82,6 +83,8 @@ def enqueue(
         )
         session.add(row)
         rows.append(row)
+    if rows and digest_at is None:
+        written(session)
     return rows
 
 
@@ -106,6 +109,7 @@ def enqueue_digest(
         created_at=now,
     )
     session.add(row)
+    written(session)
     return row
 
 

@@ -29,6 +29,7 @@ from tocsin.db import session_scope
 from tocsin.errors import Conflict, SourceError
 from tocsin.notify import service as outbox
 from tocsin.notify.base import Channel, Message, TransportError
+from tocsin.notify.doorbell import DOORBELL
 from tocsin.notify.models import Notification
 from tocsin.notify.registry import build_channels
 from tocsin.pipeline import Pipeline
@@ -138,12 +139,13 @@ class Worker:
 
     # --- steps ------------------------------------------------------------------------
 
-    def tick(self) -> int:
+    def tick(self, send: bool = True) -> int:
         """Run every step once; return how much work was done (0 means idle)."""
         done = self.run_due_checks()
         done += self.fire_due_escalations()
         done += self.send_due_digests()
-        done += self.send_due_notifications()
+        if send:
+            done += self.send_due_notifications()
         self.beat()
         return done
 
@@ -270,17 +272,34 @@ class Worker:
     def run_forever(
         self, stop: threading.Event, reload: Callable[[], TocsinConfig | None] | None = None
     ) -> None:
-        """Tick until `stop` is set; between ticks, ask `reload` for a new configuration."""
-        poll = self.config.worker.poll_interval.total_seconds()
+        """Tick until `stop` is set; between ticks, ask `reload` for a new configuration.
+        Notifications go from a thread of their own, woken by the doorbell as soon as a
+        transition commits, so a slow check never delays a page."""
+        sender = threading.Thread(target=self._send_forever, args=(stop,), name="sender")
+        sender.start()
+        try:
+            while not stop.is_set():
+                done = self._step(lambda: self.tick(send=False))
+                if reload is not None:
+                    fresh = reload()
+                    if fresh is not None:
+                        self.reload(fresh)
+                if not done:
+                    stop.wait(self.config.worker.poll_interval.total_seconds())
+        finally:
+            stop.set()
+            DOORBELL.ring()
+            sender.join()
+
+    def _send_forever(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            try:
-                done = self.tick()
-            except Exception:
-                log.exception("worker step failed; retrying")
-                done = 0
-            if reload is not None:
-                fresh = reload()
-                if fresh is not None:
-                    self.reload(fresh)
-            if not done:
-                stop.wait(poll)
+            if not self._step(self.send_due_notifications):
+                DOORBELL.wait(self.config.worker.poll_interval.total_seconds())
+
+    @staticmethod
+    def _step(step: Callable[[], int]) -> int:
+        try:
+            return step()
+        except Exception:
+            log.exception("worker step failed; retrying")
+            return 0
