@@ -94,36 +94,55 @@ class Pipeline:
 
     def _fired(self, session: Session, alert: Alert, event: AlertEvent, now: datetime) -> None:
         channels, digest, policies = self.route(alert)
-        outbox.enqueue(session, alert, event, self.deliveries(channels), now)
+        told = self.deliveries(channels)
+        outbox.enqueue(session, alert, event, told, now)
         if digest:
             at = next_digest_at(self.config, now)
             outbox.enqueue(session, alert, event, self.deliveries(digest), now, digest_at=at)
-        self._escalate(session, alert, policies, now)
+        self._escalate(session, alert, policies, now, told)
 
     def _severity_changed(
         self, session: Session, alert: Alert, event: AlertEvent, now: datetime
     ) -> None:
+        """Those told so far and the new routes hear of it. Escalations of policies the new
+        severity no longer routes to stop (a CRITICAL that drops to HIGH stops phoning);
+        the new policies start if they were not running."""
         channels, _digest, policies = self.route(alert)
         targets = _union(outbox.told(session, alert.id), self.deliveries(channels))
         outbox.enqueue(session, alert, event, targets, now)
+        self._stop(session, alert, now, f"severity changed to {alert.severity}", keep=policies)
         if alert.state == "firing":
-            self._escalate(session, alert, policies, now)
+            self._escalate(session, alert, policies, now, targets)
 
     def _closed(self, session: Session, alert: Alert, event: AlertEvent, now: datetime) -> None:
-        stopped = escalations.stop(session, alert.id, now, event.kind)
+        self._stop(session, alert, now, event.kind)
+        outbox.enqueue(session, alert, event, outbox.told(session, alert.id), now)
+
+    def _stop(
+        self, session: Session, alert: Alert, now: datetime, reason: str, keep: Sequence[str] = ()
+    ) -> None:
+        stopped = escalations.stop(session, alert.id, now, reason, keep)
         if stopped:
             alerts.add_event(
                 session,
                 alert,
                 "escalation_stopped",
                 now,
-                note=f"{event.kind}: {stopped} pending step(s) cancelled",
+                note=f"{reason}: {stopped} pending step(s) cancelled",
             )
-        outbox.enqueue(session, alert, event, outbox.told(session, alert.id), now)
 
     # --- escalation ---------------------------------------------------------------------
 
-    def _escalate(self, session: Session, alert: Alert, policies: list[str], now: datetime) -> None:
+    def _escalate(
+        self,
+        session: Session,
+        alert: Alert,
+        policies: list[str],
+        now: datetime,
+        told: list[outbox.Delivery],
+    ) -> None:
+        """Start the policies; steps due at once fire now, except to those this very
+        transition already told (the route and step 1 naming one channel page once)."""
         for name in policies:
             policy = self.config.escalation_policies.get(name)
             if policy is None:  # the config changed under a route; nothing to copy
@@ -131,7 +150,7 @@ class Pipeline:
             steps = escalations.start(session, alert.id, name, policy, now)
             for step in steps:
                 if step.due_at <= now:
-                    self.fire_step(session, step, now)
+                    self.fire_step(session, step, now, skip=told)
 
     def fire_due_steps(self, session: Session, now: datetime, limit: int = 100) -> int:
         """The worker's step: fire every due escalation step, each once."""
@@ -140,7 +159,13 @@ class Pipeline:
             fired += self.fire_step(session, step, now)
         return fired
 
-    def fire_step(self, session: Session, step: EscalationStep, now: datetime) -> int:
+    def fire_step(
+        self,
+        session: Session,
+        step: EscalationStep,
+        now: datetime,
+        skip: Sequence[outbox.Delivery] = (),
+    ) -> int:
         """Fire one due step if its alert is still unacknowledged; else cancel it."""
         alert = session.get(Alert, step.alert_id)
         escalation = session.get(Escalation, step.escalation_id)
@@ -153,12 +178,16 @@ class Pipeline:
             return 0
         spec = escalation.spec["steps"][step.step]
         deliveries, unreached = self.step_deliveries(session, spec, now)
-        where = ", ".join(f"{c} → {t}" if t else c for c, t in deliveries) or "nobody"
+        already = [d for d in deliveries if d in skip]
+        deliveries = [d for d in deliveries if d not in skip]
+        where = ", ".join(f"{c} → {t}" if t else c for c, t in deliveries) or "nobody new"
         lateness = (now - step.due_at).total_seconds()
         note = f"step {step.step + 1} of {escalation.policy}"
         if step.repeat:
             note += f" (repeat {step.repeat})"
         note += f": {where}"
+        if already:
+            note += f" (already told: {', '.join(c for c, _ in already)})"
         if unreached:
             note += f"; not reachable: {', '.join(unreached)}"
         event = alerts.add_event(
@@ -174,6 +203,7 @@ class Pipeline:
                 "due_at": step.due_at.isoformat(),
                 "late_seconds": lateness,
                 "deliveries": [list(d) for d in deliveries],
+                "already_told": [list(d) for d in already],
                 "unreached": unreached,
             },
         )

@@ -137,7 +137,8 @@ def test_steps_fire_when_due_and_an_acknowledgement_stops_the_chain(
     # At once: the CRITICAL route (§6.2.1) and step 1 of the policy (PagerDuty).
     first = recorder.seen()
     assert ("pd", None, "fired") in first
-    assert first.count(("pd", None, "fired")) == 2  # the route and step 1: one dedup_key
+    # The route and step 1 both name PagerDuty: one transition pages it once.
+    assert first.count(("pd", None, "fired")) == 1
     assert ("sms", "+1666", "fired") in first  # one row per number
     run_until(worker, clock, 4)
     assert recorder.seen() == []
@@ -177,7 +178,7 @@ def test_every_step_is_on_the_timeline_with_targets_and_lateness(
     with session_scope(factory) as s:
         steps = [e for e in alerts.timeline(s, alert_id) if e.kind == "escalation_step"]
     assert [e.note for e in steps] == [
-        "step 1 of critical: pd",
+        "step 1 of critical: nobody new (already told: pd)",
         "step 2 of critical: phone → +1555",
     ]
     assert steps[1].data["late_seconds"] == 20
@@ -239,7 +240,9 @@ def test_a_severity_upgrade_starts_the_new_severitys_policy(
     told = recorder.seen()
     assert ("pd", None, "severity_changed") in told  # the new route
     assert ("mail", None, "severity_changed") in told  # those already told
-    assert ("pd", None, "fired") in told  # step 1 of the critical policy
+    assert ("pd", None, "fired") not in told  # step 1 names pd, told by this very change
+    run_until(worker, clock, 5)
+    assert recorder.seen() == [("phone", "+1555", "fired")]  # the critical policy runs
 
 
 def test_steps_of_a_resolved_alert_are_cancelled_not_fired(
@@ -279,3 +282,22 @@ def test_the_info_digest_is_one_notification_per_channel_at_digest_time(
         "disk down",
     ]
     assert sorted(parked) == ["digested"] * 3 + ["sent"]
+
+
+def test_a_severity_drop_stops_the_higher_policy(
+    factory: sessionmaker[Session], clock: VirtualClock, worker: Worker, recorder: Recorder
+) -> None:
+    alert_id = raise_alert(factory, worker.pipeline, clock, "CRITICAL")
+    worker.tick()
+    recorder.seen()
+    with session_scope(factory) as s:
+        alert = alerts.get(s, alert_id)
+        event = alerts.change_severity(s, alert, "HIGH", clock.now())
+        worker.pipeline.dispatch(s, alert, [event], clock.now())
+    run_until(worker, clock, 20)
+    told = recorder.seen()
+    assert ("phone", "+1555", "fired") not in told  # critical's step 2 was cancelled
+    assert ("mail", None, "fired") in told  # high's step 2, 15 minutes after the change
+    with session_scope(factory) as s:
+        notes = [e.note for e in alerts.timeline(s, alert_id) if e.kind == "escalation_stopped"]
+    assert notes == ["severity changed to HIGH: 3 pending step(s) cancelled"]

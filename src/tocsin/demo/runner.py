@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
@@ -28,6 +31,7 @@ from tocsin.checks.models import Evaluation
 from tocsin.clock import VirtualClock
 from tocsin.config import TocsinConfig, parse
 from tocsin.db import make_engine, make_sessionmaker, session_scope
+from tocsin.demo.standins import StandIns
 from tocsin.demo.storefront import DEFAULT_START, Scenario, create_storefront, scenario_events
 from tocsin.worker.loop import Worker
 
@@ -43,11 +47,46 @@ class DemoResult:
     alerts: int = 0
     notifications: int = 0
     events: list[tuple[datetime, str, str, str]] = field(default_factory=list)
+    received: Counter[str] = field(default_factory=Counter)
     elapsed_s: float = 0.0
 
 
-def load_example(shop_url: str, store_url: str) -> TocsinConfig:
+# Reference 000 §6.2.3's policies, over the stand-ins' channels.
+POLICIES: dict[str, Any] = {
+    "critical": {
+        "steps": [
+            {"after": "0m", "notify": ["pagerduty"]},
+            {"after": "5m", "notify": ["phone"]},
+            {"after": "15m", "notify": ["phone", "sms"]},
+            {"after": "30m", "notify": ["phone", "sms", "email"]},
+        ]
+    },
+    "high": {
+        "steps": [
+            {"after": "0m", "notify": ["discord"]},
+            {"after": "15m", "notify": ["email"]},
+            {"after": "60m", "notify": ["discord", "sms"]},
+        ]
+    },
+    "warning": {
+        "steps": [
+            {"after": "0m", "notify": ["discord"]},
+            {"after": "2h", "notify": ["email"]},
+        ]
+    },
+}
+
+
+def load_example(
+    shop_url: str, store_url: str, channels: dict[str, Any] | None = None
+) -> TocsinConfig:
+    """The example configuration; with `channels`, those replace its console channel and
+    §6.2.3's escalation policies are added (the default routes then follow §6.2.1)."""
     text = resources.files("tocsin.examples").joinpath("storefront.yaml").read_text("utf-8")
+    if channels is not None:
+        data = yaml.safe_load(text)
+        data.update(channels=channels, escalation_policies=POLICIES)
+        text = yaml.safe_dump(data, sort_keys=False)
     config, _ = parse(text, "storefront.yaml", env={"SHOP_DATABASE_URL": shop_url})
     return config.model_copy(update={"store": config.store.model_copy(update={"url": store_url})})
 
@@ -76,9 +115,14 @@ def run_demo(
         engine = make_engine(store_url)
         store.upgrade(engine)
         factory = make_sessionmaker(engine)
-        config = load_example(shop_url, store_url)
-        result = _play(console, config, factory, scenario, step)
-        engine.dispose()
+        stand_ins = StandIns()
+        stand_ins.start()
+        try:
+            config = load_example(shop_url, store_url, stand_ins.channels())
+            result = _play(console, config, factory, scenario, step, stand_ins)
+        finally:
+            stand_ins.stop()
+            engine.dispose()
     result.elapsed_s = time.perf_counter() - began
     console.print(
         f"\n[dim]{result.evaluations} evaluations over "
@@ -93,7 +137,12 @@ def _duration(scenario: Scenario) -> str:
 
 
 def _play(
-    console: Console, config: TocsinConfig, factory: object, scenario: Scenario, step: timedelta
+    console: Console,
+    config: TocsinConfig,
+    factory: object,
+    scenario: Scenario,
+    step: timedelta,
+    stand_ins: StandIns,
 ) -> DemoResult:
     from sqlalchemy.orm import Session, sessionmaker
 
@@ -126,6 +175,8 @@ def _play(
             ).all()
             for event, alert in rows:
                 seen_event = event.id
+                if event.kind == "escalation_step" and not event.data.get("deliveries"):
+                    continue  # the route already told everyone this step names
                 _print_event(console, event, alert)
                 result.events.append((event.at, alert.title, event.kind, str(event.severity)))
             # The on-call engineer acknowledges the CRITICAL payment alert after 4 minutes.
@@ -139,11 +190,13 @@ def _play(
                         session, config, alert.id, "ana (on call)", now, "checking Stripe webhooks"
                     )
                     acked.add(alert.id)
-        for line in notified:
+        for received in stand_ins.take():
             console.print(
-                f"           [dim]→ console channel: {line}[/]", markup=True, highlight=False
+                f"           [dim]→ {received.service}: {escape(received.summary)}[/]",
+                highlight=False,
             )
-        result.notifications += len(notified)
+            result.received[received.service] += 1
+            result.notifications += 1
         notified.clear()
         clock.advance(step)
     worker.stop()
@@ -207,4 +260,8 @@ def _summary(console: Console, config: TocsinConfig, sessions: object, result: D
             str(c["open"]),
         )
     console.print(table)
-    console.print(f"{result.alerts} alerts, {result.notifications} console notifications")
+    received = ", ".join(f"{service} {n}" for service, n in sorted(result.received.items()))
+    console.print(
+        f"{result.alerts} alerts; {result.notifications} notifications received by the"
+        f" stand-ins ({received})"
+    )

@@ -105,17 +105,33 @@ def schedule_repeat(
     return follow
 
 
-def stop(session: Session, alert_id: int, now: datetime, reason: str) -> int:
-    """Cancel every pending step of the alert's escalations; returns how many were pending."""
+def stop(
+    session: Session,
+    alert_id: int,
+    now: datetime,
+    reason: str,
+    keep: Sequence[str] = (),
+) -> int:
+    """Cancel the pending steps of the alert's escalations, except those of the policies in
+    `keep`; returns how many steps were pending."""
+    stopping = select(Escalation.id).where(
+        Escalation.alert_id == alert_id,
+        Escalation.state == "active",
+        Escalation.policy.not_in(keep),
+    )
     result = session.execute(
         update(EscalationStep)
-        .where(EscalationStep.alert_id == alert_id, EscalationStep.state == "pending")
+        .where(
+            EscalationStep.alert_id == alert_id,
+            EscalationStep.state == "pending",
+            EscalationStep.escalation_id.in_(stopping),
+        )
         .values(state="cancelled")
         .execution_options(synchronize_session=False)
     )
     session.execute(
         update(Escalation)
-        .where(Escalation.alert_id == alert_id, Escalation.state == "active")
+        .where(Escalation.id.in_(stopping.scalar_subquery()))
         .values(state="stopped", stopped_at=now, stopped_reason=reason)
         .execution_options(synchronize_session=False)
     )
