@@ -107,6 +107,8 @@ def show(alert_id: int, config: ConfigOption = None, json: JsonOption = False) -
             {
                 "id": n.id,
                 "channel": n.channel,
+                "target": n.target,
+                "step": (n.payload.get("escalation") or {}).get("step"),
                 "state": n.state,
                 "attempts": n.attempts,
                 "event": n.payload.get("event"),
@@ -139,13 +141,12 @@ def show(alert_id: int, config: ConfigOption = None, json: JsonOption = False) -
         )
     console.print(table)
     if sent:
-        table = Table(
-            "event", "channel", "state", "attempts", "sent", "error", title="notifications"
-        )
+        table = Table("event", "to", "state", "attempts", "sent", "error", title="notifications")
         for n in sent:
+            step = f" (step {n['step']})" if n["step"] else ""
             table.add_row(
-                n["event"],
-                n["channel"],
+                f"{n['event']}{step}",
+                f"{n['channel']} → {n['target']}" if n["target"] else n["channel"],
                 n["state"],
                 str(n["attempts"]),
                 when(n["sent_at"]),
