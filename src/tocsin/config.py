@@ -371,6 +371,8 @@ class UserConfig(_Strict):
     @classmethod
     def _contact(cls, value: object, info: ValidationInfo) -> object:
         form, what = _CONTACT_FORMS[str(info.field_name)]
+        if info.field_name == "discord" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # an unquoted id is read as a number; its digits are the id
         if value is not None and not (isinstance(value, str) and form.match(value)):
             raise ValueError(f"{value!r} is not {what}")
         return value

@@ -4,6 +4,7 @@ from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.checks.models import CheckSample, CheckSchedule, CheckSeries, Evaluation
 from tocsin.db import Base
 from tocsin.notify.models import Notification
+from tocsin.oncall.models import OncallOverride
 from tocsin.worker.models import WorkerHeartbeat
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "CheckSeries",
     "Evaluation",
     "Notification",
+    "OncallOverride",
     "WorkerHeartbeat",
 ]
