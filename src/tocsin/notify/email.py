@@ -217,17 +217,21 @@ class EmailChannel:
         self._ssl_context = ssl_context
 
     def send(self, message: Message) -> None:
-        self.deliver(compose(message.payload, message.id, self._public_url))
+        # A target is one person's address (an escalation step paging a user or schedule);
+        # it replaces the configured list rather than joining it.
+        recipients = [message.target] if message.target else None
+        self.deliver(compose(message.payload, message.id, self._public_url), recipients)
 
-    def deliver(self, mail: EmailMessage) -> None:
-        """Send `mail` to the configured recipients, or raise TransportError."""
+    def deliver(self, mail: EmailMessage, recipients: list[str] | None = None) -> None:
+        """Send `mail` to `recipients` (default: the configured ones), or raise TransportError."""
         config = self._config
+        to = recipients or config.to
         if "From" not in mail:
             mail["From"] = config.from_address
         if "To" not in mail:
-            mail["To"] = ", ".join(config.to)
+            mail["To"] = ", ".join(to)
         try:
-            refused = self._transmit(mail)
+            refused = self._transmit(mail, to)
         except (smtplib.SMTPException, OSError) as exc:
             error = classify(exc, config.timeout.total_seconds())
             raise TransportError(
@@ -239,7 +243,7 @@ class EmailChannel:
                 "partly delivered; " + self._scrub(str(error)), permanent=error.permanent
             )
 
-    def _transmit(self, mail: EmailMessage) -> dict[str, tuple[int, bytes]]:
+    def _transmit(self, mail: EmailMessage, to: list[str]) -> dict[str, tuple[int, bytes]]:
         config = self._config
         timeout = config.timeout.total_seconds()
         context = self._ssl_context or ssl.create_default_context()
@@ -253,7 +257,7 @@ class EmailChannel:
                 smtp.starttls(context=context)
             if config.username:
                 smtp.login(config.username, config.password or "")
-            return smtp.send_message(mail, from_addr=config.from_address, to_addrs=config.to)
+            return smtp.send_message(mail, from_addr=config.from_address, to_addrs=to)
 
     def _scrub(self, text: str) -> str:
         password = self._config.password
