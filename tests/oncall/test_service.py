@@ -203,3 +203,17 @@ def test_each_channel_kind_gets_the_address_it_needs(config: TocsinConfig) -> No
     }
     assert contacts_for_channel(cy, config.channels["mail"]) is None
     assert cy.name == "cy"
+
+
+def test_a_long_shift_ends_where_a_distant_override_begins(
+    factory: sessionmaker[Session], config: TocsinConfig, clock: VirtualClock
+) -> None:
+    # `senior` has one participant, so its turns join into one shift that only an override cuts.
+    later = clock.now() + timedelta(days=20)
+    with session_scope(factory) as session:
+        override(session, config, clock, schedule="senior", start=later, end=later + timedelta(1))
+    with session_scope(factory) as session:
+        found = service.on_call(session, config, "senior", clock.now())
+
+    assert found.primary.user == "cy"
+    assert found.primary.end == later

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from heapq import heappop, heappush
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -84,13 +85,18 @@ def on_call(schedule: OncallScheduleConfig, covers: Sequence[Cover], at: datetim
     raise AssertionError("the timeline covers every instant")  # pragma: no cover
 
 
+def first_reach(schedule: OncallScheduleConfig) -> timedelta:
+    """How far around a range the timeline is first computed: a turn of the longest layer."""
+    return max(layer.rotation for layer in schedule.layers) + timedelta(days=1)
+
+
 def _uncut(
     schedule: OncallScheduleConfig, covers: Sequence[Cover], start: datetime, end: datetime
 ) -> list[Shift]:
     """Shifts overlapping [start, end), computed over a range widened until none is cut."""
     if end <= start:
         return []
-    reach = max(layer.rotation for layer in schedule.layers) + timedelta(days=1)
+    reach = first_reach(schedule)
     while True:
         lo, hi = start - reach, end + reach
         kept = [s for s in _timeline(schedule, covers, lo, hi) if s.end > start and s.start < end]
@@ -147,11 +153,7 @@ def _timeline(
 ) -> list[Shift]:
     zone = ZoneInfo(schedule.timezone)
     stack = [_layer(layer, zone, start, end) for layer in schedule.layers]
-    stack += [
-        [Shift(c.start, c.end, c.user, override_id=c.id)]
-        for c in sorted(covers, key=lambda c: c.id)
-        if c.end > start and c.start < end and c.end > c.start
-    ]
+    stack.append(_overrides(covers, start, end))
     cuts = sorted({start, end} | {t for row in stack for s in row for t in (s.start, s.end)})
     cuts = [t for t in cuts if start <= t <= end]
     positions = [0] * len(stack)
@@ -176,6 +178,29 @@ def _timeline(
         else:
             out.append(piece)
     return out
+
+
+def _overrides(covers: Sequence[Cover], start: datetime, end: datetime) -> list[Shift]:
+    """Overrides as one row of non-overlapping pieces, the newest on top where they overlap."""
+    found = sorted((c for c in covers if c.end > start and c.start < end), key=lambda c: c.start)
+    cuts = sorted({start, end} | {t for c in found for t in (c.start, c.end) if start < t < end})
+    active: list[tuple[int, int]] = []  # (-id, index): the newest override on top
+    row: list[Shift] = []
+    i = 0
+    for lo, hi in pairwise(cuts):
+        while i < len(found) and found[i].start <= lo:
+            heappush(active, (-found[i].id, i))
+            i += 1
+        while active and found[active[0][1]].end <= lo:
+            heappop(active)  # expired ones below the top go when they surface
+        if not active:
+            continue
+        top = found[active[0][1]]
+        if row and row[-1].override_id == top.id and row[-1].end == lo:
+            row[-1] = Shift(row[-1].start, hi, top.user, override_id=top.id)
+        else:
+            row.append(Shift(lo, hi, top.user, override_id=top.id))
+    return row
 
 
 def _wall(at: datetime, zone: ZoneInfo) -> datetime:

@@ -15,7 +15,7 @@ decides what a step with nobody to page does (it should not pass silently).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -149,15 +149,21 @@ def list_overrides(
 
 
 def covers(session: Session, schedule: str, start: datetime, end: datetime) -> list[Cover]:
-    """The overrides of `schedule` the core may need for [start, end), as the core sees them."""
-    rows = session.scalars(
-        select(OncallOverride).where(
+    """The overrides of `schedule` overlapping [start, end), as the core sees them."""
+    # Plain columns, not entities: every step that pages a schedule reads these.
+    rows = session.execute(
+        select(
+            OncallOverride.id,
+            OncallOverride.username,
+            OncallOverride.start_at,
+            OncallOverride.end_at,
+        ).where(
             OncallOverride.schedule == schedule,
-            OncallOverride.end_at > start - rotation.MAX_REACH,
-            OncallOverride.start_at < end + rotation.MAX_REACH,
+            OncallOverride.end_at > start,
+            OncallOverride.start_at < end,
         )
     ).all()
-    return [Cover(r.id, r.username, r.start_at, r.end_at) for r in rows]
+    return [Cover(*row) for row in rows]
 
 
 def shifts(
@@ -165,7 +171,9 @@ def shifts(
 ) -> list[Shift]:
     """The schedule's timeline over [start, end), overrides included (see rotation.shifts)."""
     spec = schedule_config(config, schedule)
-    return rotation.shifts(spec, covers(session, schedule, start, end), start, end)
+    return _with_covers(
+        session, spec, schedule, start, end, lambda c: rotation.shifts(spec, c, start, end)
+    )
 
 
 def on_call(session: Session, config: TocsinConfig, schedule: str, at: datetime) -> OnCall:
@@ -180,7 +188,30 @@ def on_call(session: Session, config: TocsinConfig, schedule: str, at: datetime)
 
 
 def _shift_at(session: Session, spec: OncallScheduleConfig, name: str, at: datetime) -> Shift:
-    return rotation.on_call(spec, covers(session, name, at, at), at)
+    (shift,) = _with_covers(session, spec, name, at, at, lambda c: [rotation.on_call(spec, c, at)])
+    return shift
+
+
+def _with_covers(
+    session: Session,
+    spec: OncallScheduleConfig,
+    name: str,
+    start: datetime,
+    end: datetime,
+    compute: Callable[[list[Cover]], list[Shift]],
+) -> list[Shift]:
+    """`compute` given the overrides it needs, read from the store.
+
+    Overrides near the range fix every shift that stays near it; only when a shift reaches
+    further (one participant's turns joined into one long shift) are all the overrides the
+    core may look at read, so a step paging a schedule reads a handful of rows, not a year's.
+    """
+    near = rotation.first_reach(spec)
+    found = compute(covers(session, name, start - near, end + near))
+    if found and (found[0].start < start - near or found[-1].end > end + near):
+        reach = rotation.MAX_REACH
+        found = compute(covers(session, name, start - reach, end + reach))
+    return found
 
 
 def check_target(config: TocsinConfig, target: str) -> None:
@@ -210,9 +241,10 @@ def resolve_targets(
     name, _, role = rest.partition(":")
     if kind == "user":
         return [contact(config, name)]
-    found = on_call(session, config, name, at)
-    shift = found.backup if role == "backup" else found.primary
-    if shift is None or shift.user is None or shift.user not in config.users:
+    if role == "backup":
+        name = str(schedule_config(config, name).backup)  # check_target made sure there is one
+    shift = _shift_at(session, schedule_config(config, name), name, at)
+    if shift.user is None or shift.user not in config.users:
         return []
     return [contact(config, shift.user)]
 
