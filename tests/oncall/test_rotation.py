@@ -148,7 +148,7 @@ def test_a_shift_keeps_its_bounds_whatever_range_is_asked() -> None:
     a = shifts(s, [], ny(2026, 11, 1), ny(2026, 11, 2))
     b = shifts(s, [], ny(2026, 11, 20), ny(2026, 11, 21))
 
-    assert a == b == [Shift(ny(2026, 10, 26, 9), ny(2026, 11, 25, 9), "ana", "weekly")]
+    assert a == b == [Shift(ny(2026, 10, 26, 9), ny(2026, 11, 25, 9), "ana", "weekly", turn=0)]
 
 
 def test_a_rotation_of_hours_hands_over_at_the_same_local_times() -> None:
@@ -157,3 +157,15 @@ def test_a_rotation_of_hours_hands_over_at_the_same_local_times() -> None:
     found = shifts(s, [], ny(2026, 10, 31, 12), ny(2026, 11, 2, 12))
 
     assert {x.start.astimezone(NY).strftime("%H:%M") for x in found} == {"09:00", "21:00"}
+
+
+def test_one_persons_consecutive_turns_stay_separate_shifts() -> None:
+    s = schedule(weekly(participants=["ana"]))
+
+    found = shifts(s, [], ny(2026, 11, 1), ny(2026, 11, 10))
+
+    assert [(x.start, x.user) for x in found] == [
+        (ny(2026, 10, 26, 9), "ana"),
+        (ny(2026, 11, 2, 9), "ana"),
+        (ny(2026, 11, 9, 9), "ana"),
+    ]

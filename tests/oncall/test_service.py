@@ -205,15 +205,15 @@ def test_each_channel_kind_gets_the_address_it_needs(config: TocsinConfig) -> No
     assert cy.name == "cy"
 
 
-def test_a_long_shift_ends_where_a_distant_override_begins(
+def test_a_long_override_ends_where_a_distant_newer_one_begins(
     factory: sessionmaker[Session], config: TocsinConfig, clock: VirtualClock
 ) -> None:
-    # `senior` has one participant, so its turns join into one shift that only an override cuts.
-    later = clock.now() + timedelta(days=20)
+    now = clock.now()
+    later = now + timedelta(days=30)  # far outside the week around `now` read first
     with session_scope(factory) as session:
-        override(session, config, clock, schedule="senior", start=later, end=later + timedelta(1))
+        override(session, config, clock, user="cy", start=now, end=now + timedelta(days=60))
+        override(session, config, clock, user="ana", start=later, end=later + timedelta(days=1))
     with session_scope(factory) as session:
-        found = service.on_call(session, config, "senior", clock.now())
+        found = service.on_call(session, config, "primary", now)
 
-    assert found.primary.user == "cy"
-    assert found.primary.end == later
+    assert (found.primary.user, found.primary.start, found.primary.end) == ("cy", now, later)

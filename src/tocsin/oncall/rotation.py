@@ -11,14 +11,16 @@ Pure: configuration, overrides and instants in, shifts out. The algorithm, for a
    the layer has nobody, and lower layers show through.
 3. Layers stack: at every instant the last layer that has someone wins (PagerDuty's layers);
    overrides sit above every layer, the newest above older ones.
-4. Neighbouring pieces with the same person from the same layer or override are joined;
-   where nobody is on call the timeline says so (a shift with `user=None`), never skips it.
+4. Neighbouring pieces of one turn or one override are joined; one person's consecutive
+   turns stay separate shifts, so every shift's bounds come from the configuration (and a
+   calendar event's stay put between exports), never from how far the computation looked.
+   Where nobody is on call the timeline says so (a shift with `user=None`), never skips it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from heapq import heappop, heappush
 from itertools import pairwise
@@ -50,6 +52,16 @@ class Shift:
     user: str | None
     layer: str | None = None
     override_id: int | None = None
+    turn: int | None = None  # which turn of the layer, counted from its start
+
+    def same_as(self, other: Shift) -> bool:
+        """Pieces of one turn, one override or one gap: joined when they meet."""
+        return (self.user, self.layer, self.override_id, self.turn) == (
+            other.user,
+            other.layer,
+            other.override_id,
+            other.turn,
+        )
 
     @property
     def source(self) -> str:
@@ -117,7 +129,8 @@ def layer_turns(layer: LayerConfig, zone: ZoneInfo, start: datetime, end: dateti
             return turns
         turn_end = _instant(layer.start + (k + 1) * layer.rotation, zone)
         if turn_end > start and turn_end > turn_start:
-            turns.append(Shift(turn_start, turn_end, layer.participants[k % count], layer.name))
+            user = layer.participants[k % count]
+            turns.append(Shift(turn_start, turn_end, user, layer.name, turn=k))
         k += 1
 
 
@@ -144,7 +157,7 @@ def _layer(layer: LayerConfig, zone: ZoneInfo, start: datetime, end: datetime) -
         for w_start, w_end in windows:
             lo, hi = max(turn.start, w_start), min(turn.end, w_end)
             if lo < hi:
-                pieces.append(Shift(lo, hi, turn.user, layer.name))
+                pieces.append(replace(turn, start=lo, end=hi))
     return pieces
 
 
@@ -166,15 +179,10 @@ def _timeline(
                 p += 1
             positions[i] = p
             if p < len(row) and row[p].start <= lo:
-                piece = Shift(lo, hi, row[p].user, row[p].layer, row[p].override_id)
+                piece = replace(row[p], start=lo, end=hi)
                 break
-        last = out[-1] if out else None
-        if last and (last.user, last.layer, last.override_id) == (
-            piece.user,
-            piece.layer,
-            piece.override_id,
-        ):
-            out[-1] = Shift(last.start, hi, last.user, last.layer, last.override_id)
+        if out and out[-1].same_as(piece):
+            out[-1] = replace(out[-1], end=hi)
         else:
             out.append(piece)
     return out
@@ -197,7 +205,7 @@ def _overrides(covers: Sequence[Cover], start: datetime, end: datetime) -> list[
             continue
         top = found[active[0][1]]
         if row and row[-1].override_id == top.id and row[-1].end == lo:
-            row[-1] = Shift(row[-1].start, hi, top.user, override_id=top.id)
+            row[-1] = replace(row[-1], end=hi)
         else:
             row.append(Shift(lo, hi, top.user, override_id=top.id))
     return row
