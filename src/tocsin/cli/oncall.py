@@ -97,7 +97,10 @@ def _person(row: dict[str, Any] | None) -> str:
 @app.command("who")
 def who(
     schedule: ScheduleArgument = None,
-    at: Annotated[str, typer.Option(help="When: now, now+8h, or ISO time.")] = "now",
+    at: Annotated[
+        str,
+        typer.Option(help="now, now+8h, or ISO (no offset: the schedule's zone, else UTC)."),
+    ] = "now",
     config: ConfigOption = None,
     json: JsonOption = False,
 ) -> None:
