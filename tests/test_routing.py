@@ -110,7 +110,7 @@ def test_routes_match_on_check_and_origin_too() -> None:
         ("routes: {routes: [{notify: [pd], digest: true}]}", "a digest goes by email or console"),
         (
             "escalation_policies: {p: {steps: [{notify: [team:ops]}]}}",
-            "'team:ops' is not a channel, user:NAME or schedule:NAME",
+            "target 'team:ops' is not user:NAME, schedule:NAME or schedule:NAME:backup",
         ),
         (
             "escalation_policies: {p: {steps: [{after: 5m, notify: [pd]},"
@@ -118,6 +118,10 @@ def test_routes_match_on_check_and_origin_too() -> None:
             "steps must be in order",
         ),
         ("escalation_policies: {p: {steps: [{notify: [pd], via: [fax]}]}}", "'fax' does not exist"),
+        (
+            "escalation_policies: {p: {steps: [{notify: ['user:nobody']}]}}",
+            "target 'user:nobody'",
+        ),
         ("notifications: {fallback: [pager]}", "notifications.fallback: channel 'pager'"),
         ("notifications: {digest_at: '25:00'}", "digest_at"),
     ],

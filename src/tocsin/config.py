@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +25,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -275,11 +276,8 @@ DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
 
 
-class ActiveHoursConfig(_Strict):
-    """A daily window in an explicit zone; `between: "06:00-23:00"` (end may wrap past midnight)."""
-
+class _DailyWindow(_Strict):
     between: str
-    timezone: ZoneName
     days: list[Day] = Field(default_factory=lambda: list(DAYS))
 
     @field_validator("between")
@@ -293,10 +291,20 @@ class ActiveHoursConfig(_Strict):
             raise ValueError(f"{value!r} has an impossible time")
         return value
 
-    def bounds(self) -> tuple[time, time]:
+    def _parts(self) -> tuple[int, int, int, int]:
         match = _HOURS.match(self.between)
         assert match is not None
         h1, m1, h2, m2 = (int(g) for g in match.groups())
+        return h1, m1, h2, m2
+
+
+class ActiveHoursConfig(_DailyWindow):
+    """A daily window in an explicit zone; `between: "06:00-23:00"` (end may wrap past midnight)."""
+
+    timezone: ZoneName
+
+    def bounds(self) -> tuple[time, time]:
+        h1, m1, h2, m2 = self._parts()
         end = time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
         return time(h1 % 24, m1), end
 
@@ -409,6 +417,146 @@ class CheckConfig(_Strict):
         return self.query
 
 
+# --- on-call -------------------------------------------------------------------------------
+
+
+_CONTACT_FORMS = {
+    "email": (re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), "an email address"),
+    "phone": (re.compile(r"^\+[1-9]\d{6,14}$"), "a phone number in E.164 form like +15550100"),
+    "slack": (re.compile(r"^[UW][A-Z0-9]{2,20}$"), "a Slack member id like U0123ABCD"),
+    "discord": (re.compile(r"^\d{15,21}$"), "a Discord user id (digits, in quotes)"),
+}
+
+
+class UserConfig(_Strict):
+    """A person an escalation step can page, with the address each channel kind needs."""
+
+    name: str | None = Field(default=None, description="display name; the key when unset")
+    email: str | None = None
+    phone: str | None = None
+    slack: str | None = None
+    discord: str | None = None
+    timezone: ZoneName = "UTC"
+
+    @field_validator("email", "phone", "slack", "discord", mode="before")
+    @classmethod
+    def _contact(cls, value: object, info: ValidationInfo) -> object:
+        form, what = _CONTACT_FORMS[str(info.field_name)]
+        if info.field_name == "discord" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # an unquoted id is read as a number; its digits are the id
+        if value is not None and not (isinstance(value, str) and form.match(value)):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+
+_ROTATIONS = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1)}
+_CLOCK_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def _rotation(value: object) -> timedelta:
+    if isinstance(value, str) and value.strip() in _ROTATIONS:
+        return _ROTATIONS[value.strip()]
+    length = parse_duration(value)
+    # PagerDuty's floor too: shorter turns are a typo, and would mean millions of shifts a year.
+    if length < timedelta(hours=1):
+        raise ValueError(f"{value!r} is shorter than the shortest rotation, 1h")
+    return length
+
+
+def _clock_time(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1440:
+        # YAML 1.1 reads an unquoted 9:30 as the base-60 integer 570.
+        return time(value // 60, value % 60)
+    match = _CLOCK_TIME.match(str(value).strip())
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError(f"{value!r} is not a time of day like '09:00'")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _local_start(value: object) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date and time like 2026-11-02T09:00") from None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time())
+    if not isinstance(value, datetime):
+        raise ValueError(f"{value!r} is not a date and time like 2026-11-02T09:00")
+    if value.tzinfo is not None:
+        raise ValueError(
+            "give the local time without an offset; it is read in the schedule's timezone"
+        )
+    return value
+
+
+Rotation = Annotated[timedelta, BeforeValidator(_rotation)]
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+LocalStart = Annotated[datetime, BeforeValidator(_local_start)]
+
+
+class RestrictConfig(_DailyWindow):
+    """Hours of each day a layer covers, in the schedule's zone; outside them lower layers show."""
+
+    def bounds(self) -> tuple[time, time]:
+        """Start and end of the daily window; an end at or before the start is the next day."""
+        h1, m1, h2, m2 = self._parts()
+        return time(h1 % 24, m1), time(h2 % 24, m2)
+
+
+class LayerConfig(_Strict):
+    """A rotation: participants take turns of `rotation`, the first turn starting at `start`.
+
+    Turns are counted in the schedule's wall-clock time, so a 09:00 handoff stays at 09:00
+    across a daylight-saving change (that day's turn is an hour longer or shorter).
+    """
+
+    name: Name
+    start: LocalStart
+    rotation: Rotation
+    handoff: ClockTime | None = None
+    participants: list[str] = Field(min_length=1)
+    restrict: RestrictConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _start_at_handoff(cls, data: Any) -> Any:
+        """A bare start date takes the handoff time, so `start: 2026-11-02` reads naturally."""
+        if not isinstance(data, dict) or data.get("handoff") is None:
+            return data
+        start = data.get("start")
+        is_date = isinstance(start, date) and not isinstance(start, datetime)
+        if is_date or (isinstance(start, str) and re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", start)):
+            try:
+                handoff = _clock_time(data["handoff"])
+            except ValueError:
+                return data  # the field validator reports it
+            return {
+                **data,
+                "start": datetime.combine(date.fromisoformat(str(start).strip()), handoff),
+            }
+        return data
+
+    @model_validator(mode="after")
+    def _handoff_matches_start(self) -> LayerConfig:
+        if self.handoff is not None and self.handoff != self.start.time():
+            raise ValueError(
+                f"start {self.start.isoformat(timespec='minutes')} is not at the handoff time "
+                f"{self.handoff.strftime('%H:%M')}; give a start at the handoff (or a bare date)"
+            )
+        return self
+
+
+class OncallScheduleConfig(_Strict):
+    """Layers in a zone; later layers override earlier ones wherever they have someone."""
+
+    timezone: ZoneName = "UTC"
+    layers: list[LayerConfig] = Field(min_length=1)
+    backup: str | None = Field(default=None, description="the schedule that backs this one up")
+
+
 class StoreConfig(_Strict):
     url: str = DEFAULT_DATABASE_URL
 
@@ -434,6 +582,8 @@ class TocsinConfig(_Strict):
     )
     escalation_policies: dict[Name, EscalationPolicyConfig] = Field(default_factory=dict)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    users: dict[Name, UserConfig] = Field(default_factory=dict)
+    schedules: dict[Name, OncallScheduleConfig] = Field(default_factory=dict)
 
     def check(self, name: str) -> CheckConfig:
         for check in self.checks:
@@ -599,6 +749,8 @@ _FIELDS_BY_DEPTH: dict[str, type[BaseModel]] = {
     "history": HistoryBaselineConfig,
     "on_error": OnErrorConfig,
     "conditions": ConditionConfig,
+    "layers": LayerConfig,
+    "restrict": RestrictConfig,
 }
 
 
@@ -612,6 +764,10 @@ def _model_fields_for(loc: Loc) -> list[str]:
     model = _FIELDS_BY_DEPTH.get(names[-1])
     if model is not None:
         return [f.alias or n for n, f in model.model_fields.items()]
+    if names[0] == "users":
+        return list(UserConfig.model_fields)
+    if names[0] == "schedules" and len(names) == 2:
+        return list(OncallScheduleConfig.model_fields)
     if names[0] == "sources":
         return sorted(
             {
@@ -694,6 +850,7 @@ def _cross_check(config: TocsinConfig, loader: _Loader, filename: str) -> list[s
                 known = ", ".join(sorted(config.channels)) or "none are defined"
                 at(("checks", i, "notify"), f"channel {name!r} does not exist (known: {known})")
     _cross_check_routing(config, at)
+    _cross_check_oncall(config, at)
     return problems
 
 
@@ -725,12 +882,43 @@ def _cross_check_routing(config: TocsinConfig, at: Callable[[Loc, str], None]) -
             for target in step.notify:
                 if ":" not in target:
                     channel((*loc, "notify"), target)
-                elif target.split(":", 1)[0] not in ("user", "schedule"):
-                    at((*loc, "notify"), f"{target!r} is not a channel, user:NAME or schedule:NAME")
+                else:
+                    from tocsin.errors import Invalid
+                    from tocsin.oncall.service import check_target
+
+                    try:
+                        check_target(config, target)
+                    except Invalid as exc:
+                        at((*loc, "notify"), str(exc))
             for name_ in step.via or []:
                 channel((*loc, "via"), name_)
     for name in config.notifications.fallback or []:
         channel(("notifications", "fallback"), name)
+
+
+def _cross_check_oncall(config: TocsinConfig, at: Callable[[Loc, str], None]) -> None:
+    """Schedules name known users and a known backup; layer names are unique per schedule."""
+    users = ", ".join(sorted(config.users)) or "none are defined"
+    for name, schedule in config.schedules.items():
+        if schedule.backup is not None and schedule.backup not in config.schedules:
+            known = ", ".join(sorted(config.schedules))
+            at(
+                ("schedules", name, "backup"),
+                f"schedule {schedule.backup!r} does not exist (known: {known})",
+            )
+        elif schedule.backup == name:
+            at(("schedules", name, "backup"), "a schedule cannot be its own backup")
+        seen: set[str] = set()
+        for i, layer in enumerate(schedule.layers):
+            if layer.name in seen:
+                at(("schedules", name, "layers", i, "name"), f"layer {layer.name!r} is repeated")
+            seen.add(layer.name)
+            for j, user in enumerate(layer.participants):
+                if user not in config.users:
+                    at(
+                        ("schedules", name, "layers", i, "participants", j),
+                        f"user {user!r} does not exist (known: {users})",
+                    )
 
 
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:

@@ -5,6 +5,7 @@ from tocsin.checks.models import CheckSample, CheckSchedule, CheckSeries, Evalua
 from tocsin.db import Base
 from tocsin.escalation.models import Escalation, EscalationStep
 from tocsin.notify.models import Notification
+from tocsin.oncall.models import OncallOverride
 from tocsin.worker.models import WorkerHeartbeat
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "EscalationStep",
     "Evaluation",
     "Notification",
+    "OncallOverride",
     "WorkerHeartbeat",
 ]

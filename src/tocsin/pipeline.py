@@ -34,10 +34,12 @@ from tocsin.escalation.models import Escalation, EscalationStep
 from tocsin.fingerprint import fingerprint
 from tocsin.notify import service as outbox
 from tocsin.notify.models import Notification
+from tocsin.oncall import service as oncall
 from tocsin.routing import Router, match_labels, merge
 
 log = logging.getLogger("tocsin.pipeline")
 
+PERSONAL_KINDS = ("email", "twilio", "slack", "discord")  # can address one person
 DELIVERY_ORIGIN = "delivery"  # Tocsin's own alert: a channel that fails for good
 
 
@@ -50,6 +52,9 @@ class Pipeline:
         self._check_channels = {
             check.name: list(check.notify) for check in config.checks if check.notify is not None
         }
+        self._personal = [
+            name for name, spec in config.channels.items() if spec.type in PERSONAL_KINDS
+        ]
         self._numbers = {
             name: list(spec.to)
             for name, spec in config.channels.items()
@@ -239,8 +244,23 @@ class Pipeline:
     def people(
         self, session: Session, target: str, via: list[str] | None, now: datetime
     ) -> list[outbox.Delivery]:
-        """Deliveries reaching a user or whoever a schedule has on call at `now`."""
-        return []
+        """Deliveries reaching a user or whoever a schedule has on call at `now`, on the
+        step's `via` channels (default: every channel that can address a person). A schedule
+        with nobody on call falls through to its backup schedule."""
+        found = oncall.resolve_targets(session, self.config, target, now)
+        kind, _, rest = target.partition(":")
+        if not found and kind == "schedule" and not rest.endswith(":backup"):
+            spec = self.config.schedules.get(rest)
+            if spec is not None and spec.backup is not None:
+                found = oncall.resolve_targets(session, self.config, f"{target}:backup", now)
+        names = via if via is not None else self._personal
+        out: list[outbox.Delivery] = []
+        for contact in found:
+            for name in names:
+                address = oncall.contacts_for_channel(contact, self.config.channels[name])
+                if address:
+                    out.append((name, address))
+        return out
 
     # --- digests and failures -----------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from importlib import resources
 
 import pytest
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from tocsin.escalation import service as escalations
 from tocsin.fingerprint import fingerprint
 from tocsin.notify.base import Message
 from tocsin.notify.models import Notification
+from tocsin.oncall import service as oncall
 from tocsin.pipeline import Pipeline
 from tocsin.worker.loop import Worker
 
@@ -301,3 +303,37 @@ def test_a_severity_drop_stops_the_higher_policy(
     with session_scope(factory) as s:
         notes = [e.note for e in alerts.timeline(s, alert_id) if e.kind == "escalation_stopped"]
     assert notes == ["severity changed to HIGH: 3 pending step(s) cancelled"]
+
+
+def test_steps_page_whoever_is_on_call_then_the_backup_schedule(
+    factory: sessionmaker[Session], clock: VirtualClock, recorder: Recorder
+) -> None:
+    """The shipped on-call example (reference 002 §6): P1 pages the on-call engineer at once,
+    then at 15 minutes the backup schedule (seniors) and the CTO; an override moves the page."""
+    text = resources.files("tocsin.examples").joinpath("oncall.yaml").read_text("utf-8")
+    cfg = parse(text, "oncall.yaml", env={})[0]
+    worker = Worker(cfg, factory, clock, channels=recorder.channels(cfg), threads=False)  # type: ignore[arg-type]
+    worker.start()
+    with session_scope(factory) as s:
+        # Ben takes the rest of today's shift from whoever has it.
+        oncall.create_override(
+            s,
+            cfg,
+            schedule="engineer",
+            user="ben",
+            start=clock.now(),
+            end=clock.now() + timedelta(hours=3),
+            by="ben",
+            now=clock.now(),
+        )
+    alert_id = raise_alert(factory, worker.pipeline, clock, "CRITICAL")
+    worker.tick()
+    assert recorder.seen() == [("console", None, "fired"), ("console", "ben", "fired")]
+    run_until(worker, clock, 15)
+    told = recorder.seen()
+    assert ("console", "cto", "fired") in told
+    assert len(told) == 2  # one senior (the backup schedule's on-call) and the CTO
+    with session_scope(factory) as s:
+        notes = [e.note for e in alerts.timeline(s, alert_id) if e.kind == "escalation_step"]
+    assert notes[0] == "step 1 of p1: console → ben"
+    worker.stop()

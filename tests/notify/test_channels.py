@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from tests.support.loopback import Loopback
 
-from tocsin.config import DiscordChannelConfig, WebhookChannelConfig
+from tocsin.config import DiscordChannelConfig, SlackChannelConfig, WebhookChannelConfig
 from tocsin.notify import discord, pagerduty, slack
 from tocsin.notify.base import Message, TransportError
 from tocsin.notify.http import make_client
@@ -136,7 +137,60 @@ def test_a_runbook_url_is_linked_as_given() -> None:
     } in fields
 
 
+def test_a_targeted_discord_message_mentions_that_user_and_lets_only_them_through() -> None:
+    message = alert_message("fired", "CRITICAL")
+
+    config = DiscordChannelConfig(type="discord", url="https://discord.invalid/x")
+    body = discord.build_body(message.payload, config, PUBLIC_URL, target="111111111111111111")
+
+    assert body["content"] == "<@111111111111111111>"
+    assert body["allowed_mentions"] == {"parse": [], "users": ["111111111111111111"]}
+
+
+def test_a_discord_target_that_is_not_a_user_id_is_a_permanent_failure() -> None:
+    config = DiscordChannelConfig(type="discord", url="https://discord.invalid/x")
+
+    with pytest.raises(TransportError, match="not a Discord user id") as caught:
+        discord.build_body(alert_message().payload, config, PUBLIC_URL, target="@everyone")
+
+    assert caught.value.permanent
+
+
 # --- Slack ----------------------------------------------------------------------------------
+
+
+def test_a_targeted_slack_message_mentions_that_member_and_is_sent_so() -> None:
+    server = Loopback()
+    try:
+        config = SlackChannelConfig(type="slack", url=server.url)
+        fired = alert_message()
+        with make_client() as client:
+            slack.SlackChannel("slack", config, client, PUBLIC_URL).send(
+                Message(fired.id, fired.channel, "U0ANA0001", fired.payload)
+            )
+    finally:
+        server.stop()
+
+    (request,) = server.requests
+    body = json.loads(request.body)
+    assert body["text"].startswith("<@U0ANA0001> CRITICAL: Payment processing down")
+    assert body["blocks"][1] == {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": "<@U0ANA0001>"},
+    }
+
+
+def test_a_slack_message_without_a_target_mentions_nobody() -> None:
+    body = slack.build_body(alert_message().payload, PUBLIC_URL)
+
+    assert "<@" not in json.dumps(body)
+
+
+def test_a_slack_target_that_is_not_a_member_id_is_a_permanent_failure() -> None:
+    with pytest.raises(TransportError, match="not a Slack member id") as caught:
+        slack.build_body(alert_message().payload, PUBLIC_URL, target="!channel")
+
+    assert caught.value.permanent
 
 
 def slack_actions(message: Message) -> list[dict[str, Any]]:

@@ -175,6 +175,18 @@ def test_a_mail_has_a_text_part_and_an_html_alternative(server: Server) -> None:
         assert f"{PUBLIC_URL}/ack/42" in part
 
 
+def test_a_targeted_message_goes_to_that_person_instead_of_the_list(server: Server) -> None:
+    paged = message()
+    channel(server.port, to=["ops@example.com", "oncall@example.com"]).send(
+        Message(paged.id, paged.channel, "ana@example.com", paged.payload)
+    )
+
+    [envelope] = server.recorder.envelopes
+    assert envelope.rcpt_tos == ["ana@example.com"]
+    [mail] = server.recorder.mails()
+    assert mail["To"] == "ana@example.com"
+
+
 def test_html_is_escaped(server: Server) -> None:
     channel(server.port).send(message(title="<script>alert(1)</script> & co"))
 

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from tocsin.config import DiscordChannelConfig
-from tocsin.notify.base import Message
+from tocsin.notify.base import Message, TransportError
 from tocsin.notify.http import post
 from tocsin.notify.text import clip, format_value, runbook_link
 
@@ -35,6 +35,7 @@ DESCRIPTION_FLOOR = 1000
 
 _ROLE = re.compile(r"<@&(\d+)>")
 _USER = re.compile(r"<@!?(\d+)>")
+_SNOWFLAKE = re.compile(r"\d{15,21}")
 
 
 def allowed_mentions(mention: str) -> dict[str, list[str]]:
@@ -121,13 +122,21 @@ def build_embed(payload: dict[str, Any], footer: str, public_url: str) -> dict[s
 
 
 def build_body(
-    payload: dict[str, Any], config: DiscordChannelConfig, public_url: str
+    payload: dict[str, Any],
+    config: DiscordChannelConfig,
+    public_url: str,
+    target: str | None = None,
 ) -> dict[str, Any]:
-    mention = (
-        config.critical_mention
-        if payload.get("severity") == "CRITICAL" and payload.get("event") == "fired"
-        else ""
-    )
+    """The message. A `target` (a user id: an escalation step paging one person) is mentioned
+    instead of the channel-wide CRITICAL mention, and is the only one let through."""
+    if target is not None:
+        if not _SNOWFLAKE.fullmatch(target):
+            raise TransportError(f"{target!r} is not a Discord user id", permanent=True)
+        mention = f"<@{target}>"
+    elif payload.get("severity") == "CRITICAL" and payload.get("event") == "fired":
+        mention = config.critical_mention
+    else:
+        mention = ""
     return {
         "content": mention,
         "allowed_mentions": allowed_mentions(mention),
@@ -149,6 +158,6 @@ class DiscordChannel:
             self._client,
             self._config.url,
             timeout=self._config.timeout,
-            json=build_body(message.payload, self._config, self._public_url),
+            json=build_body(message.payload, self._config, self._public_url, message.target),
             headers={"X-Tocsin-Notification-Id": message.id},
         )

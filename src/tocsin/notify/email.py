@@ -220,21 +220,25 @@ class EmailChannel:
 
     def send(self, message: Message) -> None:
         payload = message.payload
+        # A target is one person's address (an escalation step paging a user or schedule);
+        # it replaces the configured list rather than joining it.
+        recipients = [message.target] if message.target else None
         if payload.get("event") == "digest":
             day = datetime.fromisoformat(str(payload["at"])).date()
-            self.deliver(build_digest(list(payload["alerts"]), day, message.id))
+            self.deliver(build_digest(list(payload["alerts"]), day, message.id), recipients)
             return
-        self.deliver(compose(payload, message.id, self._public_url))
+        self.deliver(compose(payload, message.id, self._public_url), recipients)
 
-    def deliver(self, mail: EmailMessage) -> None:
-        """Send `mail` to the configured recipients, or raise TransportError."""
+    def deliver(self, mail: EmailMessage, recipients: list[str] | None = None) -> None:
+        """Send `mail` to `recipients` (default: the configured ones), or raise TransportError."""
         config = self._config
+        to = recipients or config.to
         if "From" not in mail:
             mail["From"] = config.from_address
         if "To" not in mail:
-            mail["To"] = ", ".join(config.to)
+            mail["To"] = ", ".join(to)
         try:
-            refused = self._transmit(mail)
+            refused = self._transmit(mail, to)
         except (smtplib.SMTPException, OSError) as exc:
             error = classify(exc, config.timeout.total_seconds())
             raise TransportError(
@@ -246,7 +250,7 @@ class EmailChannel:
                 "partly delivered; " + self._scrub(str(error)), permanent=error.permanent
             )
 
-    def _transmit(self, mail: EmailMessage) -> dict[str, tuple[int, bytes]]:
+    def _transmit(self, mail: EmailMessage, to: list[str]) -> dict[str, tuple[int, bytes]]:
         config = self._config
         timeout = config.timeout.total_seconds()
         context = self._ssl_context or ssl.create_default_context()
@@ -260,7 +264,7 @@ class EmailChannel:
                 smtp.starttls(context=context)
             if config.username:
                 smtp.login(config.username, config.password or "")
-            return smtp.send_message(mail, from_addr=config.from_address, to_addrs=config.to)
+            return smtp.send_message(mail, from_addr=config.from_address, to_addrs=to)
 
     def _scrub(self, text: str) -> str:
         password = self._config.password

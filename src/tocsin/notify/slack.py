@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from tocsin.config import SlackChannelConfig
-from tocsin.notify.base import Message
+from tocsin.notify.base import Message, TransportError
 from tocsin.notify.http import post
 from tocsin.notify.text import clip, format_value, runbook_link
 
@@ -32,6 +32,7 @@ URL_MAX = 3000
 FALLBACK_MAX = 3000
 
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}…$")
+_MEMBER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
 def escape(text: str) -> str:
@@ -88,12 +89,25 @@ def context_elements(payload: dict[str, Any]) -> list[dict[str, str]]:
     return elements
 
 
-def build_body(payload: dict[str, Any], public_url: str) -> dict[str, Any]:
+def mention(target: str) -> str:
+    """`<@U…>` for a member id; anything else would be markup injected into the message."""
+    if not _MEMBER_ID.fullmatch(target):
+        raise TransportError(f"{target!r} is not a Slack member id", permanent=True)
+    return f"<@{target}>"
+
+
+def build_body(
+    payload: dict[str, Any], public_url: str, target: str | None = None
+) -> dict[str, Any]:
+    """The message; with a `target` (a member id) it mentions that person, so Slack pings them."""
     title = headline(payload)
     message = str(payload.get("message") or "")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": clip(title, HEADER_MAX)}}
     ]
+    ping = f"{mention(target)} " if target else ""
+    if ping:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": ping.strip()}})
     if message:
         blocks.append(
             {
@@ -116,7 +130,10 @@ def build_body(payload: dict[str, Any], public_url: str) -> dict[str, Any]:
         }
         blocks.append({"type": "actions", "elements": [button]})
     fallback = f"{title} — {message}" if message else title
-    return {"text": clip_mrkdwn(escape(fallback), FALLBACK_MAX), "blocks": blocks}
+    return {
+        "text": ping + clip_mrkdwn(escape(fallback), FALLBACK_MAX - len(ping)),
+        "blocks": blocks,
+    }
 
 
 class SlackChannel:
@@ -133,6 +150,6 @@ class SlackChannel:
             self._client,
             self._config.url,
             timeout=self._config.timeout,
-            json=build_body(message.payload, self._public_url),
+            json=build_body(message.payload, self._public_url, message.target),
             headers={"X-Tocsin-Notification-Id": message.id},
         )

@@ -1,0 +1,1 @@
+"""On-call: users, schedules of layered rotations, overrides, and who to page at an instant."""
