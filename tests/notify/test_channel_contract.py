@@ -3,6 +3,10 @@
 Success and the exact body the service receives; 4xx permanent; 5xx, timeouts and 429 retried
 (429 with its Retry-After); the same idempotency or dedup key on every send of one
 notification; a huge alert cut to the service's limits; no webhook URL in any error.
+
+Twilio is in the contract too, with one difference it cannot help: its Messages API takes no
+idempotency key, so "the same key" for Twilio means the same number and the same text (the
+outbox writes one row per number, so a retry re-sends to that one number only).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -23,6 +28,7 @@ from tocsin.config import (
     DiscordChannelConfig,
     PagerDutyChannelConfig,
     SlackChannelConfig,
+    TwilioChannelConfig,
     WebhookChannelConfig,
 )
 from tocsin.notify.base import Channel, Message, TransportError
@@ -30,6 +36,7 @@ from tocsin.notify.discord import DiscordChannel
 from tocsin.notify.http import make_client
 from tocsin.notify.pagerduty import PagerDutyChannel
 from tocsin.notify.slack import SlackChannel
+from tocsin.notify.twilio import TwilioChannel
 from tocsin.notify.webhook import WebhookChannel
 
 PUBLIC_URL = "https://tocsin.example"
@@ -174,6 +181,23 @@ def webhook_body(message: Message) -> dict[str, Any]:
     return {"version": 1, "notification_id": message.id, **message.payload}
 
 
+TWILIO_PATH = f"{SECRET_PATH}/2010-04-01/Accounts/AC0123/Messages.json"
+
+
+def twilio_body(message: Message) -> dict[str, Any]:
+    return {
+        "To": "+15550100001",
+        "From": "+15550000000",
+        "Body": "[CRITICAL] FIRING: Payment processing down\nNo orders in 10 minutes\n"
+        "Runbook: payment-processing-failure\nAlert 12",
+    }
+
+
+def check_twilio_limits(body: dict[str, Any]) -> None:
+    assert len(body["Body"]) <= 1600
+    assert body["Body"].endswith("…")
+
+
 def check_discord_limits(body: dict[str, Any]) -> None:
     assert len(body["content"]) <= 2000
     (embed,) = body["embeds"]
@@ -237,9 +261,13 @@ class Case:
     expected_key: Callable[[Message], str]
     check_limits: Callable[[dict[str, Any]], None]
     ok: Answer
+    path: str = SECRET_PATH
+    content_type: str = "application/json"
 
 
 def body_of(request: Received) -> dict[str, Any]:
+    if request.headers.get("content-type") == "application/x-www-form-urlencoded":
+        return {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
     decoded: dict[str, Any] = json.loads(request.body)
     return decoded
 
@@ -300,6 +328,29 @@ CASES = [
         check_webhook_limits,
         Answer(200),
     ),
+    Case(
+        "twilio",
+        lambda url, client: TwilioChannel(
+            "sms",
+            TwilioChannelConfig(
+                type="twilio",
+                account_sid="AC0123",
+                auth_token="s3cr3t-token",
+                from_number="+15550000000",
+                to=["+15550100001"],
+                url=url,
+                timeout=TIMEOUT,
+            ),
+            client,
+        ),
+        twilio_body,
+        lambda request: body_of(request)["To"] + "|" + body_of(request)["Body"],
+        lambda message: "+15550100001|" + twilio_body(message)["Body"],
+        check_twilio_limits,
+        Answer(201, b'{"sid": "SM1", "status": "queued"}'),
+        TWILIO_PATH,
+        "application/x-www-form-urlencoded",
+    ),
 ]
 
 
@@ -342,8 +393,8 @@ def test_it_delivers_the_documented_body(
 
     (request,) = server.requests
     assert request.method == "POST"
-    assert request.path == SECRET_PATH
-    assert request.headers["content-type"] == "application/json"
+    assert request.path == case.path
+    assert request.headers["content-type"] == case.content_type
     assert body_of(request) == case.expected_body(message)
 
 

@@ -8,9 +8,8 @@ Delivery guarantees, and their gaps:
 - Twilio's Messages and Calls APIs take no idempotency key, so a retry after a timeout whose
   request did reach Twilio sends a second text. Nothing of the notification's id goes to Twilio
   either: there is nowhere that would deduplicate on it.
-- When the outbox row names a `target`, only that number is sent to; that is the shape we want
-  (one outbox row per number, so one number failing never re-texts the others), but the outbox
-  writes one row per channel today. Until it writes one per number, a row without a target goes
+- The pipeline writes one outbox row per number (`target`), so one number failing never
+  re-texts the others. A row without a target (written by hand, or by an older version) goes
   to every configured number in order, and a failure part-way raises a retryable error whose
   retry texts the earlier numbers again. We accept a duplicate text over a missed page.
 - A voice call is only placed for `fired`: nobody should be woken to hear "resolved".
