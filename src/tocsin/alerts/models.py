@@ -30,7 +30,12 @@ class Alert(Base):
         Index("ix_alert_check_state", "check_name", "state"),
         Index("ix_alert_fingerprint", "fingerprint"),
         # The worker's expiry step reads open alerts whose sender-given end time has passed.
-        Index("ix_alert_ends_at", "ends_at"),
+        Index(
+            "ix_alert_open_ends_at",
+            "ends_at",
+            sqlite_where=text("state != 'resolved'"),
+            postgresql_where=text("state != 'resolved'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

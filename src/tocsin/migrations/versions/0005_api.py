@@ -113,12 +113,18 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("ends_at", tocsin.db.UTCDateTime(timezone=True), nullable=True)
         )
-        batch_op.create_index("ix_alert_ends_at", ["ends_at"], unique=False)
+        batch_op.create_index(
+            "ix_alert_open_ends_at",
+            ["ends_at"],
+            unique=False,
+            sqlite_where=sa.text("state != 'resolved'"),
+            postgresql_where=sa.text("state != 'resolved'"),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("alert", schema=None) as batch_op:
-        batch_op.drop_index("ix_alert_ends_at")
+        batch_op.drop_index("ix_alert_open_ends_at")
         batch_op.drop_column("ends_at")
         batch_op.drop_column("details")
         batch_op.drop_column("source")
