@@ -27,6 +27,7 @@ from tocsin.clock import Clock
 from tocsin.config import TocsinConfig
 from tocsin.db import session_scope
 from tocsin.errors import Conflict, SourceError
+from tocsin.inbound import timers as inbound_timers
 from tocsin.notify import service as outbox
 from tocsin.notify.base import Channel, Message, TransportError
 from tocsin.notify.registry import build_channels
@@ -140,6 +141,7 @@ class Worker:
     def tick(self) -> int:
         """Run every step once; return how much work was done (0 means idle)."""
         done = self.run_due_checks()
+        done += inbound_timers.tick(self.factory, self.pipeline, self.clock.now())
         done += self.send_due_notifications()
         self.beat()
         return done
