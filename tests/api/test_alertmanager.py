@@ -58,9 +58,8 @@ def test_prometheus_alerts_fire_once_and_refresh_on_every_resend(
     ] * 2
     assert found[0].title == "HighErrorRate on api"
     assert found[0].ends_at == clock.now() + timedelta(seconds=240)
-    assert (
-        found[0].details and found[0].details["annotations"]["description"] == "5% of requests fail"
-    )
+    assert found[0].details is not None
+    assert found[0].details["annotations"]["description"] == "5% of requests fail"
     assert count(factory, AlertEvent) == 2
     assert count(factory, Notification) == 2  # one console notification per new alert
 
