@@ -17,7 +17,20 @@ from tocsin.heartbeats import service as heartbeats
 from tocsin.heartbeats.schedule import status
 
 router = APIRouter(tags=["heartbeats"])
-METHODS = ["GET", "POST", "HEAD"]
+
+
+def pinged(path: str, summary: str) -> Any:
+    """Register a ping handler for GET/HEAD and POST, each with its own operation id."""
+
+    def register(handler: Any) -> Any:
+        name = handler.__name__
+        router.api_route(
+            path, methods=["GET", "HEAD"], summary=summary, operation_id=f"{name}_get"
+        )(handler)
+        router.post(path, summary=summary, operation_id=f"{name}_post")(handler)
+        return handler
+
+    return register
 
 
 async def _ping(
@@ -53,22 +66,22 @@ async def _ping(
 Key = Annotated[str, Path(max_length=64)]
 
 
-@router.api_route("/ping/{key}", methods=METHODS, summary="The job succeeded")
+@pinged("/ping/{key}", "The job succeeded")
 async def ping(request: Request, key: Key, settings: AppSettings) -> PlainTextResponse:
     return await _ping(request, settings, key, "success")
 
 
-@router.api_route("/ping/{key}/start", methods=METHODS, summary="The job started")
+@pinged("/ping/{key}/start", "The job started")
 async def start(request: Request, key: Key, settings: AppSettings) -> PlainTextResponse:
     return await _ping(request, settings, key, "start")
 
 
-@router.api_route("/ping/{key}/fail", methods=METHODS, summary="The job failed")
+@pinged("/ping/{key}/fail", "The job failed")
 async def fail(request: Request, key: Key, settings: AppSettings) -> PlainTextResponse:
     return await _ping(request, settings, key, "fail")
 
 
-@router.api_route("/ping/{key}/{exit_code}", methods=METHODS, summary="The job exited with a code")
+@pinged("/ping/{key}/{exit_code}", "The job exited with a code")
 async def exited(
     request: Request,
     key: Key,
