@@ -5,7 +5,8 @@ excerpt) is kept, capped. The key is the secret, so pings take no token. `GET
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse
@@ -19,10 +20,13 @@ from tocsin.heartbeats.schedule import status
 router = APIRouter(tags=["heartbeats"])
 
 
-def pinged(path: str, summary: str) -> Any:
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[PlainTextResponse]])
+
+
+def pinged(path: str, summary: str) -> Callable[[Handler], Handler]:
     """Register a ping handler for GET/HEAD and POST, each with its own operation id."""
 
-    def register(handler: Any) -> Any:
+    def register(handler: Handler) -> Handler:
         name = handler.__name__
         router.api_route(
             path, methods=["GET", "HEAD"], summary=summary, operation_id=f"{name}_get"
