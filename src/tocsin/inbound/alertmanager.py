@@ -71,7 +71,8 @@ def parse_postable(body: bytes, now: datetime, source: str | None) -> list[Inbou
         raise BadInput.from_validation(exc, "alerts") from None
     out = []
     for alert in alerts:
-        ends = _aware(alert.endsAt) if alert.endsAt is not None else now + RESOLVE_TIMEOUT
+        given = _given(alert.endsAt)
+        ends = given if given is not None else now + RESOLVE_TIMEOUT
         out.append(_event(alert, "resolve" if ends <= now else "fire", ends, source))
     return out
 
@@ -99,8 +100,9 @@ def _event(
     details: dict[str, Any] = {"annotations": dict(notes)}
     if alert.generatorURL:
         details["generator_url"] = alert.generatorURL
-    if alert.startsAt is not None:
-        details["starts_at"] = _aware(alert.startsAt).isoformat()
+    starts = _given(alert.startsAt)
+    if starts is not None:
+        details["starts_at"] = starts.isoformat()
     title = notes.get("summary") or labels.get("alertname") or "alert from Alertmanager"
     return Inbound(
         action=action,
@@ -120,8 +122,11 @@ def label_fingerprint(labels: dict[str, str]) -> str:
     return fingerprint(ORIGIN, labels)
 
 
-def _aware(value: datetime) -> datetime:
-    """Alertmanager's times are RFC 3339; one without an offset is taken as UTC."""
+def _given(value: datetime | None) -> datetime | None:
+    """A sender's time in UTC (one without an offset is taken as UTC); Go's zero time
+    (`0001-01-01T00:00:00Z`, what amtool and webhooks send for "none") is no time."""
+    if value is None or value.year <= 1:
+        return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
