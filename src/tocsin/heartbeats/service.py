@@ -68,8 +68,9 @@ def ping(
     body: str = "",
     method: str = "GET",
     remote: str | None = None,
-) -> Heartbeat:
-    """Record one ping (`kind` success, start or fail; a non-zero exit code is a fail)."""
+) -> bool:
+    """Record one ping (`kind` success, start or fail; a non-zero exit code is a fail).
+    True when it raised or resolved an alert (there is a notification to send)."""
     try:
         key = str(uuids.UUID(key))
     except ValueError:
@@ -82,6 +83,7 @@ def ping(
     if kind == "success" and exit_code:
         kind = "fail"
     duration = None
+    was = row.status
     if kind == "start":
         row.last_start_at = now
         deadline = now + beat.grace
@@ -100,7 +102,8 @@ def ping(
             _raise(session, beat, f"Heartbeat {beat.name} {what}", body, now, pipeline)
         else:
             row.status = "up"
-            _recover(session, beat.name, now, pipeline)
+            if was == "down":
+                _recover(session, beat.name, now, pipeline)
     if len(body) > BODY_LIMIT:
         body = "…" + body[-BODY_LIMIT:]
     session.add(
@@ -115,7 +118,7 @@ def ping(
             body=body,
         )
     )
-    return row
+    return kind == "fail" or (was == "down" and kind == "success")
 
 
 def raise_missed(

@@ -43,8 +43,8 @@ async def _ping(
     body = raw[-heartbeats.BODY_LIMIT * 4 :].decode("utf-8", errors="replace")
     remote = request.client.host if request.client else None
 
-    def work(session: Session) -> None:
-        heartbeats.ping(
+    def work(session: Session) -> bool:
+        return heartbeats.ping(
             session,
             settings.beats,
             key,
@@ -58,10 +58,10 @@ async def _ping(
         )
 
     try:
-        await in_transaction(settings, work)
+        changed = await in_transaction(settings, work)
     except NotFound:
         return PlainTextResponse("not found", 404)
-    if kind != "start" and settings.wake is not None:
+    if changed and settings.wake is not None:
         settings.wake()
     return PlainTextResponse("OK")
 

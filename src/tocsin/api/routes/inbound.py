@@ -50,7 +50,7 @@ async def ingest(settings: Settings, batch: list[Inbound], actor: str) -> list[i
     def work() -> list[inbound.Applied]:
         for attempt in range(ATTEMPTS):
             try:
-                with session_scope(settings.factory) as session:
+                with settings.writer, session_scope(settings.factory) as session:
                     return inbound.apply(
                         session, batch, settings.clock.now(), settings.pipeline, actor
                     )
