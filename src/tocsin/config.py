@@ -568,6 +568,47 @@ class WorkerConfig(_Strict):
     concurrency: int = Field(default=4, ge=1, le=64)
 
 
+class HeartbeatConfig(_Strict):
+    """A ping URL a cron job calls (healthchecks.io's model): it is expected every period, or
+    at each cron time in `timezone`, and missing it by more than `grace` raises an alert."""
+
+    name: Name
+    uuid: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$",
+        description="the ping URL's key; generated once and kept in the store when absent",
+    )
+    every: Duration | None = None
+    cron: str | None = None
+    timezone: ZoneName = "UTC"
+    grace: Duration = timedelta(hours=1)
+    severity: Severity = "WARNING"
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> HeartbeatConfig:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError("give exactly one of 'every' (like 1h) or 'cron' (like '0 3 * * *')")
+        if self.every is not None and self.every <= timedelta(0):
+            raise ValueError("'every' must be longer than zero")
+        if self.cron is not None and not croniter.is_valid(self.cron):
+            raise ValueError(f"{self.cron!r} is not a valid cron expression")
+        if self.grace < timedelta(0):
+            raise ValueError("'grace' cannot be negative")
+        return self
+
+
+class ApiConfig(_Strict):
+    """The HTTP API that `tocsin run` serves beside the workers."""
+
+    listen: str = Field(default="127.0.0.1:8080", pattern=r"^\[?[0-9A-Za-z.:-]+\]?:\d{1,5}$")
+    open_metrics: bool = Field(default=True, description="serve /metrics without a token")
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    rate_limit: float = Field(default=50.0, gt=0, description="requests per second per token")
+    rate_burst: int = Field(default=500, ge=1)
+    ack_link_ttl: Duration = timedelta(hours=24)
+
+
 class TocsinConfig(_Strict):
     public_url: str = Field(
         default="http://127.0.0.1:8080", description="where links in notifications point"
@@ -584,6 +625,11 @@ class TocsinConfig(_Strict):
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     users: dict[Name, UserConfig] = Field(default_factory=dict)
     schedules: dict[Name, OncallScheduleConfig] = Field(default_factory=dict)
+    heartbeats: list[HeartbeatConfig] = Field(default_factory=list)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    secret_key: str | None = Field(
+        default=None, min_length=32, description="signs acknowledge links; else kept in the store"
+    )
 
     def check(self, name: str) -> CheckConfig:
         for check in self.checks:
@@ -751,6 +797,8 @@ _FIELDS_BY_DEPTH: dict[str, type[BaseModel]] = {
     "conditions": ConditionConfig,
     "layers": LayerConfig,
     "restrict": RestrictConfig,
+    "heartbeats": HeartbeatConfig,
+    "api": ApiConfig,
 }
 
 
@@ -819,6 +867,14 @@ def _cross_check(config: TocsinConfig, loader: _Loader, filename: str) -> list[s
     def at(loc: Loc, message: str) -> None:
         problems.append(f"{filename}:{loader.line_of(loc)}: {format_loc(loc)}: {message}")
 
+    beats: dict[str, int] = {}
+    for i, beat in enumerate(config.heartbeats):
+        if beat.name in beats:
+            at(
+                ("heartbeats", i, "name"),
+                f"{beat.name!r} is already heartbeats[{beats[beat.name]}]",
+            )
+        beats.setdefault(beat.name, i)
     seen: dict[str, int] = {}
     for i, check in enumerate(config.checks):
         if check.name in seen:

@@ -1,9 +1,11 @@
 """Every table, imported in one place for Alembic and for creating test stores."""
 
 from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.api.models import ApiToken, ServerSecret
 from tocsin.checks.models import CheckSample, CheckSchedule, CheckSeries, Evaluation
 from tocsin.db import Base
 from tocsin.escalation.models import Escalation, EscalationStep
+from tocsin.heartbeats.models import Heartbeat, HeartbeatPing
 from tocsin.notify.models import Notification
 from tocsin.oncall.models import OncallOverride
 from tocsin.worker.models import WorkerHeartbeat
@@ -11,6 +13,7 @@ from tocsin.worker.models import WorkerHeartbeat
 __all__ = [
     "Alert",
     "AlertEvent",
+    "ApiToken",
     "Base",
     "CheckSample",
     "CheckSchedule",
@@ -18,7 +21,10 @@ __all__ = [
     "Escalation",
     "EscalationStep",
     "Evaluation",
+    "Heartbeat",
+    "HeartbeatPing",
     "Notification",
     "OncallOverride",
+    "ServerSecret",
     "WorkerHeartbeat",
 ]

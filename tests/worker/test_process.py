@@ -43,6 +43,7 @@ def config_text(store_url: str, shop: ValueTable, names: tuple[str, ...] = ("a",
     return f"""\
 store: {{url: "{store_url}"}}
 worker: {{lease: 3s, poll_interval: 100ms, heartbeat_interval: 1s, concurrency: 2}}
+api: {{listen: "127.0.0.1:0"}}
 sources:
   shop: {{type: sql, url: "{shop.url}"}}
 channels:

@@ -29,11 +29,19 @@ class Alert(Base):
         Index("ix_alert_state_severity", "state", "severity"),
         Index("ix_alert_check_state", "check_name", "state"),
         Index("ix_alert_fingerprint", "fingerprint"),
+        # The worker's expiry step reads open alerts whose sender-given end time has passed.
+        Index(
+            "ix_alert_open_ends_at",
+            "ends_at",
+            sqlite_where=text("state != 'resolved'"),
+            postgresql_where=text("state != 'resolved'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     fingerprint: Mapped[str] = mapped_column(String(32))
-    origin: Mapped[str] = mapped_column(String(20))  # check | check_error | (inbound later)
+    # check | check_error | alertmanager | pagerduty | event | heartbeat
+    origin: Mapped[str] = mapped_column(String(20))
     check_name: Mapped[str | None] = mapped_column(String(100))
     labels: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     severity: Mapped[str] = mapped_column(String(10))
@@ -49,6 +57,12 @@ class Alert(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(100))
     previous_id: Mapped[int | None] = mapped_column(BigId)
+    # Inbound alerts: which integration sent it (a token's or heartbeat's name), what else the
+    # sender said (annotations, custom details, generator URL), and the sender's end time,
+    # after which the alert resolves unless the sender refreshes it (Alertmanager's endsAt).
+    source: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AlertEvent(Base):

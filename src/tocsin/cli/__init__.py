@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tocsin.cli import alerts, checks, demo, oncall, run, setup
+from tocsin.cli import alerts, checks, demo, oncall, run, setup, tokens
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -16,6 +16,7 @@ app.add_typer(setup.db_app, name="db")
 app.add_typer(checks.app, name="check")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(oncall.app, name="oncall")
+app.add_typer(tokens.app, name="token")
 app.command("init")(setup.init)
 app.command("run")(run.run)
 app.command("demo")(demo.demo)

@@ -1,18 +1,26 @@
-"""`tocsin run`: the worker, until SIGTERM; SIGHUP reloads the configuration."""
+"""`tocsin run`: the workers and the HTTP API in one process, until SIGTERM; SIGHUP reloads
+the configuration (both keep the running one when the new file is bad)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
 import typer
+import uvicorn
+from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin import config as configuration
-from tocsin.cli.common import ConfigOption, clock, load_config, setup_logging, store
+from tocsin.api.app import create_app, sync_heartbeats
+from tocsin.api.deps import Settings
+from tocsin.cli.common import ConfigOption, clock, fail, load_config, setup_logging, store
 from tocsin.config import TocsinConfig
 from tocsin.errors import ConfigError
 from tocsin.worker.loop import Worker
@@ -20,14 +28,34 @@ from tocsin.worker.loop import Worker
 log = logging.getLogger("tocsin.run")
 
 
+def _listen(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        fail(f"--listen {text!r} is not HOST:PORT (like 127.0.0.1:8080)")
+    return host.strip("[]"), int(port)
+
+
 def run(
     config: ConfigOption = None,
-    once: Annotated[bool, typer.Option(help="Run every step once and exit.")] = False,
+    once: Annotated[bool, typer.Option(help="Run every worker step once and exit.")] = False,
+    api_only: Annotated[
+        bool, typer.Option("--api-only", help="Serve the API, no workers.")
+    ] = False,
+    workers_only: Annotated[
+        bool, typer.Option("--workers-only", help="Run the workers, no API.")
+    ] = False,
+    listen: Annotated[
+        str | None, typer.Option(help="HOST:PORT for the API (default: api.listen).")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Run the worker: due checks, notifications, heartbeat. Refuses a store that is behind."""
+    """Run the workers (due checks, notifications, timers, heartbeat) and serve the API.
+    Refuses a store that is behind."""
+    if api_only and workers_only:
+        fail("--api-only and --workers-only exclude each other")
     setup_logging(verbose)
     loaded = load_config(config)
+    host, port = _listen(listen or loaded.config.api.listen)
     path: Path = loaded.path
     stop = threading.Event()
     reload_wanted = threading.Event()
@@ -51,18 +79,84 @@ def run(
         if fresh.database_url != loaded.database_url:
             log.error("reload: the store URL cannot change while running; restart instead")
             return None
+        if api is not None:
+            api.reload(fresh.config)
         return fresh.config
 
     with store(loaded) as factory:
-        worker = Worker(loaded.config, factory, clock)
         signal.signal(signal.SIGTERM, on_stop)
         signal.signal(signal.SIGINT, on_stop)
         signal.signal(signal.SIGHUP, on_hup)
-        worker.start()
+        api = None if workers_only or once else ApiThread(loaded.config, factory, host, port, stop)
+        if api is not None:
+            api.start()
         try:
-            if once:
-                worker.tick()
+            if api_only:
+                while not stop.is_set():
+                    stop.wait(1.0)
+                    reload()
             else:
-                worker.run_forever(stop, reload)
+                _work(Worker(loaded.config, factory, clock), stop, once, reload)
         finally:
-            worker.stop()
+            if api is not None:
+                api.stop()
+        if api is not None and api.failed:
+            fail(f"the API could not serve on {host}:{port}; see the log above")
+
+
+def _work(
+    worker: Worker, stop: threading.Event, once: bool, reload: Callable[[], TocsinConfig | None]
+) -> None:
+    worker.start()
+    try:
+        if once:
+            worker.tick()
+        else:
+            worker.run_forever(stop, reload)
+    finally:
+        worker.stop()
+
+
+class ApiThread:
+    """uvicorn on its own thread and event loop (signals stay with the main thread)."""
+
+    def __init__(
+        self,
+        config: TocsinConfig,
+        factory: sessionmaker[Session],
+        host: str,
+        port: int,
+        stop: threading.Event,
+    ) -> None:
+        self.settings = Settings(config, factory, clock)
+        self.app = create_app(self.settings)
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.app, host=host, port=port, log_level="warning", access_log=False)
+        )
+        self._stop = stop
+        self.failed = False
+        self._thread = threading.Thread(target=self._serve, name="api", daemon=True)
+
+    def _serve(self) -> None:
+        with contextlib.suppress(SystemExit):  # uvicorn exits this way when it cannot bind
+            asyncio.run(self.server.serve())
+        if not self.server.started:
+            self.failed = True
+            self._stop.set()
+
+    def start(self) -> None:
+        self._thread.start()
+        while self._thread.is_alive() and not self.server.started:
+            self._thread.join(0.02)
+        if self.server.started:
+            for server in self.server.servers:
+                for sock in server.sockets:
+                    log.info("API listening on http://%s:%s", *sock.getsockname()[:2])
+
+    def reload(self, config: TocsinConfig) -> None:
+        self.settings.use(config)
+        asyncio.run(sync_heartbeats(self.settings))
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=10)

@@ -27,6 +27,7 @@ from tocsin.clock import Clock
 from tocsin.config import TocsinConfig
 from tocsin.db import session_scope
 from tocsin.errors import Conflict, SourceError
+from tocsin.inbound import timers as inbound_timers
 from tocsin.notify import service as outbox
 from tocsin.notify.base import Channel, Message, TransportError
 from tocsin.notify.doorbell import DOORBELL
@@ -143,6 +144,7 @@ class Worker:
         """Run every step once; return how much work was done (0 means idle)."""
         done = self.run_due_checks()
         done += self.fire_due_escalations()
+        done += inbound_timers.tick(self.factory, self.pipeline, self.clock.now())
         done += self.send_due_digests()
         if send:
             done += self.send_due_notifications()

@@ -1,0 +1,265 @@
+"""Alerts ingested through `POST /api/v2/alerts`: Tocsin against Debian's Alertmanager.
+
+What it measures, for both servers in the same run, with the same client (httpx, HTTP/1.1
+keep-alive), the same alerts (7 labels, 3 annotations, about 570 bytes of JSON each) and the
+same load (batches of 64, 16 concurrent senders):
+
+- new: alerts/s accepted for N distinct alerts (default 100,000);
+- resent: alerts/s for 1,000 alerts sent R times (default 100), Prometheus's every-cycle path;
+- notify p50/p99: from POSTing one new alert to its webhook notification reaching a loopback
+  receiver (Alertmanager: `group_wait: 0s`, one group per alert; Tocsin: a webhook channel);
+- idle CPU: % of one core the server uses over 10 s with the N alerts open and nothing sent.
+
+Tocsin runs as `tocsin run` (API and worker in one process) on a fresh SQLite store, every
+alert committed before the answer; Alertmanager 0.25 keeps alerts in memory. Both listen on
+127.0.0.1 only (`--cluster.listen-address=` turns Alertmanager's gossip off). Each figure is
+printed for both with the Tocsin/Alertmanager ratio.
+
+Run: `.venv/bin/python bench/ingest.py [--alerts 100000] [--resends 100]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+BATCH, SENDERS = 64, 16
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Receiver:
+    """A loopback webhook receiver noting when each alert's first notification arrived."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, float] = {}
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                at = time.perf_counter()
+                for name in _alert_names(body):
+                    outer.seen.setdefault(name, at)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def _alert_names(body: bytes) -> list[str]:
+    data = json.loads(body)
+    if "alerts" in data:  # Alertmanager's webhook
+        return [a["labels"].get("probe", "") for a in data["alerts"]]
+    return [data.get("labels", {}).get("probe", "")]  # Tocsin's webhook payload
+
+
+def alert(i: int, prefix: str, now: datetime) -> dict[str, Any]:
+    return {
+        "labels": {
+            "alertname": "HighRequestLatency",
+            "severity": "warning",
+            "job": "checkout-api",
+            "instance": f"10.0.{i // 250 % 256}.{i % 250}:9100",
+            "service": "checkout",
+            "team": "payments",
+            "probe": f"{prefix}{i}",
+        },
+        "annotations": {
+            "summary": f"p99 latency above 500ms on instance {i}",
+            "description": "The 99th percentile of request latency has been above 500ms for 5m.",
+            "runbook_url": "https://runbooks.example.com/latency#high-request-latency",
+        },
+        "startsAt": now.isoformat().replace("+00:00", "Z"),
+        "endsAt": (now + timedelta(hours=6)).isoformat().replace("+00:00", "Z"),
+        "generatorURL": "http://prometheus:9090/graph?g0.expr=histogram_quantile",
+    }
+
+
+async def send(url: str, headers: dict[str, str], batches: list[bytes]) -> float:
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for b in batches:
+        queue.put_nowait(b)
+    limits = httpx.Limits(max_connections=SENDERS, max_keepalive_connections=SENDERS)
+    async with httpx.AsyncClient(limits=limits, timeout=120, headers=headers) as client:
+
+        async def sender() -> None:
+            while not queue.empty():
+                body = queue.get_nowait()
+                r = await client.post(
+                    url, content=body, headers={"Content-Type": "application/json"}
+                )
+                if r.status_code != 200:
+                    raise SystemExit(f"{url}: {r.status_code} {r.text[:200]}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(SENDERS)))
+        return time.perf_counter() - started
+
+
+def batches_of(alerts: list[dict[str, Any]]) -> list[bytes]:
+    return [json.dumps(alerts[i : i + BATCH]).encode() for i in range(0, len(alerts), BATCH)]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_ready(url: str, headers: dict[str, str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, headers=headers, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+@contextmanager
+def alertmanager(tmp: Path, hook: str) -> Iterator[tuple[str, dict[str, str], int]]:
+    port = free_port()
+    (tmp / "am.yml").write_text(
+        json.dumps(
+            {
+                "route": {"receiver": "hook", "group_by": ["..."], "group_wait": "0s",
+                          "group_interval": "1h", "repeat_interval": "24h"},
+                "receivers": [{"name": "hook", "webhook_configs": [{"url": hook}]}],
+            }
+        )
+    )  # fmt: skip
+    proc = subprocess.Popen(
+        ["prometheus-alertmanager", f"--config.file={tmp / 'am.yml'}",
+         f"--storage.path={tmp / 'am'}", f"--web.listen-address=127.0.0.1:{port}",
+         "--cluster.listen-address="],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base + "/-/ready", {})
+        yield base, {}, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@contextmanager
+def tocsin(tmp: Path, hook: str) -> Iterator[tuple[str, dict[str, str], int]]:
+    port = free_port()
+    env = {**os.environ, "TOCSIN_DATABASE_URL": f"sqlite:///{tmp / 'tocsin.db'}"}
+    tocsin_cli = [sys.executable, "-m", "tocsin.cli"]
+    (tmp / "tocsin.yaml").write_text(
+        f"api: {{listen: '127.0.0.1:{port}', rate_limit: 100000, rate_burst: 100000}}\n"
+        f"channels:\n  hook: {{type: webhook, url: '{hook}'}}\n"
+    )
+    subprocess.run([*tocsin_cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    token = subprocess.run(
+        [*tocsin_cli, "token", "create", "bench", "--scope", "ingest,read",
+         "-c", str(tmp / "tocsin.yaml")],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    proc = subprocess.Popen(
+        [*tocsin_cli, "run", "-c", str(tmp / "tocsin.yaml")],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "tocsin.log", "w"),  # noqa: SIM115
+    )  # fmt: skip
+    try:
+        headers = {"Authorization": f"Bearer {token}"}
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base + "/healthz", {})
+        yield base, headers, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
+def measure(name: str, server: Any, args: argparse.Namespace) -> dict[str, float]:
+    receiver = Receiver()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        server(Path(tmp), receiver.url) as (base, headers, pid),
+    ):
+        url = base + "/api/v2/alerts"
+        now = datetime.now(UTC)
+        figures: dict[str, float] = {}
+        fresh = batches_of([alert(i, "n", now) for i in range(args.alerts)])
+        figures["new alerts/s"] = args.alerts / asyncio.run(send(url, headers, fresh))
+        same = batches_of([alert(i, "n", now) for i in range(1000)])
+        figures["re-sent alerts/s"] = (
+            1000 * args.resends / asyncio.run(send(url, headers, same * args.resends))
+        )
+        time.sleep(3)  # let the notifications of the new alerts drain
+        delays = []
+        with httpx.Client(headers=headers) as client:
+            for i in range(args.probes):
+                body = json.dumps([alert(i, "probe", now)]).encode()
+                started = time.perf_counter()
+                client.post(url, content=body, headers={"Content-Type": "application/json"})
+                while f"probe{i}" not in receiver.seen and time.perf_counter() - started < 10:
+                    time.sleep(0.0005)
+                delays.append(
+                    (receiver.seen.get(f"probe{i}", time.perf_counter()) - started) * 1000
+                )
+                time.sleep(0.05)
+        delays.sort()
+        figures["notify p50 ms"] = statistics.median(delays)
+        figures["notify p99 ms"] = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
+        time.sleep(5)
+        before = cpu_seconds(pid)
+        time.sleep(args.idle)
+        figures["idle CPU % of a core"] = (cpu_seconds(pid) - before) / args.idle * 100
+    for key, value in figures.items():
+        print(f"{name:12} {key:22} {value:12,.1f}", flush=True)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--alerts", type=int, default=100_000)
+    parser.add_argument("--resends", type=int, default=100)
+    parser.add_argument("--probes", type=int, default=100)
+    parser.add_argument("--idle", type=float, default=10.0)
+    args = parser.parse_args()
+    if shutil.which("prometheus-alertmanager") is None:
+        raise SystemExit("prometheus-alertmanager is not installed (apt-get install it)")
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    am = measure("alertmanager", alertmanager, args)
+    ours = measure("tocsin", tocsin, args)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    for key in am:
+        ratio = ours[key] / am[key] if am[key] else float("inf")
+        both = f"alertmanager {am[key]:10,.1f}  tocsin {ours[key]:10,.1f}"
+        print(f"{key:22} {both}  tocsin/am {ratio:6.2f}")
+
+
+if __name__ == "__main__":
+    main()

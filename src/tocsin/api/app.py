@@ -1,0 +1,77 @@
+"""`create_app(settings)`: the HTTP API, its inbound endpoints and its pages.
+
+Routers are listed in one place (`ROUTERS`); a domain adds its own module under
+`api/routes/` with a `router` and one line here (silences and maintenance windows will slot
+in as `routes/silences.py` serving `/api/v2/silences`, `/api/v2/silence/{id}` and
+`/api/v1/silences`, and `routes/maintenance.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from tocsin.api import errors
+from tocsin.api.deps import Settings, TokenCache, in_transaction
+from tocsin.api.limits import BodyLimit
+from tocsin.api.metrics import StoreCollector, registry
+from tocsin.api.routes import ack, health, heartbeats, inbound, operator
+from tocsin.heartbeats import service as heartbeat_rows
+
+ROUTERS = (health.router, inbound.router, heartbeats.router, operator.router, ack.router)
+OPENAPI_URL = "/api/v1/openapi.json"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await sync_heartbeats(settings)
+        yield
+
+    app = FastAPI(
+        title="Tocsin",
+        version="1",
+        openapi_url=OPENAPI_URL,
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.tokens = TokenCache()
+    app.state.metrics = registry(
+        StoreCollector(
+            settings.factory,
+            settings.clock,
+            settings.config.worker.heartbeat_interval * health.FRESH_BEATS,
+        )
+    )
+    for router in ROUTERS:
+        app.include_router(router)
+    errors.install(app)
+    app.add_middleware(BodyLimit, limit=settings.config.api.max_body_bytes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+async def sync_heartbeats(settings: Settings) -> None:
+    """Rows for the configured heartbeats (at start, and after a reload)."""
+    await in_transaction(
+        settings,
+        lambda s: heartbeat_rows.sync(s, settings.config.heartbeats, settings.clock.now()),
+    )
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(inbound.SCHEMA_DEFS)
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer"}
+        }
+        app.openapi_schema = schema
+    return app.openapi_schema

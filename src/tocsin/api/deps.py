@@ -1,0 +1,143 @@
+"""What routes share: the app's settings, running store work off the event loop in one
+transaction, and authentication with scopes and the rate limit (`Annotated` aliases)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from tocsin.api import auth
+from tocsin.api.limits import RateLimiter, retry_after
+from tocsin.clock import Clock
+from tocsin.config import HeartbeatConfig, TocsinConfig
+from tocsin.db import session_scope
+from tocsin.pipeline import Pipeline
+
+T = TypeVar("T")
+TOKEN_CACHE_SECONDS = 5.0  # a revoked token stops working within this long
+
+
+@dataclass
+class Settings:
+    """What `create_app` needs: the configuration, the store and the clock. (Notifications an
+    API call causes need no nudge: committing their outbox rows rings the sender's doorbell.)"""
+
+    config: TocsinConfig
+    factory: sessionmaker[Session]
+    clock: Clock
+    started_at: datetime = field(init=False)
+    writer: AbstractContextManager[object] = field(init=False)
+    pipeline: Pipeline = field(init=False)
+    beats: dict[str, HeartbeatConfig] = field(init=False)
+    limiter: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started_at = self.clock.now()
+        # SQLite has one writer at a time and its busy handler sleeps in steps of up to
+        # 100 ms: request threads queue on a lock here instead (pings went 64/s → see bench).
+        sqlite = self.factory.kw["bind"].dialect.name == "sqlite"
+        self.writer = threading.Lock() if sqlite else nullcontext()
+        self.use(self.config)
+
+    def use(self, config: TocsinConfig) -> None:
+        """Swap in a new configuration (SIGHUP); in-flight requests keep the old one."""
+        self.config = config
+        self.pipeline = Pipeline(config)
+        self.beats = {beat.name: beat for beat in config.heartbeats}
+        self.limiter = RateLimiter(config.api.rate_limit, config.api.rate_burst)
+
+
+def settings_of(request: Request) -> Settings:
+    found: Settings = request.app.state.settings
+    return found
+
+
+AppSettings = Annotated[Settings, Depends(settings_of)]
+
+
+async def in_transaction(settings: Settings, work: Callable[[Session], T]) -> T:
+    """Run `work` in one transaction on a worker thread (the store's drivers block)."""
+
+    def run() -> T:
+        with settings.writer, session_scope(settings.factory) as session:
+            return work(session)
+
+    return await run_in_threadpool(run)
+
+
+class TokenCache:
+    """Recently seen tokens, so a busy sender costs one lookup every few seconds."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[auth.Principal | None, float]] = {}
+
+    async def principal(self, settings: Settings, token: str) -> auth.Principal | None:
+        key = auth.digest(token)
+        hit = self._seen.get(key)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        found = await in_transaction(settings, lambda s: auth.authenticate(s, token))
+        if len(self._seen) > 10_000:
+            self._seen.clear()
+        self._seen[key] = (found, time.monotonic() + TOKEN_CACHE_SECONDS)
+        return found
+
+
+def error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> HTTPException:
+    return HTTPException(status, {"error": code, "message": message}, headers=headers)
+
+
+async def authorize(request: Request, token: str | None, scope: str) -> auth.Principal:
+    """The principal for `token`, or 401/403/429 with a JSON body saying why."""
+    settings = settings_of(request)
+    if token is None:
+        raise error(
+            401,
+            "unauthorized",
+            "send a token: Authorization: Bearer <token> (tocsin token create)",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    cache: TokenCache = request.app.state.tokens
+    principal = await cache.principal(settings, token)
+    if principal is None:
+        raise error(
+            401, "unauthorized", "the token is unknown or revoked", {"WWW-Authenticate": "Bearer"}
+        )
+    if not principal.allows(scope):
+        have = ", ".join(sorted(principal.scopes))
+        raise error(
+            403, "forbidden", f"token {principal.name!r} has scopes {have}; this needs {scope}"
+        )
+    wait = settings.limiter.take(principal.name)
+    if wait:
+        raise error(
+            429,
+            "rate_limited",
+            f"token {principal.name!r} is over {settings.config.api.rate_limit:g} requests/s",
+            {"Retry-After": retry_after(wait)},
+        )
+    return principal
+
+
+def require(scope: str) -> Any:
+    async def dependency(request: Request) -> auth.Principal:
+        token = auth.from_header(request.headers.get("authorization"))
+        return await authorize(request, token, scope)
+
+    return Depends(dependency)
+
+
+Ingest = Annotated[auth.Principal, require("ingest")]
+Reader = Annotated[auth.Principal, require("read")]
+Writer = Annotated[auth.Principal, require("write")]

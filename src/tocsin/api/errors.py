@@ -1,0 +1,67 @@
+"""Domain errors mapped to HTTP in one place; every error body is JSON
+`{"error": code, "message": text}` (plus `problems`, one per bad field, for bad input)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+from tocsin.errors import Conflict, Invalid, NotFound
+from tocsin.inbound.schemas import BadInput
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "invalid",
+    429: "rate_limited",
+}
+
+
+def body(status: int, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": _CODES.get(status, "error"), "message": message, **extra}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        detail = (
+            exc.detail if isinstance(exc.detail, dict) else body(exc.status_code, str(exc.detail))
+        )
+        return JSONResponse(detail, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        return JSONResponse(body(422, "; ".join(problems), problems=problems), 422)
+
+    @app.exception_handler(BadInput)
+    async def bad_input(_request: Request, exc: BadInput) -> JSONResponse:
+        return JSONResponse(body(400, str(exc), problems=exc.problems), 400)
+
+    @app.exception_handler(Invalid)
+    async def invalid(_request: Request, exc: Invalid) -> JSONResponse:
+        return JSONResponse(body(400, str(exc)), 400)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse(body(404, str(exc)), 404)
+
+    @app.exception_handler(Conflict)
+    async def conflict(_request: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse(body(409, str(exc)), 409)
+
+    @app.exception_handler(OperationalError)
+    async def store_down(_request: Request, _exc: OperationalError) -> JSONResponse:
+        # Nothing was stored; the sender should retry, as it would for an Alertmanager.
+        return JSONResponse(
+            body(503, "the store is unavailable; retry later"), 503, headers={"Retry-After": "5"}
+        )

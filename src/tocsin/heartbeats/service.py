@@ -1,0 +1,193 @@
+"""Heartbeats over a session: keep rows in step with the configuration, record pings, and
+raise an alert for a missed or failed run (the next success resolves it). None commits.
+
+Due times are columns (`next_due_at`, `alert_at`), so a restart loses no deadline and any
+worker can raise the alert. A heartbeat that never pinged is `new` and not yet watched, as
+healthchecks.io does, so declaring one never pages before its job first runs.
+"""
+
+from __future__ import annotations
+
+import uuid as uuids
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tocsin.alerts import service as alerts
+from tocsin.alerts.lifecycle import OPEN
+from tocsin.alerts.models import Alert
+from tocsin.config import HeartbeatConfig
+from tocsin.db import is_postgresql
+from tocsin.errors import Conflict, NotFound
+from tocsin.fingerprint import fingerprint
+from tocsin.heartbeats.models import Heartbeat, HeartbeatPing
+from tocsin.heartbeats.schedule import next_due
+from tocsin.pipeline import Pipeline
+
+ORIGIN = "heartbeat"
+BODY_LIMIT = 10_000  # characters of a ping's body kept: the end of a log says the most
+
+
+def sync(session: Session, beats: Sequence[HeartbeatConfig], now: datetime) -> None:
+    """A row per configured heartbeat (a generated key when none is configured); a changed
+    configured key replaces the stored one. Rows of removed heartbeats are kept, unwatched."""
+    rows = {h.name: h for h in session.scalars(select(Heartbeat)).all()}
+    for beat in beats:
+        row = rows.get(beat.name)
+        key = str(uuids.UUID(beat.uuid)) if beat.uuid else None
+        if row is None:
+            session.add(
+                Heartbeat(
+                    name=beat.name, uuid=key or str(uuids.uuid4()), status="new", created_at=now
+                )
+            )
+        elif key is not None and row.uuid != key:
+            row.uuid = key
+    session.flush()
+
+
+def list_(session: Session) -> Sequence[Heartbeat]:
+    return session.scalars(select(Heartbeat).order_by(Heartbeat.name)).all()
+
+
+def alert_fingerprint(name: str) -> str:
+    return fingerprint(ORIGIN, {"heartbeat": name})
+
+
+def ping(
+    session: Session,
+    beats: Mapping[str, HeartbeatConfig],
+    key: str,
+    kind: str,
+    now: datetime,
+    pipeline: Pipeline,
+    *,
+    exit_code: int | None = None,
+    body: str = "",
+    method: str = "GET",
+    remote: str | None = None,
+) -> bool:
+    """Record one ping (`kind` success, start or fail; a non-zero exit code is a fail).
+    True when it raised or resolved an alert (there is a notification to send)."""
+    try:
+        key = str(uuids.UUID(key))
+    except ValueError:
+        raise NotFound("no heartbeat has this key") from None
+    query = select(Heartbeat).where(Heartbeat.uuid == key)
+    row = session.scalar(query.with_for_update() if is_postgresql(session) else query)
+    beat = beats.get(row.name) if row is not None else None
+    if row is None or beat is None:
+        raise NotFound("no heartbeat has this key")
+    if kind == "success" and exit_code:
+        kind = "fail"
+    duration = None
+    was = row.status
+    if kind == "start":
+        row.last_start_at = now
+        deadline = now + beat.grace
+        row.alert_at = deadline if row.alert_at is None else min(row.alert_at, deadline)
+    else:
+        if row.last_start_at is not None:
+            duration = (now - row.last_start_at).total_seconds()
+            row.last_duration_s = duration
+        row.last_start_at = None
+        row.last_ping_at = now
+        row.next_due_at = next_due(beat, now)
+        row.alert_at = row.next_due_at + beat.grace
+        if kind == "fail":
+            row.status = "down"
+            what = f"exited with {exit_code}" if exit_code else "reported a failure"
+            _raise(session, beat, f"Heartbeat {beat.name} {what}", body, now, pipeline)
+        else:
+            row.status = "up"
+            if was == "down":
+                _recover(session, beat.name, now, pipeline)
+    if len(body) > BODY_LIMIT:
+        body = "…" + body[-BODY_LIMIT:]
+    session.add(
+        HeartbeatPing(
+            heartbeat_id=row.id,
+            at=now,
+            kind=kind,
+            exit_code=exit_code,
+            duration_s=duration,
+            method=method,
+            remote=remote,
+            body=body,
+        )
+    )
+    return kind == "fail" or (was == "down" and kind == "success")
+
+
+def raise_missed(
+    session: Session,
+    beats: Mapping[str, HeartbeatConfig],
+    now: datetime,
+    pipeline: Pipeline,
+    limit: int = 200,
+) -> int:
+    """Alert for every watched heartbeat whose deadline passed without a ping."""
+    query = (
+        select(Heartbeat).where(Heartbeat.alert_at <= now).order_by(Heartbeat.alert_at).limit(limit)
+    )
+    if is_postgresql(session):
+        query = query.with_for_update(skip_locked=True)
+    done = 0
+    for row in session.scalars(query).all():
+        beat = beats.get(row.name)
+        deadline = row.alert_at
+        # Compare-and-set on the deadline: a ping that moved it meanwhile wins.
+        moved = session.execute(
+            update(Heartbeat)
+            .where(Heartbeat.id == row.id, Heartbeat.alert_at == deadline)
+            .values(alert_at=None, status="down" if beat is not None else row.status)
+            .execution_options(synchronize_session=False)
+        )
+        if beat is None or moved.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        started = row.last_start_at is not None and (
+            row.next_due_at is None or row.last_start_at + beat.grace <= now
+        )
+        what = "started but did not finish" if started else "missed its ping"
+        note = f"expected by {row.next_due_at:%Y-%m-%d %H:%M} UTC" if row.next_due_at else ""
+        _raise(session, beat, f"Heartbeat {beat.name} {what}", note, now, pipeline)
+        done += 1
+    return done
+
+
+def _raise(
+    session: Session,
+    beat: HeartbeatConfig,
+    title: str,
+    message: str,
+    now: datetime,
+    pipeline: Pipeline,
+) -> None:
+    try:
+        alert, event = alerts.fire(
+            session,
+            fingerprint=alert_fingerprint(beat.name),
+            origin=ORIGIN,
+            check_name=None,
+            labels={**beat.labels, "heartbeat": beat.name},
+            severity=beat.severity,
+            title=title,
+            message=message[-2000:],
+            now=now,
+        )
+    except Conflict:
+        return  # already down: one alert until the next success
+    alert.source = beat.name
+    pipeline.dispatch(session, alert, [event], now)
+
+
+def _recover(session: Session, name: str, now: datetime, pipeline: Pipeline) -> None:
+    alert_id = session.scalar(
+        select(Alert.id).where(Alert.fingerprint == alert_fingerprint(name), Alert.state.in_(OPEN))
+    )
+    if alert_id is None:
+        return
+    alert, event = alerts.resolve(session, alert_id, None, now, "a successful ping arrived")
+    pipeline.dispatch(session, alert, [event], now)

@@ -1,0 +1,94 @@
+"""Tocsin's own plain JSON event, for scripts (`POST /api/v1/events`), parsed (pure).
+
+    {
+      "events": [                               # 1 to 1,000 events, stored all or none
+        {
+          "action": "fire",                     # fire (default) | resolve | acknowledge
+          "key": "backup-nightly",              # optional: identity; else the labels are
+          "labels": {"service": "db"},          # label values are strings
+          "title": "Nightly backup failed",     # required to fire
+          "severity": "HIGH",                   # CRITICAL | HIGH | WARNING | INFO (or the
+                                                #  words in inbound.schemas), default WARNING
+          "message": "pg_dump exited 1",
+          "details": {"log": "..."},            # any JSON object
+          "ends_at": "2026-11-17T15:00:00Z"     # optional: resolve then unless re-sent
+        }
+      ]
+    }
+
+An event is identified by `key` when given, else by its labels; a resolve or acknowledge
+must name the same key or labels as its fire.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
+from tocsin.fingerprint import fingerprint
+from tocsin.inbound.schemas import BadInput, Inbound, severity_from
+
+ORIGIN = "event"
+Short = Annotated[str, StringConstraints(max_length=1000)]
+
+
+class PlainEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["fire", "resolve", "acknowledge"] = "fire"
+    key: str | None = Field(default=None, min_length=1, max_length=255)
+    labels: dict[Annotated[str, StringConstraints(max_length=200)], Short] = Field(
+        default_factory=dict
+    )
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    severity: str | None = Field(default=None, max_length=20)
+    message: str = Field(default="", max_length=10_000)
+    details: dict[str, Any] = Field(default_factory=dict)
+    ends_at: datetime | None = None
+
+
+class EventBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[PlainEvent] = Field(min_length=1, max_length=1000)
+
+
+_BATCH = TypeAdapter(EventBatch)
+
+
+def parse(body: bytes, source: str | None) -> list[Inbound]:
+    try:
+        batch = _BATCH.validate_json(body)
+    except ValidationError as exc:
+        raise BadInput.from_validation(exc) from None
+    problems = []
+    for i, event in enumerate(batch.events):
+        if event.key is None and not event.labels:
+            problems.append(f"events[{i}]: give a 'key' or some 'labels' to identify it")
+        if event.action == "fire" and event.title is None:
+            problems.append(f"events[{i}].title: is required to fire")
+    if problems:
+        raise BadInput(problems)
+    return [_inbound(e, source) for e in batch.events]
+
+
+def _inbound(event: PlainEvent, source: str | None) -> Inbound:
+    identity = {"key": event.key} if event.key is not None else dict(event.labels)
+    ends = event.ends_at
+    if ends is not None:
+        ends = ends.replace(tzinfo=UTC) if ends.tzinfo is None else ends.astimezone(UTC)
+    return Inbound(
+        action=event.action,
+        origin=ORIGIN,
+        fingerprint=fingerprint(ORIGIN, identity),
+        labels=dict(event.labels),
+        severity=severity_from(event.severity),
+        title=event.title or "",
+        message=event.message,
+        details=event.details,
+        source=source,
+        ends_at=ends,
+        key=event.key or "",
+    )

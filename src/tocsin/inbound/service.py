@@ -1,0 +1,225 @@
+"""Apply a batch of inbound events in the caller's transaction: all of it or none of it.
+
+The path Prometheus exercises every cycle is made cheap: one query finds every open alert of
+the batch by fingerprint, new alerts and their timeline rows are inserted with one statement
+each, and refreshes of alerts already open are one executemany UPDATE (and nothing at all
+when the sender repeated itself). Transitions go through the pipeline like any other alert's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from tocsin.alerts import service as alerts
+from tocsin.alerts.lifecycle import OPEN
+from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.db import is_postgresql
+from tocsin.errors import Conflict
+from tocsin.inbound.schemas import Inbound
+from tocsin.pipeline import Pipeline
+
+# A re-send that moves `ends_at` by less than this is not written: Prometheus moves it by one
+# evaluation interval each cycle, and the write would be most of the cost of a re-send. The
+# stored end is then at most this much earlier than the sender's latest.
+ENDS_AT_SLACK = timedelta(seconds=0)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one event did: created, updated, unchanged, resolved, acknowledged or ignored."""
+
+    outcome: str
+    alert_id: int | None
+    key: str
+
+
+@dataclass(frozen=True)
+class _Open:
+    id: int
+    state: str
+    severity: str
+    title: str
+    message: str
+    details: dict[str, Any] | None
+    ends_at: datetime | None
+
+
+def apply(
+    session: Session, batch: Sequence[Inbound], now: datetime, pipeline: Pipeline, actor: str
+) -> list[Applied]:
+    """Apply every event; within one batch the last event about a fingerprint wins."""
+    last: dict[str, Inbound] = {}
+    for event in batch:
+        last.pop(event.fingerprint, None)
+        last[event.fingerprint] = event
+    found = _open_by_fingerprint(session, list(last))
+    results: dict[str, Applied] = {}
+    new: list[Inbound] = []
+    refresh: list[dict[str, Any]] = []
+    for fp, event in last.items():
+        current = found.get(fp)
+        if event.action == "fire":
+            if current is None:
+                new.append(event)
+                continue
+            results[fp] = _refire(session, event, current, now, pipeline, refresh)
+        elif current is None:
+            results[fp] = Applied("ignored", None, event.key)
+        elif event.action == "resolve":
+            _transition(session, alerts.resolve, current.id, actor, now, pipeline)
+            results[fp] = Applied("resolved", current.id, event.key)
+        elif current.state == "firing":
+            _transition(session, alerts.acknowledge, current.id, actor, now, pipeline)
+            results[fp] = Applied("acknowledged", current.id, event.key)
+        else:
+            results[fp] = Applied("unchanged", current.id, event.key)
+    if refresh:
+        session.execute(update(Alert), refresh)
+    for alert in _insert(session, new, now, pipeline):
+        results[alert.fingerprint] = Applied("created", alert.id, last[alert.fingerprint].key)
+    return [results[event.fingerprint] for event in batch]
+
+
+def _open_by_fingerprint(session: Session, fingerprints: list[str]) -> dict[str, _Open]:
+    query = select(
+        Alert.fingerprint,
+        Alert.id,
+        Alert.state,
+        Alert.severity,
+        Alert.title,
+        Alert.message,
+        Alert.details,
+        Alert.ends_at,
+    ).where(Alert.fingerprint.in_(fingerprints), Alert.state.in_(OPEN))
+    if is_postgresql(session):
+        query = query.with_for_update()  # a concurrent batch waits, then sees our change
+    return {row[0]: _Open(*row[1:]) for row in session.execute(query)}
+
+
+def _refire(
+    session: Session,
+    event: Inbound,
+    current: _Open,
+    now: datetime,
+    pipeline: Pipeline,
+    refresh: list[dict[str, Any]],
+) -> Applied:
+    """A fire for an alert already open: a severity change is a transition, anything else
+    a quiet refresh of what the sender says now."""
+    if event.severity != current.severity:
+        alert = alerts.get(session, current.id)
+        change = alerts.change_severity(session, alert, event.severity, now, message=event.message)
+        pipeline.dispatch(session, alert, [change], now)
+    values: dict[str, Any] = {}
+    if event.ends_at != current.ends_at and not _within_slack(event.ends_at, current.ends_at):
+        values["ends_at"] = event.ends_at
+    if event.message != current.message or event.title != current.title:
+        values |= {"message": event.message, "title": event.title}
+    if event.details != (current.details or {}):
+        values["details"] = event.details
+    if not values:
+        return Applied("unchanged", current.id, event.key)
+    refresh.append({"id": current.id, "updated_at": now, **values})
+    return Applied("updated", current.id, event.key)
+
+
+def _within_slack(new: datetime | None, stored: datetime | None) -> bool:
+    if new is None or stored is None or new < stored:
+        return False
+    return new - stored < ENDS_AT_SLACK
+
+
+def _transition(
+    session: Session, move: Any, alert_id: int, actor: str, now: datetime, pipeline: Pipeline
+) -> None:
+    alert, event = move(session, alert_id, actor, now, f"by {actor}")
+    pipeline.dispatch(session, alert, [event], now)
+
+
+def _insert(
+    session: Session, events: list[Inbound], now: datetime, pipeline: Pipeline
+) -> Sequence[Alert]:
+    """New alerts and their `fired` rows, one INSERT each, then the pipeline per alert."""
+    if not events:
+        return []
+    previous = dict(
+        session.execute(
+            select(Alert.fingerprint, func.max(Alert.id))
+            .where(Alert.fingerprint.in_([e.fingerprint for e in events]))
+            .group_by(Alert.fingerprint)
+        ).all()
+    )
+    rows = [
+        {
+            "fingerprint": e.fingerprint,
+            "origin": e.origin,
+            "check_name": None,
+            "labels": e.labels,
+            "severity": e.severity,
+            "state": "firing",
+            "title": e.title,
+            "message": e.message,
+            "value": None,
+            "runbook": None,
+            "started_at": now,
+            "updated_at": now,
+            "previous_id": previous.get(e.fingerprint),
+            "source": e.source,
+            "details": e.details,
+            "ends_at": e.ends_at,
+        }
+        for e in events
+    ]
+    created = session.scalars(
+        insert(Alert).returning(Alert, sort_by_parameter_order=True), rows
+    ).all()
+    fired = session.scalars(
+        insert(AlertEvent).returning(AlertEvent, sort_by_parameter_order=True),
+        [
+            {
+                "alert_id": a.id,
+                "at": now,
+                "kind": "fired",
+                "state_from": None,
+                "state_to": "firing",
+                "severity": a.severity,
+                "actor": None,
+                "note": f"fires again (previous alert {a.previous_id})" if a.previous_id else None,
+                "data": {"message": a.message, "source": a.source},
+            }
+            for a in created
+        ],
+    ).all()
+    for alert, event in zip(created, fired, strict=True):
+        pipeline.dispatch(session, alert, [event], now)
+    return created
+
+
+def resolve_expired(session: Session, now: datetime, pipeline: Pipeline, limit: int = 500) -> int:
+    """Resolve open alerts whose sender-given end time has passed without a refresh."""
+    query = (
+        select(Alert.id)
+        .where(Alert.ends_at <= now, Alert.state.in_(OPEN))
+        .order_by(Alert.ends_at)
+        .limit(limit)
+    )
+    if is_postgresql(session):
+        query = query.with_for_update(skip_locked=True)
+    done = 0
+    for alert_id in session.scalars(query).all():
+        try:
+            with session.begin_nested():
+                alert, event = alerts.resolve(
+                    session, alert_id, None, now, "the sender's end time passed"
+                )
+        except Conflict:
+            continue
+        pipeline.dispatch(session, alert, [event], now)
+        done += 1
+    return done
