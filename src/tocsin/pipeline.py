@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from tocsin import noise
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.config import TocsinConfig
 from tocsin.notify import service as outbox
@@ -36,4 +37,12 @@ class Pipeline:
     def dispatch(
         self, session: Session, alert: Alert, events: Sequence[AlertEvent], now: datetime
     ) -> None:
-        outbox.enqueue(session, alert, events, self.channels_for(alert), now)
+        for event in events:
+            verdict = noise.screen(session, self.config, alert, event, now)
+            if verdict.suppressed:
+                continue
+            channels = list(verdict.channels or self.channels_for(alert))
+            if verdict.grouped and self.config.grouping is not None:
+                noise.hold_in_group(session, self.config.grouping, alert, event, channels, now)
+            else:
+                outbox.enqueue(session, alert, [event], channels, now)
