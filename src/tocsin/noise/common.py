@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tocsin.errors import Conflict, Invalid, NotFound
 from tocsin.matchers import Matcher, parse_matcher
 from tocsin.noise.decide import Window
-from tocsin.noise.models import KnownIssue, MaintenanceWindow, Silence
+from tocsin.noise.models import KnownIssue, MaintenanceWindow, MutedAlert, Silence
 
 
 def check_matchers(texts: Sequence[str]) -> list[Matcher]:
@@ -102,6 +102,7 @@ def end_now(session: Session, model: type[T], row_id: str, now: datetime, what: 
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"{what} {row_id} changed meanwhile; try again")
     session.refresh(row)
+    wake(session, "silence" if model is Silence else "maintenance", row_id, now)
     return row
 
 
@@ -119,3 +120,14 @@ def active_rows(session: Session, model: type[T], now: datetime) -> list[tuple[T
         if until is not None:
             out.append((row, until))
     return out
+
+
+def wake(session: Session, kind: str, ref: str, now: datetime) -> None:
+    """Something muting alerts ended early (expired, ended): the worker's next noise step
+    looks at the alerts it muted again."""
+    session.execute(
+        update(MutedAlert)
+        .where(MutedAlert.kind == kind, MutedAlert.ref == ref)
+        .values(recheck_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.config import KnownIssueConfig
 from tocsin.errors import Conflict, Invalid, NotFound
-from tocsin.noise.common import check_matchers
+from tocsin.noise.common import check_matchers, wake
 from tocsin.noise.decide import known_issue_applies
 from tocsin.noise.models import KnownIssue
 
@@ -132,6 +132,7 @@ def expire_known_issue(session: Session, issue_id: str, now: datetime) -> KnownI
         .execution_options(synchronize_session=False)
     )
     session.refresh(issue)
+    wake(session, "known_issue", issue_id, now)
     return issue
 
 

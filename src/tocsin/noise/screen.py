@@ -271,13 +271,3 @@ def note_expiring(session: Session, silence: Silence, now: datetime) -> None:
                 f"{silence.ends_at.isoformat()}",
                 {"silence": silence.id},
             )
-
-
-def wake(session: Session, kind: str, ref: str, now: datetime) -> None:
-    """Something muting alerts ended early (expired, ended): look at them again now."""
-    session.execute(
-        update(MutedAlert)
-        .where(MutedAlert.kind == kind, MutedAlert.ref == ref)
-        .values(recheck_at=now)
-        .execution_options(synchronize_session=False)
-    )
