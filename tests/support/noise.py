@@ -4,7 +4,7 @@ on the virtual clock, for the noise-control tests."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -97,6 +97,16 @@ class Desk:
         with session_scope(self.factory) as session:
             rows = session.scalars(select(Notification).order_by(Notification.created_at)).all()
             return [n.payload for n in rows if n.channel == "console"]
+
+    def titles_at(self) -> list[tuple[datetime, str]]:
+        """(when written, title) of each console notification."""
+        with session_scope(self.factory) as session:
+            rows = session.scalars(
+                select(Notification)
+                .where(Notification.channel == "console")
+                .order_by(Notification.created_at)
+            ).all()
+            return [(n.created_at, str(n.payload["title"])) for n in rows]
 
     def timeline(self, alert_id: int) -> list[tuple[str, str | None]]:
         with session_scope(self.factory) as session:
