@@ -78,15 +78,21 @@ def screen(
         session.delete(muted)
         _timeline(session, alert, "released", now, f"no longer muted by {muted.kind} {muted.ref}")
     if flap is not None and flap.started:
-        assert config.flapping is not None
-        event.note = (
-            f"flapping: {len(flap.changes)} state changes within {config.flapping.window}; "
-            f"quiet until stable for {config.flapping.stable_for}"
-        )
-        event.data = {**event.data, "flapping": True}
+        _mark_flapping(config, event, len(flap.changes))
     if config.grouping is not None:
         return Verdict(False, "grouped", reason="waits for its group's flush", grouped=True)
     return NOTIFY
+
+
+def _mark_flapping(config: TocsinConfig, event: AlertEvent, changes: int) -> None:
+    """The one notification that says the series flaps (the event's note is in its payload)."""
+    assert config.flapping is not None
+    note = (
+        f"flapping: {changes} state changes within {config.flapping.window}; "
+        f"quiet until stable for {config.flapping.stable_for}"
+    )
+    event.note = f"{event.note}; {note}" if event.note else note
+    event.data = {**event.data, "flapping": True}
 
 
 def _first_mute(
@@ -170,9 +176,10 @@ def _record_mute(
 def _follow_up(
     session: Session, config: TocsinConfig, alert: Alert, event: AlertEvent, now: datetime
 ) -> Verdict:
+    flap = None
     if event.kind == "resolved":
         if config.flapping is not None:
-            flapping.record_change(session, config.flapping, alert.fingerprint, now)
+            flap = flapping.record_change(session, config.flapping, alert.fingerprint, now)
         session.execute(delete(MutedAlert).where(MutedAlert.alert_id == alert.id))
         # Alerts this one inhibited are looked at again in the worker's next noise step.
         session.execute(
@@ -189,6 +196,8 @@ def _follow_up(
         return Verdict(True, "grouped", reason="a group member: its group's flushes report it")
     told = told_channels(session, alert.id)
     if told:
+        if flap is not None and flap.started:  # announced on the resolution those told get
+            _mark_flapping(config, event, len(flap.changes))
         return Verdict(False, channels=tuple(told))
     reason = f"nobody was told it fired, so nobody is told it was {event.kind}"
     _timeline(session, alert, "suppressed", now, reason, {"by": "never_notified"})
