@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tocsin.cli import alerts, checks, demo, run, setup
+from tocsin.cli import alerts, checks, demo, noise, run, setup
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -15,6 +15,10 @@ app.add_typer(setup.config_app, name="config")
 app.add_typer(setup.db_app, name="db")
 app.add_typer(checks.app, name="check")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(noise.silence_app, name="silence")
+app.add_typer(noise.maintenance_app, name="maintenance")
+app.add_typer(noise.known_issue_app, name="known-issue")
+app.add_typer(noise.stats_app, name="stats")
 app.command("init")(setup.init)
 app.command("run")(run.run)
 app.command("demo")(demo.demo)

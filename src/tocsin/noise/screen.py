@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent
@@ -25,7 +26,13 @@ from tocsin.config import TocsinConfig
 from tocsin.noise import flapping, grouping, inhibition, known_issues, maintenance, silences
 from tocsin.noise.common import count_suppressed
 from tocsin.noise.decide import match_labels
-from tocsin.noise.models import KnownIssue, MaintenanceWindow, MutedAlert, Silence
+from tocsin.noise.models import (
+    AlertGroupEntry,
+    KnownIssue,
+    MaintenanceWindow,
+    MutedAlert,
+    Silence,
+)
 from tocsin.notify.models import Notification
 
 SCREENED_KINDS = ("fired", "severity_changed")
@@ -280,3 +287,53 @@ def note_expiring(session: Session, silence: Silence, now: datetime) -> None:
                 f"{silence.ends_at.isoformat()}",
                 {"silence": silence.id},
             )
+
+
+def explain(session: Session, alert: Alert) -> dict[str, Any]:
+    """ "Why was I (not) paged?": the decision in force for an alert, as data and a line."""
+    muted = session.get(MutedAlert, alert.id)
+    group = grouping.group_of(session, alert.id)
+    told = told_channels(session, alert.id)
+    out: dict[str, Any] = {"told": told, "muted": None, "group": None}
+    if muted is not None:
+        out["muted"] = {
+            "by": muted.kind,
+            "id": muted.ref,
+            "reason": muted.data.get("reason", ""),
+            "since": muted.since,
+            "recheck_at": muted.recheck_at,
+        }
+        out["summary"] = (
+            f"not notified: {muted.data.get('reason', muted.kind)} ({muted.kind} {muted.ref})"
+        )
+    elif group is not None:
+        flushed = session.scalar(
+            select(func.min(AlertGroupEntry.flush_no)).where(
+                AlertGroupEntry.alert_id == alert.id, AlertGroupEntry.group_id == group.id
+            )
+        )
+        out["group"] = {
+            "id": group.id,
+            "labels": group.labels,
+            "channels": group.channels,
+            "first_flush": flushed,
+            "next_flush_at": group.next_flush_at,
+        }
+        labels = ", ".join(f"{k}={v}" for k, v in group.labels.items())
+        out["summary"] = (
+            f"notified in flush {flushed} of group {group.id} ({labels})"
+            if flushed is not None
+            else f"waiting in group {group.id} ({labels}) for its flush at "
+            f"{group.next_flush_at.isoformat() if group.next_flush_at else '?'}"
+        )
+    elif told:
+        out["summary"] = f"notified on {', '.join(told)}"
+    else:
+        last = session.scalar(
+            select(AlertEvent.note)
+            .where(AlertEvent.alert_id == alert.id, AlertEvent.kind == "suppressed")
+            .order_by(AlertEvent.id.desc())
+            .limit(1)
+        )
+        out["summary"] = f"not notified: {last}" if last else "not notified: no channel"
+    return out
