@@ -3,9 +3,10 @@ and the counters and windows of their rows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
@@ -21,6 +22,16 @@ from tocsin.noise.models import KnownIssue, MaintenanceWindow, MutedAlert, Silen
 def check_matchers(texts: Sequence[str]) -> list[Matcher]:
     """Parse each matcher; Invalid names the bad one. Input is refused before any write."""
     return [parse_matcher(text) for text in texts]
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(texts: tuple[str, ...]) -> tuple[Matcher, ...]:
+    return tuple(parse_matcher(text) for text in texts)
+
+
+def parsed(texts: Sequence[str]) -> tuple[Matcher, ...]:
+    """Matchers of a stored row (already validated), parsed once per process."""
+    return _parsed(tuple(texts))
 
 
 def check_range(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
@@ -102,13 +113,36 @@ def end_now(session: Session, model: type[T], row_id: str, now: datetime, what: 
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"{what} {row_id} changed meanwhile; try again")
     session.refresh(row)
+    forget(session)
     wake(session, "silence" if model is Silence else "maintenance", row_id, now)
     return row
+
+
+def per_transaction(session: Session, key: str, now: datetime, load: Callable[[], Any]) -> Any:
+    """`load()` once per session and instant: one evaluation that fires a thousand alerts
+    reads the silences, windows and known issues in force once, not a thousand times.
+    The services that change those rows call `forget`."""
+    cache: dict[str, tuple[datetime, Any]] = session.info.setdefault("tocsin.noise", {})
+    hit = cache.get(key)
+    if hit is None or hit[0] != now:
+        hit = cache[key] = (now, load())
+    return hit[1]
+
+
+def forget(session: Session) -> None:
+    session.info.pop("tocsin.noise", None)
 
 
 def active_rows(session: Session, model: type[T], now: datetime) -> list[tuple[T, datetime]]:
     """Rows in force at `now` (for a recurring one: inside an occurrence), each with the
     end of the current occurrence."""
+    result: list[tuple[T, datetime]] = per_transaction(
+        session, model.__tablename__, now, lambda: _active_rows(session, model, now)
+    )
+    return result
+
+
+def _active_rows(session: Session, model: type[T], now: datetime) -> list[tuple[T, datetime]]:
     rows = session.scalars(
         select(model)
         .where(model.starts_at <= now, model.ends_at > now)

@@ -52,7 +52,8 @@ def hold(
 ) -> AlertGroup:
     """Put one event in its group (the alert's existing group, else the one its labels and
     channels name) and make sure the group has a flush time."""
-    group = group_of(session, alert.id)
+    # A just-fired alert has no group yet: skip the look-up (most of a storm's events).
+    group = None if event.kind == "fired" else group_of(session, alert.id)
     if group is None:
         labels = group_labels(spec.by, match_labels(alert.labels, alert.check_name, alert.severity))
         group = _get_or_create(session, labels, channels, now)
@@ -61,6 +62,9 @@ def hold(
             group_id=group.id, alert_id=alert.id, event_id=event.id, kind=event.kind, at=now
         )
     )
+    timed: set[int] = session.info.setdefault("tocsin.timed_groups", set())
+    if group.id in timed:  # this transaction already made sure of the timer
+        return group
     when = next_flush(
         now, group.last_flush_at, group_wait=spec.group_wait, group_interval=spec.group_interval
     )
@@ -71,6 +75,7 @@ def hold(
         .values(next_flush_at=when)
         .execution_options(synchronize_session=False)
     )
+    timed.add(group.id)
     return group
 
 
@@ -78,8 +83,12 @@ def _get_or_create(
     session: Session, labels: dict[str, str], channels: Sequence[str], now: datetime
 ) -> AlertGroup:
     key = group_key(labels, channels)
+    known: dict[str, AlertGroup] = session.info.setdefault("tocsin.groups", {})
+    if key in known:
+        return known[key]
     found = session.scalar(select(AlertGroup).where(AlertGroup.group_key == key))
     if found is not None:
+        known[key] = found
         return found
     group = AlertGroup(
         group_key=key,
@@ -95,7 +104,8 @@ def _get_or_create(
     except IntegrityError:  # another worker created it first
         found = session.scalar(select(AlertGroup).where(AlertGroup.group_key == key))
         assert found is not None
-        return found
+        group = found
+    known[key] = group
     return group
 
 

@@ -4,6 +4,7 @@ the open alerts in the store."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -15,13 +16,21 @@ from tocsin.config import InhibitRuleConfig
 from tocsin.matchers import matches_all
 from tocsin.noise.decide import Candidate, InhibitRule, inhibitor, match_labels, parse_all
 
+Spec = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
 
 def rules_of(configs: Sequence[InhibitRuleConfig]) -> list[InhibitRule]:
+    return _rules(
+        tuple((tuple(c.source_matchers), tuple(c.target_matchers), tuple(c.equal)) for c in configs)
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _rules(specs: tuple[Spec, ...]) -> list[InhibitRule]:
+    """Parsed once per configuration, not once per alert."""
     return [
-        InhibitRule(
-            tuple(parse_all(c.source_matchers)), tuple(parse_all(c.target_matchers)), tuple(c.equal)
-        )
-        for c in configs
+        InhibitRule(tuple(parse_all(source)), tuple(parse_all(target)), equal)
+        for source, target, equal in specs
     ]
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.config import KnownIssueConfig
 from tocsin.errors import Conflict, Invalid, NotFound
-from tocsin.noise.common import check_matchers, wake
+from tocsin.noise.common import check_matchers, forget, parsed, per_transaction, wake
 from tocsin.noise.decide import known_issue_applies
 from tocsin.noise.models import KnownIssue
 
@@ -69,6 +69,7 @@ def create_known_issue(
     )
     session.add(issue)
     session.flush()
+    forget(session)
     return issue
 
 
@@ -102,6 +103,7 @@ def seed(session: Session, issues: Sequence[KnownIssueConfig], now: datetime) ->
                 setattr(row, key, value)
             written += 1
     session.flush()
+    forget(session)
     return written
 
 
@@ -132,6 +134,7 @@ def expire_known_issue(session: Session, issue_id: str, now: datetime) -> KnownI
         .execution_options(synchronize_session=False)
     )
     session.refresh(issue)
+    forget(session)
     wake(session, "known_issue", issue_id, now)
     return issue
 
@@ -139,12 +142,17 @@ def expire_known_issue(session: Session, issue_id: str, now: datetime) -> KnownI
 def matching(
     session: Session, labels: dict[str, str], text: str, now: datetime
 ) -> KnownIssue | None:
-    rows = session.scalars(
-        select(KnownIssue).where(KnownIssue.expires_at > now).order_by(KnownIssue.created_at)
-    ).all()
+    rows: Sequence[KnownIssue] = per_transaction(
+        session,
+        "known_issue",
+        now,
+        lambda: session.scalars(
+            select(KnownIssue).where(KnownIssue.expires_at > now).order_by(KnownIssue.created_at)
+        ).all(),
+    )
     for issue in rows:
         if known_issue_applies(
-            check_matchers(issue.matchers),
+            parsed(issue.matchers),
             issue.message_contains,
             issue.message_regex,
             labels,

@@ -15,6 +15,7 @@ from tocsin.noise.common import (
     check_range,
     check_recurrence,
     end_now,
+    forget,
     get_row,
     list_rows,
 )
@@ -63,6 +64,7 @@ def create_window(
     )
     session.add(window)
     session.flush()
+    forget(session)
     return window
 
 

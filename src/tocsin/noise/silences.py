@@ -19,8 +19,10 @@ from tocsin.noise.common import (
     check_range,
     check_recurrence,
     end_now,
+    forget,
     get_row,
     list_rows,
+    parsed,
 )
 from tocsin.noise.models import Silence
 
@@ -73,6 +75,7 @@ def create_silence(
     )
     session.add(silence)
     session.flush()
+    forget(session)
     return silence
 
 
@@ -98,7 +101,7 @@ def matching(
 ) -> tuple[Silence, datetime] | None:
     """The first silence muting these labels now, and when that occurrence ends."""
     for silence, until in active_rows(session, Silence, now):
-        if matches_all(check_matchers(silence.matchers), labels):
+        if matches_all(parsed(silence.matchers), labels):
             return silence, until
     return None
 
