@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from croniter import croniter
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -557,6 +558,111 @@ class OncallScheduleConfig(_Strict):
     backup: str | None = Field(default=None, description="the schedule that backs this one up")
 
 
+# --- noise control -------------------------------------------------------------------------
+
+
+Matchers = Annotated[list[str], AfterValidator(_matcher_list)]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"{value.isoformat()} has no time zone; write it like 2026-11-22T02:00Z")
+    return value
+
+
+AwareTime = Annotated[datetime, AfterValidator(_aware)]
+
+
+class GroupingConfig(_Strict):
+    """Alertmanager's grouping: first notice after `group_wait`, then at most one per
+    `group_interval`, and a reminder every `repeat_interval` while members still fire."""
+
+    by: list[str] = Field(default_factory=lambda: ["service", "check"], min_length=1)
+    group_wait: Duration = timedelta(seconds=30)
+    group_interval: Duration = timedelta(minutes=5)
+    repeat_interval: Duration = timedelta(hours=4)
+
+
+class InhibitRuleConfig(_Strict):
+    """A firing alert matching `source_matchers` mutes alerts matching `target_matchers` that
+    carry the same values for every label in `equal`."""
+
+    source_matchers: Matchers = Field(min_length=1)
+    target_matchers: Matchers = Field(min_length=1)
+    equal: list[str] = Field(default_factory=list)
+
+
+class KnownIssueConfig(_Strict):
+    id: Name
+    matchers: Matchers = Field(default_factory=list)
+    message_contains: str | None = None
+    message_regex: str | None = None
+    expires_at: AwareTime
+    reason: str = Field(min_length=1)
+
+    @field_validator("message_regex")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"{value!r} is not a regular expression ({exc})") from None
+        return value
+
+    @model_validator(mode="after")
+    def _some_pattern(self) -> KnownIssueConfig:
+        if not self.matchers and self.message_contains is None and self.message_regex is None:
+            raise ValueError("give 'matchers', 'message_contains' or 'message_regex'")
+        return self
+
+
+class FlappingConfig(_Strict):
+    """More than `threshold` state changes within `window` marks a series flapping; it is
+    announced once and kept quiet until no change happened for `stable_for`."""
+
+    threshold: int = Field(default=4, ge=1)
+    window: Duration = timedelta(hours=1)
+    stable_for: Duration = timedelta(minutes=30)
+
+
+class RecurrenceFields(_Strict):
+    every: str | None = Field(default=None, description="cron expression for recurring windows")
+    duration: Duration | None = None
+    timezone: ZoneName = "UTC"
+
+    @model_validator(mode="after")
+    def _recurrence(self) -> RecurrenceFields:
+        if (self.every is None) != (self.duration is None):
+            raise ValueError("'every' (a cron expression) and 'duration' go together")
+        if self.every is not None and not croniter.is_valid(self.every):
+            raise ValueError(f"{self.every!r} is not a valid cron expression")
+        if self.duration is not None and self.duration <= timedelta(0):
+            raise ValueError("'duration' must be longer than zero")
+        return self
+
+
+class SilenceSeedConfig(RecurrenceFields):
+    """A silence written to the store when the worker starts (once: `id` keeps it unique)."""
+
+    id: Name
+    matchers: Matchers = Field(min_length=1)
+    starts_at: AwareTime
+    ends_at: AwareTime
+    comment: str = Field(min_length=1)
+    created_by: str = "config"
+
+
+class MaintenanceSeedConfig(RecurrenceFields):
+    id: Name
+    title: str = Field(min_length=1)
+    description: str = ""
+    services: list[str] = Field(min_length=1)
+    starts_at: AwareTime
+    ends_at: AwareTime
+    created_by: str = "config"
+
+
 class StoreConfig(_Strict):
     url: str = DEFAULT_DATABASE_URL
 
@@ -630,6 +736,12 @@ class TocsinConfig(_Strict):
     secret_key: str | None = Field(
         default=None, min_length=32, description="signs acknowledge links; else kept in the store"
     )
+    grouping: GroupingConfig | None = None
+    inhibit_rules: list[InhibitRuleConfig] = Field(default_factory=list)
+    known_issues: list[KnownIssueConfig] = Field(default_factory=list)
+    flapping: FlappingConfig | None = None
+    silences: list[SilenceSeedConfig] = Field(default_factory=list)
+    maintenance: list[MaintenanceSeedConfig] = Field(default_factory=list)
 
     def check(self, name: str) -> CheckConfig:
         for check in self.checks:
@@ -799,6 +911,12 @@ _FIELDS_BY_DEPTH: dict[str, type[BaseModel]] = {
     "restrict": RestrictConfig,
     "heartbeats": HeartbeatConfig,
     "api": ApiConfig,
+    "grouping": GroupingConfig,
+    "inhibit_rules": InhibitRuleConfig,
+    "known_issues": KnownIssueConfig,
+    "flapping": FlappingConfig,
+    "silences": SilenceSeedConfig,
+    "maintenance": MaintenanceSeedConfig,
 }
 
 
@@ -907,6 +1025,15 @@ def _cross_check(config: TocsinConfig, loader: _Loader, filename: str) -> list[s
                 at(("checks", i, "notify"), f"channel {name!r} does not exist (known: {known})")
     _cross_check_routing(config, at)
     _cross_check_oncall(config, at)
+    for section in ("known_issues", "silences", "maintenance"):
+        ids: dict[str, int] = {}
+        for i, item in enumerate(getattr(config, section)):
+            if item.id in ids:
+                at(
+                    (section, i, "id"),
+                    f"{item.id!r} is already the id of {section}[{ids[item.id]}]",
+                )
+            ids.setdefault(item.id, i)
     return problems
 
 

@@ -6,6 +6,15 @@ from tocsin.checks.models import CheckSample, CheckSchedule, CheckSeries, Evalua
 from tocsin.db import Base
 from tocsin.escalation.models import Escalation, EscalationStep
 from tocsin.heartbeats.models import Heartbeat, HeartbeatPing
+from tocsin.noise.models import (
+    AlertGroup,
+    AlertGroupEntry,
+    FlapSeries,
+    KnownIssue,
+    MaintenanceWindow,
+    MutedAlert,
+    Silence,
+)
 from tocsin.notify.models import Notification
 from tocsin.oncall.models import OncallOverride
 from tocsin.worker.models import WorkerHeartbeat
@@ -13,6 +22,8 @@ from tocsin.worker.models import WorkerHeartbeat
 __all__ = [
     "Alert",
     "AlertEvent",
+    "AlertGroup",
+    "AlertGroupEntry",
     "ApiToken",
     "Base",
     "CheckSample",
@@ -21,10 +32,15 @@ __all__ = [
     "Escalation",
     "EscalationStep",
     "Evaluation",
+    "FlapSeries",
     "Heartbeat",
     "HeartbeatPing",
+    "KnownIssue",
+    "MaintenanceWindow",
+    "MutedAlert",
     "Notification",
     "OncallOverride",
     "ServerSecret",
+    "Silence",
     "WorkerHeartbeat",
 ]

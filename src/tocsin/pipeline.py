@@ -4,6 +4,9 @@ DESIGN's order is maintenance → known issue → silence → inhibition → gro
 escalation → outbox. Every decision is a row written in the caller's transaction, so a
 transition and everything it causes commit together or not at all.
 
+- first, noise control (`noise.screen`): a suppressed event is recorded on the timeline and
+  sent nowhere; a grouped one waits for its group's flush (grouped alerts do not escalate one
+  by one: the group's flushes and reminders are their re-notification).
 - fired: the routes' channels are told at once (digest routes park a row for the daily
   digest) and each route's escalation policy is copied onto the alert, its steps written as
   due rows; a step due at once fires in the same transaction.
@@ -24,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tocsin import noise
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.config import TocsinConfig, TwilioChannelConfig
@@ -90,6 +94,14 @@ class Pipeline:
         self, session: Session, alert: Alert, events: Sequence[AlertEvent], now: datetime
     ) -> None:
         for event in events:
+            verdict = noise.screen(session, self.config, alert, event, now)
+            if verdict.suppressed or verdict.grouped:
+                if event.kind in ("acknowledged", "resolved"):
+                    self._stop(session, alert, now, event.kind)
+                if verdict.grouped and self.config.grouping is not None:
+                    channels = self.route(alert)[0]
+                    noise.hold_in_group(session, self.config.grouping, alert, event, channels, now)
+                continue
             if event.kind == "fired":
                 self._fired(session, alert, event, now)
             elif event.kind == "severity_changed":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tocsin.cli import alerts, checks, demo, oncall, run, setup, tokens
+from tocsin.cli import alerts, checks, demo, noise, oncall, run, setup, tokens
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -17,6 +17,10 @@ app.add_typer(checks.app, name="check")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(oncall.app, name="oncall")
 app.add_typer(tokens.app, name="token")
+app.add_typer(noise.silence_app, name="silence")
+app.add_typer(noise.maintenance_app, name="maintenance")
+app.add_typer(noise.known_issue_app, name="known-issue")
+app.add_typer(noise.stats_app, name="stats")
 app.command("init")(setup.init)
 app.command("run")(run.run)
 app.command("demo")(demo.demo)

@@ -22,6 +22,8 @@ from tocsin.cli.common import (
     when,
 )
 from tocsin.config import TocsinConfig
+from tocsin.noise import stats as noise_stats
+from tocsin.noise.screen import explain
 from tocsin.notify import service as outbox
 
 app = typer.Typer(no_args_is_help=True, help="List, inspect, acknowledge and resolve alerts.")
@@ -117,8 +119,9 @@ def show(alert_id: int, config: ConfigOption = None, json: JsonOption = False) -
             }
             for n in outbox.for_alert(session, alert_id)
         ]
+        why = explain(session, alerts.get(session, alert_id))
     if json:
-        print_json({**alert, "timeline": events, "notifications": sent})
+        print_json({**alert, "timeline": events, "notifications": sent, "noise": why})
         return
     console.print(
         f"[bold]#{alert['id']} {alert['title']}[/]  "
@@ -129,6 +132,7 @@ def show(alert_id: int, config: ConfigOption = None, json: JsonOption = False) -
     console.print(f"labels: {labels or '—'}   fingerprint: {alert['fingerprint']}", markup=False)
     if alert["runbook"]:
         console.print(f"runbook: {alert['runbook']}", markup=False)
+    console.print(f"paging: {why['summary']}", markup=False)
     table = Table("at (UTC)", "event", "state", "severity", "by", "note", title="timeline")
     for e in events:
         table.add_row(
@@ -165,13 +169,19 @@ def ack(
     alert_id: int,
     by: Annotated[str, typer.Option("--by", help="Who is acknowledging.")],
     note: Annotated[str | None, typer.Option(help="A note for the timeline.")] = None,
+    noise: Annotated[
+        bool, typer.Option("--noise", help="It needed no action: count it as noise.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Acknowledge a firing alert (stops its escalation)."""
     loaded, cfg = _config(config)
     with store(loaded) as factory, transaction(factory) as session:
         alert = actions.acknowledge(session, cfg, alert_id, by, clock.now(), note)
-        console.print(f"alert {alert.id} acknowledged by {by}", markup=False)
+        if noise:
+            noise_stats.mark_noise(session, alert_id, by, clock.now())
+        marked = " and marked as noise" if noise else ""
+        console.print(f"alert {alert.id} acknowledged by {by}{marked}", markup=False)
 
 
 @app.command("resolve")

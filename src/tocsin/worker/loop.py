@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tocsin import actions
+from tocsin import actions, noise
 from tocsin.checks import service as checks
 from tocsin.checks.models import CheckSchedule
 from tocsin.checks.sources.base import Source
@@ -82,6 +82,7 @@ class Worker:
         self._threads = threads
         self._last_beat: datetime | None = None
         self.config = config
+        self._noise_seeded = False
         self._index(config)
         self.sources = SourcePool(config)
         self.channels = channels or build_channels(config, console_write)
@@ -114,6 +115,7 @@ class Worker:
         """Swap in a new, already validated configuration."""
         self.sources.close()
         self.config = config
+        self._noise_seeded = False
         self._index(config)
         self.sources = SourcePool(config)
         self.channels = self._fixed_channels or build_channels(config, self._console_write)
@@ -145,6 +147,7 @@ class Worker:
         done = self.run_due_checks()
         done += self.fire_due_escalations()
         done += inbound_timers.tick(self.factory, self.pipeline, self.clock.now())
+        done += self.run_noise()
         done += self.send_due_digests()
         if send:
             done += self.send_due_notifications()
@@ -214,6 +217,16 @@ class Worker:
     def send_due_digests(self) -> int:
         with session_scope(self.factory) as session:
             return self.pipeline.send_due_digests(session, self.clock.now())
+
+    def run_noise(self) -> int:
+        """Seed the configuration's silences, windows and known issues once, then flush due
+        groups, re-check muted alerts and warn about silences about to expire."""
+        with session_scope(self.factory) as session:
+            now = self.clock.now()
+            if not self._noise_seeded:
+                noise.seed(session, self.config, now)
+                self._noise_seeded = True
+            return noise.run_due(session, self.config, now, self.pipeline.dispatch)
 
     def send_due_notifications(self) -> int:
         now = self.clock.now()

@@ -1,0 +1,167 @@
+"""What the silence, maintenance and known-issue services share: validating run-time input
+and the counters and windows of their rows."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tocsin.errors import Conflict, Invalid, NotFound
+from tocsin.matchers import Matcher, parse_matcher
+from tocsin.noise.decide import Window
+from tocsin.noise.models import KnownIssue, MaintenanceWindow, MutedAlert, Silence
+
+
+def check_matchers(texts: Sequence[str]) -> list[Matcher]:
+    """Parse each matcher; Invalid names the bad one. Input is refused before any write."""
+    return [parse_matcher(text) for text in texts]
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(texts: tuple[str, ...]) -> tuple[Matcher, ...]:
+    return tuple(parse_matcher(text) for text in texts)
+
+
+def parsed(texts: Sequence[str]) -> tuple[Matcher, ...]:
+    """Matchers of a stored row (already validated), parsed once per process."""
+    return _parsed(tuple(texts))
+
+
+def check_range(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    for value in (starts_at, ends_at):
+        if value.tzinfo is None:
+            raise Invalid(f"{value.isoformat()} has no time zone")
+    if ends_at <= starts_at:
+        raise Invalid(f"the end ({ends_at.isoformat()}) must be after the start")
+    if ends_at <= now:
+        raise Invalid(f"the end ({ends_at.isoformat()}) is in the past")
+
+
+def check_recurrence(every: str | None, duration: timedelta | None, timezone: str) -> None:
+    if (every is None) != (duration is None):
+        raise Invalid("a recurring window needs both a cron expression and a duration")
+    if every is not None and not croniter.is_valid(every):
+        raise Invalid(f"{every!r} is not a valid cron expression (like '0 2 * * sun')")
+    if duration is not None and duration <= timedelta(0):
+        raise Invalid("the duration must be longer than zero")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"{timezone!r} is not a known time zone (e.g. Europe/Paris)") from None
+
+
+def window_of(row: Silence | MaintenanceWindow) -> Window:
+    duration = timedelta(seconds=row.duration_s) if row.duration_s is not None else None
+    return Window(row.starts_at, row.ends_at, row.every, duration, row.timezone)
+
+
+def status_of(row: Silence | MaintenanceWindow, now: datetime) -> str:
+    """active | pending (starts later, or between occurrences) | expired."""
+    if now >= row.ends_at:
+        return "expired"
+    return "active" if window_of(row).active_until(now) is not None else "pending"
+
+
+def count_suppressed(
+    session: Session, model: type[Silence | MaintenanceWindow | KnownIssue], row_id: str
+) -> None:
+    """One more alert muted: an atomic increment, safe with several workers."""
+    session.execute(
+        update(model)
+        .where(model.id == row_id)
+        .values(suppressed_count=model.suppressed_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+T = TypeVar("T", Silence, MaintenanceWindow)
+
+
+def get_row(session: Session, model: type[T], row_id: str, what: str) -> T:
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"{what} {row_id} does not exist")
+    return row
+
+
+def list_rows(session: Session, model: type[T], now: datetime, include_ended: bool) -> Sequence[T]:
+    query = select(model).order_by(model.starts_at, model.id)
+    if not include_ended:
+        query = query.where(model.ends_at > now)
+    return session.scalars(query).all()
+
+
+def end_now(session: Session, model: type[T], row_id: str, now: datetime, what: str) -> T:
+    """End a silence or window now, as Alertmanager expires a silence (`ends_at` = now; one
+    that has not started never will). Conflict if it has already ended."""
+    row = get_row(session, model, row_id, what)
+    if row.ends_at <= now:
+        raise Conflict(f"{what} {row_id} already ended at {row.ends_at.isoformat()}")
+    result = session.execute(
+        update(model)
+        .where(model.id == row_id, model.ends_at == row.ends_at)
+        .values(ends_at=now, starts_at=min(row.starts_at, now))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"{what} {row_id} changed meanwhile; try again")
+    session.refresh(row)
+    forget(session)
+    wake(session, "silence" if model is Silence else "maintenance", row_id, now)
+    return row
+
+
+def per_transaction(session: Session, key: str, now: datetime, load: Callable[[], Any]) -> Any:
+    """`load()` once per session and instant: one evaluation that fires a thousand alerts
+    reads the silences, windows and known issues in force once, not a thousand times.
+    The services that change those rows call `forget`."""
+    cache: dict[str, tuple[datetime, Any]] = session.info.setdefault("tocsin.noise", {})
+    hit = cache.get(key)
+    if hit is None or hit[0] != now:
+        hit = cache[key] = (now, load())
+    return hit[1]
+
+
+def forget(session: Session) -> None:
+    session.info.pop("tocsin.noise", None)
+
+
+def active_rows(session: Session, model: type[T], now: datetime) -> list[tuple[T, datetime]]:
+    """Rows in force at `now` (for a recurring one: inside an occurrence), each with the
+    end of the current occurrence."""
+    result: list[tuple[T, datetime]] = per_transaction(
+        session, model.__tablename__, now, lambda: _active_rows(session, model, now)
+    )
+    return result
+
+
+def _active_rows(session: Session, model: type[T], now: datetime) -> list[tuple[T, datetime]]:
+    rows = session.scalars(
+        select(model)
+        .where(model.starts_at <= now, model.ends_at > now)
+        .order_by(model.starts_at, model.id)
+    ).all()
+    out = []
+    for row in rows:
+        until = window_of(row).active_until(now)
+        if until is not None:
+            out.append((row, until))
+    return out
+
+
+def wake(session: Session, kind: str, ref: str, now: datetime) -> None:
+    """Something muting alerts ended early (expired, ended): the worker's next noise step
+    looks at the alerts it muted again."""
+    session.execute(
+        update(MutedAlert)
+        .where(MutedAlert.kind == kind, MutedAlert.ref == ref)
+        .values(recheck_at=now)
+        .execution_options(synchronize_session=False)
+    )

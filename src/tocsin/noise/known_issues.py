@@ -1,0 +1,162 @@
+"""Known issues, as the reference's `registerKnownIssue`: an id, a pattern (label matchers,
+message contains, message regex), an expiry, a reason, and the count of alerts it muted.
+Defined in the configuration (written to the store when the worker starts) or at run time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tocsin.config import KnownIssueConfig
+from tocsin.errors import Conflict, Invalid, NotFound
+from tocsin.noise.common import check_matchers, forget, parsed, per_transaction, wake
+from tocsin.noise.decide import known_issue_applies
+from tocsin.noise.models import KnownIssue
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+
+
+def create_known_issue(
+    session: Session,
+    issue_id: str,
+    reason: str,
+    expires_at: datetime,
+    *,
+    now: datetime,
+    matchers: Sequence[str] = (),
+    message_contains: str | None = None,
+    message_regex: str | None = None,
+    created_by: str = "operator",
+    origin: str = "cli",
+) -> KnownIssue:
+    """Validate and store a known issue; Invalid (nothing written) on any bad input,
+    Conflict if the id is taken by one that has not expired."""
+    parsed = check_matchers(matchers)
+    if not _ID.match(issue_id):
+        raise Invalid(f"{issue_id!r} is not an id like PRINT-2025-11-16-001")
+    if not parsed and message_contains is None and message_regex is None:
+        raise Invalid("a known issue needs a pattern: matchers, --contains or --regex")
+    if message_regex is not None:
+        try:
+            re.compile(message_regex)
+        except re.error as exc:
+            raise Invalid(f"{message_regex!r} is not a regular expression ({exc})") from None
+    if not reason.strip():
+        raise Invalid("a known issue needs a reason")
+    if expires_at.tzinfo is None or expires_at <= now:
+        raise Invalid(f"the expiry ({expires_at.isoformat()}) must be an aware time in the future")
+    existing = session.get(KnownIssue, issue_id)
+    if existing is not None:
+        if existing.expires_at > now:
+            raise Conflict(f"known issue {issue_id} exists until {existing.expires_at.isoformat()}")
+        session.delete(existing)  # an expired id may be registered again
+        session.flush()
+    issue = KnownIssue(
+        id=issue_id,
+        matchers=[str(m) for m in parsed],
+        message_contains=message_contains,
+        message_regex=message_regex,
+        reason=reason.strip(),
+        origin=origin,
+        created_by=created_by,
+        created_at=now,
+        expires_at=expires_at,
+        suppressed_count=0,
+    )
+    session.add(issue)
+    session.flush()
+    forget(session)
+    return issue
+
+
+def seed(session: Session, issues: Sequence[KnownIssueConfig], now: datetime) -> int:
+    """Write the configuration's known issues: new ones are added, changed ones updated, and
+    counts are kept. Returns how many rows were written."""
+    written = 0
+    for spec in issues:
+        values = {
+            "matchers": list(spec.matchers),
+            "message_contains": spec.message_contains,
+            "message_regex": spec.message_regex,
+            "reason": spec.reason,
+            "expires_at": spec.expires_at,
+        }
+        row = session.get(KnownIssue, spec.id)
+        if row is None:
+            session.add(
+                KnownIssue(
+                    id=spec.id,
+                    origin="config",
+                    created_by="config",
+                    created_at=now,
+                    suppressed_count=0,
+                    **values,
+                )
+            )
+            written += 1
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for key, value in values.items():
+                setattr(row, key, value)
+            written += 1
+    session.flush()
+    forget(session)
+    return written
+
+
+def get_known_issue(session: Session, issue_id: str) -> KnownIssue:
+    issue = session.get(KnownIssue, issue_id)
+    if issue is None:
+        raise NotFound(f"known issue {issue_id} does not exist")
+    return issue
+
+
+def list_known_issues(
+    session: Session, now: datetime, *, include_expired: bool = False
+) -> Sequence[KnownIssue]:
+    query = select(KnownIssue).order_by(KnownIssue.created_at, KnownIssue.id)
+    if not include_expired:
+        query = query.where(KnownIssue.expires_at > now)
+    return session.scalars(query).all()
+
+
+def expire_known_issue(session: Session, issue_id: str, now: datetime) -> KnownIssue:
+    issue = get_known_issue(session, issue_id)
+    if issue.expires_at <= now:
+        raise Conflict(f"known issue {issue_id} already expired")
+    session.execute(
+        update(KnownIssue)
+        .where(KnownIssue.id == issue_id)
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(issue)
+    forget(session)
+    wake(session, "known_issue", issue_id, now)
+    return issue
+
+
+def matching(
+    session: Session, labels: dict[str, str], text: str, now: datetime
+) -> KnownIssue | None:
+    rows: Sequence[KnownIssue] = per_transaction(
+        session,
+        "known_issue",
+        now,
+        lambda: session.scalars(
+            select(KnownIssue).where(KnownIssue.expires_at > now).order_by(KnownIssue.created_at)
+        ).all(),
+    )
+    for issue in rows:
+        if known_issue_applies(
+            parsed(issue.matchers),
+            issue.message_contains,
+            issue.message_regex,
+            labels,
+            text,
+        ):
+            return issue
+    return None

@@ -1,0 +1,339 @@
+"""The one entry point the pipeline calls for every alert event: may it notify, and how.
+
+Order (DESIGN): maintenance → known issue → silence → inhibition → flapping → grouping →
+routing. The first suppression that applies is recorded on the alert's timeline (a
+`suppressed` event naming the kind and id) and in `muted_alert` with when to look again, so
+"why was I not paged?" has an answer and an alert muted by a silence that ends while it
+still fires is notified then.
+
+Follow-ups (acknowledged, resolved) are never screened: they go to exactly the channels
+that were told the alert fired (Alertmanager #226/#2754: the people paged get the resolved
+notice even if a silence started meanwhile), and nowhere if nobody was told.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.config import TocsinConfig
+from tocsin.noise import flapping, grouping, inhibition, known_issues, maintenance, silences
+from tocsin.noise.common import count_suppressed
+from tocsin.noise.decide import match_labels
+from tocsin.noise.models import (
+    AlertGroupEntry,
+    KnownIssue,
+    MaintenanceWindow,
+    MutedAlert,
+    Silence,
+)
+from tocsin.notify.models import Notification
+
+SCREENED_KINDS = ("fired", "severity_changed")
+FOLLOW_UP_KINDS = ("acknowledged", "resolved")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the pipeline does with one event. `suppressed`: nothing. `grouped`: hand it to
+    `noise.hold_in_group`. Otherwise enqueue it, to `channels` when given (the channels
+    that were told) else to what routing chooses."""
+
+    suppressed: bool
+    kind: str | None = None  # maintenance | known_issue | silence | inhibition | flapping | …
+    ref: str | None = None  # the id of what decided
+    reason: str = ""
+    grouped: bool = False
+    channels: tuple[str, ...] | None = None
+
+
+NOTIFY = Verdict(False)
+
+
+@dataclass(frozen=True)
+class _Mute:
+    kind: str
+    ref: str
+    reason: str
+    recheck_at: datetime | None
+
+
+def screen(
+    session: Session, config: TocsinConfig, alert: Alert, event: AlertEvent, now: datetime
+) -> Verdict:
+    """Decide for one event and record the decision; writes in the caller's transaction."""
+    if event.kind in FOLLOW_UP_KINDS:
+        return _follow_up(session, config, alert, event, now)
+    if event.kind not in SCREENED_KINDS:
+        return NOTIFY
+    muted = session.get(MutedAlert, alert.id)
+    fresh = muted is None or muted.event_id != event.id  # not a re-check of a held event
+    flap = None
+    if config.flapping is not None and event.kind == "fired" and fresh:
+        flap = flapping.record_change(session, config.flapping, alert.fingerprint, now)
+    mute = _first_mute(session, config, alert, now, flap_started=flap is not None and flap.started)
+    if mute is not None:
+        _record_mute(session, alert, event, muted, mute, now)
+        return Verdict(True, mute.kind, mute.ref, mute.reason)
+    if muted is not None:
+        session.delete(muted)
+        _timeline(session, alert, "released", now, f"no longer muted by {muted.kind} {muted.ref}")
+    if flap is not None and flap.started:
+        _mark_flapping(config, event, len(flap.changes))
+    if config.grouping is not None:
+        return Verdict(False, "grouped", reason="waits for its group's flush", grouped=True)
+    return NOTIFY
+
+
+def _mark_flapping(config: TocsinConfig, event: AlertEvent, changes: int) -> None:
+    """The one notification that says the series flaps (the event's note is in its payload)."""
+    assert config.flapping is not None
+    note = (
+        f"flapping: {changes} state changes within {config.flapping.window}; "
+        f"quiet until stable for {config.flapping.stable_for}"
+    )
+    event.note = f"{event.note}; {note}" if event.note else note
+    event.data = {**event.data, "flapping": True}
+
+
+def _first_mute(
+    session: Session, config: TocsinConfig, alert: Alert, now: datetime, *, flap_started: bool
+) -> _Mute | None:
+    labels = match_labels(alert.labels, alert.check_name, alert.severity)
+    window = maintenance.matching(session, labels, now)
+    if window is not None:
+        row, until = window
+        return _Mute("maintenance", row.id, f"maintenance window “{row.title}”", until)
+    issue = known_issues.matching(session, labels, f"{alert.title}\n{alert.message}", now)
+    if issue is not None:
+        return _Mute("known_issue", issue.id, f"known issue: {issue.reason}", issue.expires_at)
+    silence = silences.matching(session, labels, now)
+    if silence is not None:
+        found, until = silence
+        return _Mute("silence", found.id, f"silenced by {found.created_by}: {found.comment}", until)
+    if config.inhibit_rules:
+        hit = inhibition.matching(session, config.inhibit_rules, alert, labels)
+        if hit is not None:
+            index, source = hit
+            reason = f"inhibited by alert {source.alert_id} (inhibit_rules[{index}])"
+            # No timer: the source's resolution wakes it (see _follow_up).
+            return _Mute("inhibition", str(source.alert_id), reason, None)
+    if config.flapping is not None and not flap_started:
+        quiet = flapping.quiet_until(session, config.flapping, alert.fingerprint, now)
+        if quiet is not None:
+            return _Mute("flapping", alert.fingerprint, "flapping; quiet until stable", quiet)
+    return None
+
+
+_COUNTED: dict[str, type[Silence | MaintenanceWindow | KnownIssue]] = {
+    "silence": Silence,
+    "maintenance": MaintenanceWindow,
+    "known_issue": KnownIssue,
+}
+
+
+def _record_mute(
+    session: Session,
+    alert: Alert,
+    event: AlertEvent,
+    muted: MutedAlert | None,
+    mute: _Mute,
+    now: datetime,
+) -> None:
+    """Keep one muted row per alert; a new reason (not a re-check finding the same one) is
+    a timeline event and counts once on the silence, window or known issue."""
+    same = muted is not None and (muted.kind, muted.ref) == (mute.kind, mute.ref)
+    if muted is None:
+        session.add(
+            MutedAlert(
+                alert_id=alert.id,
+                event_id=event.id,
+                kind=mute.kind,
+                ref=mute.ref,
+                since=now,
+                recheck_at=mute.recheck_at,
+                data={"reason": mute.reason},
+            )
+        )
+    else:
+        muted.event_id = event.id
+        muted.kind, muted.ref, muted.recheck_at = mute.kind, mute.ref, mute.recheck_at
+        muted.data = {"reason": mute.reason}
+    if same:
+        return
+    model = _COUNTED.get(mute.kind)
+    if model is not None:
+        count_suppressed(session, model, mute.ref)
+    _timeline(
+        session,
+        alert,
+        "suppressed",
+        now,
+        mute.reason,
+        {"by": mute.kind, "id": mute.ref, "event": event.kind},
+    )
+
+
+def _follow_up(
+    session: Session, config: TocsinConfig, alert: Alert, event: AlertEvent, now: datetime
+) -> Verdict:
+    flap = None
+    if event.kind == "resolved":
+        if config.flapping is not None:
+            flap = flapping.record_change(session, config.flapping, alert.fingerprint, now)
+        session.execute(delete(MutedAlert).where(MutedAlert.alert_id == alert.id))
+        # Alerts this one inhibited are looked at again in the worker's next noise step.
+        session.execute(
+            update(MutedAlert)
+            .where(MutedAlert.kind == "inhibition", MutedAlert.ref == str(alert.id))
+            .values(recheck_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    if grouping.group_of(session, alert.id) is not None:
+        if event.kind == "resolved":
+            return Verdict(
+                False, "grouped", reason="resolution reported by its group", grouped=True
+            )
+        return Verdict(True, "grouped", reason="a group member: its group's flushes report it")
+    told = told_channels(session, alert.id)
+    if told:
+        if flap is not None and flap.started:  # announced on the resolution those told get
+            _mark_flapping(config, event, len(flap.changes))
+        return Verdict(False, channels=tuple(told))
+    reason = f"nobody was told it fired, so nobody is told it was {event.kind}"
+    _timeline(session, alert, "suppressed", now, reason, {"by": "never_notified"})
+    return Verdict(True, "never_notified", reason=reason)
+
+
+def told_channels(session: Session, alert_id: int) -> list[str]:
+    """The channels that received (or are sending) a notification that this alert fired."""
+    return sorted(
+        session.scalars(
+            select(Notification.channel)
+            .where(Notification.alert_id == alert_id, Notification.event_id.is_not(None))
+            .distinct()
+        ).all()
+    )
+
+
+def _timeline(
+    session: Session,
+    alert: Alert,
+    kind: str,
+    now: datetime,
+    note: str,
+    data: dict[str, object] | None = None,
+) -> None:
+    session.add(
+        AlertEvent(
+            alert_id=alert.id,
+            at=now,
+            kind=kind,
+            state_from=alert.state,
+            state_to=alert.state,
+            severity=alert.severity,
+            actor=None,
+            note=note,
+            data=data or {},
+        )
+    )
+
+
+Dispatch = Callable[[Session, Alert, Sequence[AlertEvent], datetime], None]
+
+
+def recheck_muted(session: Session, now: datetime, dispatch: Dispatch, *, limit: int = 200) -> int:
+    """Muted alerts whose reason may have ended go through the pipeline again: still muted
+    (by the same or another reason) they stay quiet, otherwise the held event is sent."""
+    rows = session.scalars(
+        select(MutedAlert)
+        .where(MutedAlert.recheck_at <= now)
+        .order_by(MutedAlert.recheck_at)
+        .limit(limit)
+    ).all()
+    done = 0
+    for muted in rows:
+        alert = session.get(Alert, muted.alert_id)
+        event = session.get(AlertEvent, muted.event_id)
+        if alert is None or event is None or alert.state == "resolved":
+            session.delete(muted)
+            continue
+        dispatch(session, alert, [event], now)
+        done += 1
+    session.flush()
+    return done
+
+
+def note_expiring(session: Session, silence: Silence, now: datetime) -> None:
+    """Put the expiry notice on the timeline of every open alert the silence mutes."""
+    muted = session.scalars(
+        select(MutedAlert).where(MutedAlert.kind == "silence", MutedAlert.ref == silence.id)
+    ).all()
+    for row in muted:
+        alert = session.get(Alert, row.alert_id)
+        if alert is not None:
+            _timeline(
+                session,
+                alert,
+                "silence_expiring",
+                now,
+                f"silence {silence.id} by {silence.created_by} ends at "
+                f"{silence.ends_at.isoformat()}",
+                {"silence": silence.id},
+            )
+
+
+def explain(session: Session, alert: Alert) -> dict[str, Any]:
+    """ "Why was I (not) paged?": the decision in force for an alert, as data and a line."""
+    muted = session.get(MutedAlert, alert.id)
+    group = grouping.group_of(session, alert.id)
+    told = told_channels(session, alert.id)
+    out: dict[str, Any] = {"told": told, "muted": None, "group": None}
+    if muted is not None:
+        out["muted"] = {
+            "by": muted.kind,
+            "id": muted.ref,
+            "reason": muted.data.get("reason", ""),
+            "since": muted.since,
+            "recheck_at": muted.recheck_at,
+        }
+        out["summary"] = (
+            f"not notified: {muted.data.get('reason', muted.kind)} ({muted.kind} {muted.ref})"
+        )
+    elif group is not None:
+        flushed = session.scalar(
+            select(func.min(AlertGroupEntry.flush_no)).where(
+                AlertGroupEntry.alert_id == alert.id, AlertGroupEntry.group_id == group.id
+            )
+        )
+        out["group"] = {
+            "id": group.id,
+            "labels": group.labels,
+            "channels": group.channels,
+            "first_flush": flushed,
+            "next_flush_at": group.next_flush_at,
+        }
+        labels = ", ".join(f"{k}={v}" for k, v in group.labels.items())
+        out["summary"] = (
+            f"notified in flush {flushed} of group {group.id} ({labels})"
+            if flushed is not None
+            else f"waiting in group {group.id} ({labels}) for its flush at "
+            f"{group.next_flush_at.isoformat() if group.next_flush_at else '?'}"
+        )
+    elif told:
+        out["summary"] = f"notified on {', '.join(told)}"
+    else:
+        last = session.scalar(
+            select(AlertEvent.note)
+            .where(AlertEvent.alert_id == alert.id, AlertEvent.kind == "suppressed")
+            .order_by(AlertEvent.id.desc())
+            .limit(1)
+        )
+        out["summary"] = f"not notified: {last}" if last else "not notified: no channel"
+    return out

@@ -1,0 +1,140 @@
+"""Silences: Alertmanager's matchers, a time range, a creator and a comment; optionally
+recurring (cron + duration in a zone). The API for the CLI and, later, the HTTP API."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tocsin.errors import Invalid
+from tocsin.matchers import matches_all
+from tocsin.noise.common import (
+    active_rows,
+    check_matchers,
+    check_range,
+    check_recurrence,
+    end_now,
+    forget,
+    get_row,
+    list_rows,
+    parsed,
+)
+from tocsin.noise.models import Silence
+
+log = logging.getLogger("tocsin.noise")
+
+# How long before its end a silence tells its creator (once) that it is about to expire.
+EXPIRY_WARNING = timedelta(minutes=15)
+
+
+def create_silence(
+    session: Session,
+    matchers: Sequence[str],
+    starts_at: datetime,
+    ends_at: datetime,
+    created_by: str,
+    comment: str,
+    *,
+    now: datetime,
+    every: str | None = None,
+    duration: timedelta | None = None,
+    timezone: str = "UTC",
+    silence_id: str | None = None,
+) -> Silence:
+    """Validate and store a silence; Invalid (nothing written) on any bad input."""
+    parsed = check_matchers(matchers)
+    if not parsed:
+        raise Invalid("a silence needs at least one matcher")
+    if all(m.matches({}) for m in parsed):
+        # Alertmanager's rule: matchers that all match the empty label would mute everything.
+        raise Invalid("at least one matcher must not match an empty label (it would mute all)")
+    if not created_by.strip():
+        raise Invalid("a silence needs its creator (--by)")
+    if not comment.strip():
+        raise Invalid("a silence needs a comment saying why")
+    check_range(starts_at, ends_at, now)
+    check_recurrence(every, duration, timezone)
+    silence = Silence(
+        id=silence_id or str(uuid.uuid4()),
+        matchers=[str(m) for m in parsed],
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by=created_by.strip(),
+        comment=comment.strip(),
+        created_at=now,
+        updated_at=now,
+        every=every,
+        duration_s=duration.total_seconds() if duration is not None else None,
+        timezone=timezone,
+        suppressed_count=0,
+    )
+    session.add(silence)
+    session.flush()
+    forget(session)
+    return silence
+
+
+def get_silence(session: Session, silence_id: str) -> Silence:
+    return get_row(session, Silence, silence_id, "silence")
+
+
+def list_silences(
+    session: Session, now: datetime, *, include_expired: bool = False
+) -> Sequence[Silence]:
+    return list_rows(session, Silence, now, include_expired)
+
+
+def expire_silence(session: Session, silence_id: str, now: datetime) -> Silence:
+    """End a silence now (a pending one never starts). Conflict if it has already ended."""
+    silence = end_now(session, Silence, silence_id, now, "silence")
+    silence.updated_at = now
+    return silence
+
+
+def matching(
+    session: Session, labels: dict[str, str], now: datetime
+) -> tuple[Silence, datetime] | None:
+    """The first silence muting these labels now, and when that occurrence ends."""
+    for silence, until in active_rows(session, Silence, now):
+        if matches_all(parsed(silence.matchers), labels):
+            return silence, until
+    return None
+
+
+def warn_expiring(session: Session, now: datetime) -> list[Silence]:
+    """Silences ending within EXPIRY_WARNING, each told once: a log line for the creator
+    and `warned_at` set (compare-and-set, so two workers never both warn). Recurring
+    silences warn when the whole series ends, not at each occurrence."""
+    rows = session.scalars(
+        select(Silence).where(
+            Silence.warned_at.is_(None),
+            Silence.starts_at <= now,
+            Silence.ends_at > now,
+            Silence.ends_at <= now + EXPIRY_WARNING,
+        )
+    ).all()
+    warned = []
+    for silence in rows:
+        result = session.execute(
+            update(Silence)
+            .where(Silence.id == silence.id, Silence.warned_at.is_(None))
+            .values(warned_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            minutes = max(1, round((silence.ends_at - now).total_seconds() / 60))
+            log.warning(
+                "silence %s by %s (%s) expires in %d min at %s; extend it or let alerts through",
+                silence.id,
+                silence.created_by,
+                silence.comment,
+                minutes,
+                silence.ends_at.isoformat(),
+            )
+            warned.append(silence)
+    return warned
