@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin import noise
+from tocsin import acklinks, noise
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.config import TocsinConfig, TwilioChannelConfig
@@ -112,7 +112,7 @@ class Pipeline:
     def _fired(self, session: Session, alert: Alert, event: AlertEvent, now: datetime) -> None:
         channels, digest, policies = self.route(alert)
         told = self.deliveries(channels)
-        outbox.enqueue(session, alert, event, told, now)
+        outbox.enqueue(session, alert, event, told, now, extra=self.links(session, alert, now))
         if digest:
             at = next_digest_at(self.config, now)
             outbox.enqueue(session, alert, event, self.deliveries(digest), now, digest_at=at)
@@ -126,7 +126,7 @@ class Pipeline:
         the new policies start if they were not running."""
         channels, _digest, policies = self.route(alert)
         targets = _union(outbox.told(session, alert.id), self.deliveries(channels))
-        outbox.enqueue(session, alert, event, targets, now)
+        outbox.enqueue(session, alert, event, targets, now, extra=self.links(session, alert, now))
         self._stop(session, alert, now, f"severity changed to {alert.severity}", keep=policies)
         if alert.state == "firing":
             self._escalate(session, alert, policies, now, targets)
@@ -147,6 +147,12 @@ class Pipeline:
                 now,
                 note=f"{reason}: {stopped} pending step(s) cancelled",
             )
+
+    def links(self, session: Session, alert: Alert, now: datetime) -> dict[str, Any]:
+        """A signed acknowledge link for a firing alert, valid for `api.ack_link_ttl`."""
+        if alert.state != "firing":
+            return {}
+        return {"ack_url": acklinks.link(session, self.config, alert.id, now)}
 
     # --- escalation ---------------------------------------------------------------------
 
@@ -225,12 +231,13 @@ class Pipeline:
             },
         )
         extra: dict[str, Any] = {
+            **self.links(session, alert, now),
             "escalation": {
                 "policy": escalation.policy,
                 "step": step.step + 1,
                 "steps": len(escalation.spec["steps"]),
                 "repeat": step.repeat,
-            }
+            },
         }
         outbox.enqueue(session, alert, event, deliveries, now, kind="fired", extra=extra)
         escalations.schedule_repeat(session, escalation, step, now)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tocsin import actions
+from tocsin import acklinks, actions
 from tocsin.alerts import service as alerts
 from tocsin.clock import VirtualClock
 from tocsin.config import TocsinConfig, parse
@@ -337,3 +337,27 @@ def test_steps_page_whoever_is_on_call_then_the_backup_schedule(
         notes = [e.note for e in alerts.timeline(s, alert_id) if e.kind == "escalation_step"]
     assert notes[0] == "step 1 of p1: console → ben"
     worker.stop()
+
+
+def test_notifications_of_a_firing_alert_carry_a_signed_acknowledge_link(
+    factory: sessionmaker[Session], clock: VirtualClock, worker: Worker
+) -> None:
+    alert_id = raise_alert(factory, worker.pipeline, clock)
+    with session_scope(factory) as s:
+        rows = s.scalars(select(Notification).where(Notification.alert_id == alert_id)).all()
+        key = acklinks.secret(s, worker.config, clock.now())
+    links = {row.payload["ack_url"] for row in rows}
+    assert len(links) == 1  # one token per transition
+    (link,) = links
+    assert link.startswith(f"{worker.config.public_url}/ack/")
+    assert acklinks.verify_token(key, link.rsplit("/", 1)[1], clock.now(), alert_id) == alert_id
+    with session_scope(factory) as s:
+        actions.acknowledge(s, worker.config, alert_id, "ana", clock.now())
+        acked = s.scalars(
+            select(Notification).where(
+                Notification.alert_id == alert_id, Notification.created_at == clock.now()
+            )
+        ).all()
+    acks = [row for row in acked if row.payload["event"] == "acknowledged"]
+    assert acks  # everyone told hears of the acknowledgement...
+    assert all("ack_url" not in row.payload for row in acks)  # ...with nothing left to ack

@@ -42,6 +42,7 @@ from tocsin.notify.webhook import WebhookChannel
 PUBLIC_URL = "https://tocsin.example"
 SECRET_PATH = "/hooks/T0K3N-s3cr3t"
 TIMEOUT = timedelta(seconds=0.3)
+ACK_URL = f"{PUBLIC_URL}/ack/MTIuMTc5NDkyNzYwMA.signature"
 SENT_AT = datetime(2026, 11, 17, 14, 0, 5, tzinfo=UTC)
 
 
@@ -68,6 +69,7 @@ def alert_message(**changes: Any) -> Message:
         "runbook": "payment-processing-failure",
         "actor": None,
         "note": None,
+        "ack_url": ACK_URL,
     }
     payload.update(changes)
     return Message(id="6f1c2b7e-notification", channel="under-test", target=None, payload=payload)
@@ -94,6 +96,11 @@ def discord_body(message: Message) -> dict[str, Any]:
                     {
                         "name": "Runbook",
                         "value": f"[payment-processing-failure]({RUNBOOK_URL})",
+                        "inline": True,
+                    },
+                    {
+                        "name": "Acknowledge",
+                        "value": f"[acknowledge in Tocsin]({ACK_URL})",
                         "inline": True,
                     },
                     {"name": "Labels", "value": "`env=prod`\n`service=checkout`", "inline": False},
@@ -144,7 +151,7 @@ def slack_body(message: Message) -> dict[str, Any]:
                         "type": "button",
                         "action_id": "acknowledge",
                         "text": {"type": "plain_text", "text": "Acknowledge"},
-                        "url": f"{PUBLIC_URL}/ack/12",
+                        "url": ACK_URL,
                         "style": "primary",
                     }
                 ],
@@ -173,7 +180,10 @@ def pagerduty_body(message: Message) -> dict[str, Any]:
                 "notification_id": message.id,
             },
         },
-        "links": [{"href": RUNBOOK_URL, "text": "Runbook"}],
+        "links": [
+            {"href": RUNBOOK_URL, "text": "Runbook"},
+            {"href": ACK_URL, "text": "Acknowledge in Tocsin"},
+        ],
     }
 
 

@@ -41,6 +41,7 @@ def alert_message(event: str = "fired", severity: str = "CRITICAL", **changes: A
         "runbook": None,
         "actor": None,
         "note": None,
+        "ack_url": "https://tocsin.example/ack/MTIuMTc5NDkyNzYwMA.sig",
     }
     payload.update(changes)
     return Message(id="n-1", channel="test", target=None, payload=payload)
@@ -204,7 +205,7 @@ def test_slack_offers_an_acknowledge_button_while_the_alert_fires(event: str) ->
 
     (button,) = actions["elements"]
     assert button["text"]["text"] == "Acknowledge"
-    assert button["url"] == "https://tocsin.example/ack/12"
+    assert button["url"] == "https://tocsin.example/ack/MTIuMTc5NDkyNzYwMA.sig"
 
 
 @pytest.mark.parametrize("event", ["acknowledged", "resolved"])
@@ -260,12 +261,15 @@ def test_pagerduty_severities(severity: str, expected: str) -> None:
     assert body["payload"]["severity"] == expected
 
 
-def test_pagerduty_links_the_runbook_and_names_a_source_without_a_check() -> None:
+def test_pagerduty_links_the_runbook_and_the_ack_page_and_names_a_source_without_a_check() -> None:
     message = alert_message(runbook="db-emergency", check=None)
 
     body = pagerduty.build_body(message, "RK", PUBLIC_URL)
 
-    assert body["links"] == [{"href": f"{PUBLIC_URL}/runbooks/db-emergency", "text": "Runbook"}]
+    assert body["links"] == [
+        {"href": f"{PUBLIC_URL}/runbooks/db-emergency", "text": "Runbook"},
+        {"href": message.payload["ack_url"], "text": "Acknowledge in Tocsin"},
+    ]
     assert body["payload"]["source"] == "tocsin"
 
 

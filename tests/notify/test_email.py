@@ -136,6 +136,7 @@ def message(notification_id: str = "n-1", **payload: Any) -> Message:
         "runbook": "checkout-errors",
         "actor": None,
         "note": None,
+        "ack_url": f"{PUBLIC_URL}/ack/NDIuMTc5NDkyNzYwMA.sig",
     }
     body.update(payload)
     return Message(id=notification_id, channel="mail", target=None, payload=body)
@@ -172,7 +173,7 @@ def test_a_mail_has_a_text_part_and_an_html_alternative(server: Server) -> None:
         assert "error rate 12%" in part
         assert "checkout-errors" in part
         assert "service=checkout" in part
-        assert f"{PUBLIC_URL}/ack/42" in part
+        assert f"{PUBLIC_URL}/ack/NDIuMTc5NDkyNzYwMA.sig" in part
 
 
 def test_a_targeted_message_goes_to_that_person_instead_of_the_list(server: Server) -> None:

@@ -19,7 +19,7 @@ import httpx
 from tocsin.config import DiscordChannelConfig
 from tocsin.notify.base import Message, TransportError
 from tocsin.notify.http import post
-from tocsin.notify.text import clip, format_value, runbook_link
+from tocsin.notify.text import ack_link, clip, format_value, runbook_link
 
 COLOURS = {"CRITICAL": 15158332, "HIGH": 15105570, "WARNING": 16776960, "INFO": 3447003}
 RESOLVED_COLOUR = 3066993
@@ -71,6 +71,8 @@ def embed_fields(payload: dict[str, Any], public_url: str) -> list[dict[str, Any
     if payload.get("runbook"):
         link = runbook_link(str(payload["runbook"]), public_url)
         fields.append(("Runbook", f"[{payload['runbook']}]({link})", True))
+    if ack_url := ack_link(payload):
+        fields.append(("Acknowledge", f"[acknowledge in Tocsin]({ack_url})", True))
     if payload.get("actor"):
         fields.append(("By", str(payload["actor"]), True))
     if payload.get("note"):

@@ -35,6 +35,7 @@ from jinja2 import Environment, Template
 
 from tocsin.config import EmailChannelConfig
 from tocsin.notify.base import Message, TransportError
+from tocsin.notify.text import ack_link
 
 MAX_SUBJECT_TITLE = 200
 
@@ -91,13 +92,6 @@ def subject(payload: dict[str, Any]) -> str:
     return f"{prefix} {one_line(payload.get('title'))}"
 
 
-def ack_url(payload: dict[str, Any], public_url: str) -> str | None:
-    """Only an alert still firing has anything to acknowledge."""
-    if payload.get("state") != "firing":
-        return None
-    return f"{public_url.rstrip('/')}/ack/{payload.get('alert_id')}"
-
-
 def detail_rows(payload: dict[str, Any]) -> list[tuple[str, str]]:
     """The facts both parts show, in order; empty ones left out."""
     labels = payload.get("labels") or {}
@@ -123,7 +117,7 @@ def compose(payload: dict[str, Any], notification_id: str, public_url: str) -> E
         f"{severity} alert {EVENT_HEADINGS.get(event, event)}: {one_line(payload.get('title'))}"
     )
     rows = detail_rows(payload)
-    link = ack_url(payload, public_url)
+    link = ack_link(payload)
     footer = f"Alert {alert_id} · {payload.get('at', '')}"
 
     text = [heading, ""]

@@ -15,7 +15,7 @@ import httpx
 from tocsin.config import PagerDutyChannelConfig
 from tocsin.notify.base import Message, TransportError
 from tocsin.notify.http import post
-from tocsin.notify.text import clip, runbook_link
+from tocsin.notify.text import ack_link, clip, runbook_link
 
 ACTIONS = {
     "fired": "trigger",
@@ -67,9 +67,13 @@ def build_body(message: Message, routing_key: str, public_url: str) -> dict[str,
         event["timestamp"] = payload["at"]
     body["payload"] = event
     body["client"] = "Tocsin"
+    links = []
     if payload.get("runbook"):
-        link = runbook_link(str(payload["runbook"]), public_url)
-        body["links"] = [{"href": link, "text": "Runbook"}]
+        links.append({"href": runbook_link(str(payload["runbook"]), public_url), "text": "Runbook"})
+    if ack_url := ack_link(payload):
+        links.append({"href": ack_url, "text": "Acknowledge in Tocsin"})
+    if links:
+        body["links"] = links
     return body
 
 

@@ -21,7 +21,7 @@ import httpx
 from tocsin.config import SlackChannelConfig
 from tocsin.notify.base import Message, TransportError
 from tocsin.notify.http import post
-from tocsin.notify.text import clip, format_value, runbook_link
+from tocsin.notify.text import ack_link, clip, format_value, runbook_link
 
 HEADER_MAX = 150
 SECTION_TEXT_MAX = 3000
@@ -118,9 +118,9 @@ def build_body(
     blocks.append({"type": "section", "fields": fact_fields(payload, public_url)})
     if elements := context_elements(payload):
         blocks.append({"type": "context", "elements": elements})
-    ack_url = f"{public_url.rstrip('/')}/ack/{payload.get('alert_id')}"
+    ack_url = ack_link(payload)
     # A cut URL would point somewhere wrong, so an overlong one loses the button instead.
-    if payload.get("state") == "firing" and len(ack_url) <= URL_MAX:
+    if ack_url is not None and len(ack_url) <= URL_MAX:
         button = {
             "type": "button",
             "action_id": "acknowledge",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def clip(text: str, limit: int) -> str:
     """`text` cut to `limit` characters, ending in "…" when something was cut."""
@@ -17,6 +19,15 @@ def runbook_link(runbook: str, public_url: str) -> str:
     if runbook.startswith(("http://", "https://")):
         return runbook
     return f"{public_url.rstrip('/')}/runbooks/{runbook}"
+
+
+def ack_link(payload: dict[str, Any]) -> str | None:
+    """The signed acknowledge link the pipeline put in the payload; only an alert still firing
+    has anything to acknowledge."""
+    url = payload.get("ack_url")
+    if payload.get("state") != "firing" or not isinstance(url, str):
+        return None
+    return url
 
 
 def format_value(value: float) -> str:

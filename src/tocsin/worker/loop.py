@@ -305,6 +305,11 @@ class Worker:
             stop.set()
             DOORBELL.ring()
             sender.join()
+            # A graceful stop sends what is already due (a restart would, but a page should
+            # not wait for one); a few rounds at most, so a failing channel cannot hold it.
+            for _ in range(3):
+                if not self._step(self.send_due_notifications):
+                    break
 
     def _send_forever(self, stop: threading.Event) -> None:
         while not stop.is_set():
