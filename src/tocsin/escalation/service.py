@@ -3,7 +3,7 @@ schedule repeats, stop them. Deciding whom a step reaches is the pipeline's."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -75,13 +75,28 @@ def due(session: Session, now: datetime, limit: int = 100) -> Sequence[Escalatio
 
 def settle(session: Session, step: EscalationStep, state: str, now: datetime) -> bool:
     """pending → fired | cancelled, as a compare-and-set: False if someone else settled it."""
-    result = session.execute(
+    return step.id in settle_many(session, [step.id], state, now)
+
+
+def settle_many(session: Session, step_ids: Collection[int], state: str, now: datetime) -> set[int]:
+    """`settle` for a batch in one statement; returns the ids this call moved (the others
+    were settled by someone else first)."""
+    if not step_ids:
+        return set()
+    moved = session.scalars(
         update(EscalationStep)
-        .where(EscalationStep.id == step.id, EscalationStep.state == "pending")
+        .where(EscalationStep.id.in_(step_ids), EscalationStep.state == "pending")
         .values(state=state, fired_at=now if state == "fired" else None)
+        .returning(EscalationStep.id)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    return set(moved)
+
+
+def by_id(session: Session, escalation_ids: Collection[int]) -> dict[int, Escalation]:
+    """Escalations of a batch of steps, in one query."""
+    rows = session.scalars(select(Escalation).where(Escalation.id.in_(escalation_ids)))
+    return {row.id: row for row in rows}
 
 
 def schedule_repeat(
