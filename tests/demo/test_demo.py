@@ -58,5 +58,11 @@ def test_the_demo_tells_the_story_of_a_bad_morning(tmp_path: Path) -> None:
     assert "PagerDuty: acknowledge tocsin-1" in text
     assert "PagerDuty: resolve tocsin-1" in text
     assert "Twilio: call to +15551230002" in text
+    # Noise control: 30 alerts in 90 s became one notification per channel of their route...
+    assert "Stripe webhook failed (30 occurrences in 87 s)" in text
+    assert result.storm_notifications == 3
+    # ...and the maintenance window muted the checkout alert but recorded and counted it.
+    assert result.muted_in_window == 1
+    assert "not notified: maintenance window “Stripe API upgrade”" in text
     assert "Summary" in text
     assert "5 alerts" in text

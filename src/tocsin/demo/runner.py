@@ -24,15 +24,21 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin import actions, store
+from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.checks.models import Evaluation
 from tocsin.clock import VirtualClock
-from tocsin.config import TocsinConfig, parse
+from tocsin.config import GroupingConfig, TocsinConfig, parse
 from tocsin.db import make_engine, make_sessionmaker, session_scope
 from tocsin.demo.standins import StandIns
 from tocsin.demo.storefront import DEFAULT_START, Scenario, create_storefront, scenario_events
+from tocsin.fingerprint import fingerprint
+from tocsin.noise import maintenance
+from tocsin.noise.models import MaintenanceWindow
+from tocsin.noise.screen import explain
 from tocsin.worker.loop import Worker
 
 ZONE = ZoneInfo("America/New_York")
@@ -48,6 +54,8 @@ class DemoResult:
     notifications: int = 0
     events: list[tuple[datetime, str, str, str]] = field(default_factory=list)
     received: Counter[str] = field(default_factory=Counter)
+    storm_notifications: int = 0
+    muted_in_window: int = 0
     elapsed_s: float = 0.0
 
 
@@ -144,7 +152,7 @@ def _play(
     step: timedelta,
     stand_ins: StandIns,
 ) -> DemoResult:
-    from sqlalchemy.orm import Session, sessionmaker
+    from sqlalchemy.orm import sessionmaker
 
     assert isinstance(factory, sessionmaker)
     sessions: sessionmaker[Session] = factory
@@ -201,7 +209,123 @@ def _play(
         clock.advance(step)
     worker.stop()
     _summary(console, config, sessions, result)
+    _noise_act(console, config, sessions, clock, stand_ins, result)
     return result
+
+
+STORM = 30  # failed Stripe webhooks, one every 3 s
+
+
+def _noise_act(
+    console: Console,
+    config: TocsinConfig,
+    sessions: sessionmaker[Session],
+    clock: VirtualClock,
+    stand_ins: StandIns,
+    result: DemoResult,
+) -> None:
+    """Noise control (reference 000 §6.2.4): a storm of alerts becomes one grouped
+    notification, and a maintenance window mutes a check but records it."""
+    grouping = GroupingConfig(
+        by=["service", "check"],
+        group_wait=timedelta(minutes=2),  # the reference's two-minute window
+        group_interval=timedelta(minutes=10),
+        repeat_interval=timedelta(hours=4),
+    )
+    noisy = config.model_copy(update={"grouping": grouping, "checks": []})
+    worker = Worker(noisy, sessions, clock, worker_id="demo-noise", threads=False)
+    worker.start()
+    console.rule("[bold]Noise control: a storm, grouped; a maintenance window")
+    console.print(
+        f"[dim]{_local(clock.now())}[/]  [italic cyan]▸ a bad deploy makes every Stripe webhook "
+        f"fail its signature check: {STORM} alerts in {STORM * 3} s[/]"
+    )
+    for i in range(STORM):
+        _raise(
+            sessions,
+            worker,
+            clock,
+            {"service": "payments", "check": "stripe_webhook", "order": str(4100 + i)},
+            "Stripe webhook failed",
+            f"order {4100 + i}: signature mismatch",
+        )
+        clock.advance(timedelta(seconds=3))
+        worker.tick()
+    for _ in range(3):
+        clock.advance(timedelta(minutes=1))
+        worker.tick()
+    received = stand_ins.take()
+    for item in received:
+        console.print(
+            f"           [dim]→ {item.service}: {escape(item.summary)}[/]", highlight=False
+        )
+    result.storm_notifications = len(received)
+    console.print(
+        f"{STORM} alerts → {len(received)} notifications "
+        f"({', '.join(sorted({r.service for r in received}))}), one per channel for the group"
+    )
+    now = clock.now()
+    with session_scope(sessions) as session:
+        window = maintenance.create_window(
+            session,
+            "Stripe API upgrade",
+            ["checkout"],
+            now,
+            now + timedelta(hours=1),
+            "ana",
+            now=now,
+        )
+    console.print(
+        f"[dim]{_local(now)}[/]  [italic cyan]▸ ana opens a one-hour maintenance window for "
+        "the checkout service[/]"
+    )
+    alert_id = _raise(
+        sessions,
+        worker,
+        clock,
+        {"service": "checkout", "check": "checkout_latency"},
+        "Checkout latency high",
+        "p95 4.2 s during the Stripe upgrade",
+    )
+    worker.tick()
+    muted = stand_ins.take()
+    with session_scope(sessions) as session:
+        alert = session.get(Alert, alert_id)
+        assert alert is not None
+        why = explain(session, alert).get("summary", "")
+        counted = session.get(MaintenanceWindow, window.id)
+        result.muted_in_window = counted.suppressed_count if counted else 0
+    console.print(
+        f"[dim]{_local(clock.now())}[/]  🔕 Checkout latency high: recorded as alert "
+        f"#{alert_id}, {len(muted)} notifications — {why}",
+        highlight=False,
+    )
+    result.storm_notifications += len(muted)
+    worker.stop()
+
+
+def _raise(
+    sessions: sessionmaker[Session],
+    worker: Worker,
+    clock: VirtualClock,
+    labels: dict[str, str],
+    title: str,
+    message: str,
+) -> int:
+    with session_scope(sessions) as session:
+        alert, event = alerts.fire(
+            session,
+            fingerprint=fingerprint("demo", labels),
+            origin="event",
+            check_name=None,
+            labels=labels,
+            severity="HIGH",
+            title=title,
+            message=message,
+            now=clock.now(),
+        )
+        worker.pipeline.dispatch(session, alert, [event], clock.now())
+        return alert.id
 
 
 def _local(at: datetime) -> str:
@@ -221,7 +345,7 @@ def _print_event(console: Console, event: AlertEvent, alert: Alert) -> None:
 
 
 def _summary(console: Console, config: TocsinConfig, sessions: object, result: DemoResult) -> None:
-    from sqlalchemy.orm import Session, sessionmaker
+    from sqlalchemy.orm import sessionmaker
 
     assert isinstance(sessions, sessionmaker)
     factory: sessionmaker[Session] = sessions
