@@ -172,40 +172,42 @@ class Record:
     worker_id: str | None = None
 
 
-_INSERT_EVALUATION = insert(EVALUATION).returning(EVALUATION.c.id, sort_by_parameter_order=True)
+# Unordered RETURNING lets the rows go in one statement; ids are matched back by check name,
+# unique within a batch since each check has one schedule row and so one claimed slot.
+_INSERT_EVALUATION = insert(EVALUATION).returning(EVALUATION.c.check_name, EVALUATION.c.id)
 _INSERT_SAMPLE = insert(SAMPLE)
 
 
 def record(session: Session, records: Sequence[Record]) -> list[int]:
-    """Insert the evaluations and their samples as two bulk statements; return the new ids in
-    order. Conflict if any slot is already recorded (another worker ran it after our lease
-    expired): the caller rolls back, and only the late one is lost when retried alone."""
+    """Insert the evaluations (one per check) and their samples as two bulk statements; return
+    the new ids in order. Conflict if any slot is already recorded (another worker ran it after
+    our lease expired): the caller rolls back, and only the late one is lost when retried alone.
+    """
     if not records:
         return []
+    if len({r.check_name for r in records}) != len(records):
+        raise ValueError("a batch records at most one evaluation per check")
     conn = session.connection()
     try:
-        ids = list(
-            conn.execute(
-                _INSERT_EVALUATION,
-                [
-                    {
-                        "check_name": r.check_name,
-                        "slot_at": r.slot_at,
-                        "started_at": r.started_at,
-                        "finished_at": r.finished_at,
-                        "duration_ms": round(
-                            (r.finished_at - r.started_at).total_seconds() * 1000, 3
-                        ),
-                        "status": r.status,
-                        "error_kind": r.error_kind,
-                        "error": r.error,
-                        "worker_id": r.worker_id,
-                        "results": [x.as_json() for x in r.results],
-                    }
-                    for r in records
-                ],
-            ).scalars()
+        returned = conn.execute(
+            _INSERT_EVALUATION,
+            [
+                {
+                    "check_name": r.check_name,
+                    "slot_at": r.slot_at,
+                    "started_at": r.started_at,
+                    "finished_at": r.finished_at,
+                    "duration_ms": round((r.finished_at - r.started_at).total_seconds() * 1000, 3),
+                    "status": r.status,
+                    "error_kind": r.error_kind,
+                    "error": r.error,
+                    "worker_id": r.worker_id,
+                    "results": [x.as_json() for x in r.results],
+                }
+                for r in records
+            ],
         )
+        ids_by_name = {name: evaluation_id for name, evaluation_id in returned}
     except IntegrityError:
         first = records[0]
         what = (
@@ -214,6 +216,7 @@ def record(session: Session, records: Sequence[Record]) -> list[int]:
             else "a slot of the batch"
         )
         raise Conflict(f"{what} was evaluated elsewhere") from None
+    ids = [ids_by_name[r.check_name] for r in records]
     samples = [
         {
             "check_name": r.check_name,

@@ -154,31 +154,37 @@ class Worker:
                 self.config.worker.lease,
                 limit=self.config.worker.concurrency * 8,
             )
-        if claims:
-            self.run_claims(claims)
+            # Read what the evaluations need in the claiming transaction: one less per batch.
+            snaps = self._snapshots(session, claims, now)
+        self._run(claims, snaps, now)
         return len(claims)
 
     def run_claim(self, claim: checks.Claim) -> None:
-        self.run_claims([claim])
-
-    def run_claims(self, claims: list[checks.Claim]) -> None:
-        """Read the claimed checks' state in one transaction, query their sources outside any
-        transaction (in the pool when threaded), and write the outcomes in batches: one
-        transaction per batch instead of per check."""
-        known = [c for c in claims if c.check_name in self._checks]
-        if len(known) < len(claims):
-            with session_scope(self.factory) as session:
-                for claim in claims:
-                    if claim.check_name not in self._checks:
-                        checks.release(session, claim)
-        if not known:
-            return
         now = self.clock.now()
-        configs = [self._checks[claim.check_name] for claim in known]
         with session_scope(self.factory) as session:
-            snaps = actions.snapshots(session, configs, now)
-        if not self._threads or len(known) == 1:
-            self._apply([self._evaluate(claim, snaps, now) for claim in known])
+            snaps = self._snapshots(session, [claim], now)
+        self._run([claim], snaps, now)
+
+    def _snapshots(
+        self, session: Session, claims: list[checks.Claim], now: datetime
+    ) -> dict[str, actions.Snapshot]:
+        """Snapshots of the claimed checks; a claim whose check left the configuration is
+        handed back."""
+        for claim in claims:
+            if claim.check_name not in self._checks:
+                checks.release(session, claim)
+        configs = [self._checks[c.check_name] for c in claims if c.check_name in self._checks]
+        return actions.snapshots(session, configs, now) if configs else {}
+
+    def _run(
+        self, claims: list[checks.Claim], snaps: dict[str, actions.Snapshot], now: datetime
+    ) -> None:
+        """Query the sources outside any transaction (in the pool when threaded) and write the
+        outcomes in batches: one transaction per batch instead of one per check."""
+        known = [claim for claim in claims if claim.check_name in snaps]
+        if not self._threads or len(known) <= 1:
+            if known:
+                self._apply([self._evaluate(claim, snaps, now) for claim in known])
             return
         # Write whatever has finished each time round, so a slow source delays no one else's.
         waiting = {self._pool.submit(self._evaluate, claim, snaps, now) for claim in known}
