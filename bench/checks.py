@@ -4,7 +4,8 @@ What it measures: the wall time a worker takes to evaluate 1,000 checks that are
 once, from the first claim to the last commit. The clock is a `VirtualClock` that never moves,
 so `Worker.run_due_checks()` is called until it returns 0 and every check runs exactly once.
 Each run uses a fresh store (a copy of one migrated SQLite file in a temp dir, or the
-PostgreSQL database truncated) and a fresh worker; only the evaluation loop is timed (not migrating, parsing or `worker.start()`).
+PostgreSQL database truncated) and a fresh worker; only the evaluation loop is timed (not
+migrating, parsing or `worker.start()`).
 
 Data: 1,000 checks `c0000`…`c0999`, `schedule: {every: 1m}`, each `SELECT 1 AS value` on one
 SQLite source file with the condition `">= 10"` HIGH, so no alert ever fires; one console
