@@ -3,13 +3,15 @@
 These compose the domains — checks, alerts, notify — in the caller's transaction, so a
 transition, its timeline row and its notifications are written together or not at all.
 Evaluating a check is split in three so no network call happens inside a transaction:
-`snapshot` (read), `evaluate` (source + pure logic, no store), `apply` (one write).
+`snapshot` (read), `evaluate` (source + pure logic, no store), `apply` (one write). The
+worker reads and writes a whole batch of claimed checks at a time, so a transaction's fixed
+cost is shared by many evaluations.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,6 +44,7 @@ class Snapshot:
     previous: dict[str, str]
     pending: dict[str, tuple[str, datetime]]
     history: dict[str, float | None] | None
+    has_open: bool = True  # any open alert of the check; False lets `apply` skip re-reading
 
 
 @dataclass
@@ -56,30 +59,57 @@ class Outcome:
     error_kind: str | None = None
     error: str | None = None
     elapsed_ms: float = 0.0
-    had_pending: bool = False  # the snapshot had pending series, so they must be rewritten
+    snapshot: Snapshot | None = None  # what the evaluation started from; None: assume anything
+
+
+@dataclass(frozen=True)
+class Run:
+    """One claimed slot of a check and what evaluating it found: the unit `apply` writes."""
+
+    check: CheckConfig
+    claim: checks.Claim
+    outcome: Outcome
 
 
 def snapshot(session: Session, check: CheckConfig, now: datetime) -> Snapshot:
-    open_alerts = alerts.open_for_check(session, check.name)
-    history = None
-    if check.baseline is not None and check.baseline.history is not None:
-        spec = check.baseline.history
-        samples = checks.history(session, check.name, now - spec.window, now - spec.exclude_recent)
-        history = {
-            fp: aggregate(values, spec.aggregate) if len(values) >= spec.min_samples else None
-            for fp, values in samples.items()
-        }
-    return Snapshot(
-        previous={fp: a.severity for fp, a in open_alerts.items()},
-        pending=checks.pending(session, check.name),
-        history=history,
-    )
+    return snapshots(session, [check], now)[check.name]
+
+
+def snapshots(
+    session: Session, configs: Sequence[CheckConfig], now: datetime
+) -> dict[str, Snapshot]:
+    """Snapshots of several checks: one query for their open alerts, one for their pending
+    series, and one per check whose baseline is its own history."""
+    names = [check.name for check in configs]
+    open_alerts = alerts.open_for_checks(session, names)
+    pending = checks.pending(session, names)
+    out = {}
+    for check in configs:
+        by_origin = open_alerts.get(check.name, {})
+        out[check.name] = Snapshot(
+            previous={fp: a.severity for fp, a in by_origin.get("check", {}).items()},
+            pending=pending[check.name],
+            history=_history(session, check, now),
+            has_open=bool(by_origin),
+        )
+    return out
+
+
+def _history(session: Session, check: CheckConfig, now: datetime) -> dict[str, float | None] | None:
+    if check.baseline is None or check.baseline.history is None:
+        return None
+    spec = check.baseline.history
+    samples = checks.history(session, check.name, now - spec.window, now - spec.exclude_recent)
+    return {
+        fp: aggregate(values, spec.aggregate) if len(values) >= spec.min_samples else None
+        for fp, values in samples.items()
+    }
 
 
 def evaluate(check: CheckConfig, source: Source, snap: Snapshot, now: datetime) -> Outcome:
     """Query the source and apply the check's logic; never raises for a source's failure."""
     started = time.perf_counter()
-    outcome = Outcome(check.name, now, now, "ok", had_pending=bool(snap.pending))
+    outcome = Outcome(check.name, now, now, "ok", snapshot=snap)
     try:
         if not in_active_hours(check.active_hours, now):
             outcome.status = "inactive"
@@ -126,43 +156,71 @@ def _query_baselines(
 
 def apply(
     session: Session,
-    check: CheckConfig,
-    outcome: Outcome,
+    runs: Sequence[Run],
     *,
-    claim: checks.Claim,
     now: datetime,
     pipeline: Pipeline,
     worker_id: str | None = None,
 ) -> list[AlertEvent]:
-    """Write one evaluation and everything it causes, then advance the schedule.
-    Raises Conflict (caller rolls back) if another worker took the slot meanwhile."""
+    """Write a batch of evaluations and everything they cause, then advance their schedules.
+
+    Steps: insert every evaluation and sample in bulk; read open alerts once, only for the
+    checks whose snapshot saw some (a check's alerts are only opened under its lease, so one
+    that had none still has none, or the lease was lost and `complete` rolls everything back);
+    apply each check's transitions; advance every schedule by compare-and-set.
+    Raises Conflict (caller rolls back) if another worker took any of the slots meanwhile.
+    """
     checks.record(
         session,
-        check_name=check.name,
-        slot_at=claim.slot_at,
-        started_at=outcome.started_at,
-        finished_at=now,
-        status=outcome.status,
-        results=outcome.results,
-        error_kind=outcome.error_kind,
-        error=outcome.error,
-        worker_id=worker_id,
+        [
+            checks.Record(
+                check_name=run.check.name,
+                slot_at=run.claim.slot_at,
+                started_at=run.outcome.started_at,
+                finished_at=now,
+                status=run.outcome.status,
+                results=run.outcome.results,
+                error_kind=run.outcome.error_kind,
+                error=run.outcome.error,
+                worker_id=worker_id,
+            )
+            for run in runs
+        ],
+    )
+    open_alerts = alerts.open_for_checks(
+        session,
+        [
+            run.check.name
+            for run in runs
+            if run.outcome.snapshot is None or run.outcome.snapshot.has_open
+        ],
     )
     events: list[AlertEvent] = []
-    errors = claim.consecutive_errors + 1 if outcome.status == "error" else 0
-    open_alerts = alerts.open_by_origin(session, check.name)
-    if outcome.status != "error":
-        # An error never resolves anything: no false all-clear from a source that is down.
-        events += _apply_results(
-            session, check, outcome, open_alerts.get("check", {}), now, pipeline
+    done = []
+    for run in runs:
+        check, outcome = run.check, run.outcome
+        errors = run.claim.consecutive_errors + 1 if outcome.status == "error" else 0
+        by_origin = open_alerts.get(check.name, {})
+        if outcome.status != "error":
+            # An error never resolves anything: no false all-clear from a source that is down.
+            events += _apply_results(
+                session, check, outcome, by_origin.get("check", {}), now, pipeline
+            )
+            _save_pending(session, check, outcome)
+        events += _apply_check_error(
+            session, check, outcome, by_origin.get("check_error", {}), errors, now, pipeline
         )
-        if outcome.had_pending or any(r.pending_since for r in outcome.results):
-            checks.save_pending(session, check.name, outcome.results)
-    events += _apply_check_error(
-        session, check, outcome, open_alerts.get("check_error", {}), errors, now, pipeline
-    )
-    checks.complete(session, claim, check, now, errors)
+        done.append(checks.completion(run.claim, check, now, errors))
+    checks.complete(session, done, now)
     return events
+
+
+def _save_pending(session: Session, check: CheckConfig, outcome: Outcome) -> None:
+    """Rewrite the check's pending series only when they changed (usually there are none)."""
+    series = checks.pending_of(outcome.results)
+    before = outcome.snapshot.pending if outcome.snapshot is not None else None
+    if series != before:
+        checks.save_pending(session, check.name, series)
 
 
 def _apply_results(

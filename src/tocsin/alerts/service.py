@@ -3,7 +3,7 @@ caller's transaction; none commits."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -42,19 +42,20 @@ def timeline(session: Session, alert_id: int) -> Sequence[AlertEvent]:
     ).all()
 
 
-def open_for_check(session: Session, check_name: str, origin: str = "check") -> dict[str, Alert]:
-    """Open alerts of one check, by fingerprint (the worker never loads every alert)."""
-    return open_by_origin(session, check_name).get(origin, {})
-
-
-def open_by_origin(session: Session, check_name: str) -> dict[str, dict[str, Alert]]:
-    """Open alerts of one check in one query, by origin then fingerprint."""
+def open_for_checks(
+    session: Session, check_names: Collection[str]
+) -> dict[str, dict[str, dict[str, Alert]]]:
+    """Open alerts of several checks in one query, by check, origin, then fingerprint; a check
+    with none is absent."""
+    if not check_names:
+        return {}
     rows = session.scalars(
-        select(Alert).where(Alert.check_name == check_name, Alert.state.in_(OPEN))
+        select(Alert).where(Alert.check_name.in_(list(check_names)), Alert.state.in_(OPEN))
     ).all()
-    out: dict[str, dict[str, Alert]] = {}
+    out: dict[str, dict[str, dict[str, Alert]]] = {}
     for alert in rows:
-        out.setdefault(alert.origin, {})[alert.fingerprint] = alert
+        assert alert.check_name is not None
+        out.setdefault(alert.check_name, {}).setdefault(alert.origin, {})[alert.fingerprint] = alert
     return out
 
 

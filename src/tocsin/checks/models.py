@@ -62,7 +62,10 @@ class CheckSample(Base):
     """A check's current value per series over time, for `baseline: history`."""
 
     __tablename__ = "check_sample"
-    __table_args__ = (Index("ix_check_sample_series_at", "check_name", "fingerprint", "at"),)
+    # History baselines read one check's samples over a time window, all series at once:
+    # (check_name, at) makes that a range scan (with fingerprint in between it scanned every
+    # sample the check ever stored).
+    __table_args__ = (Index("ix_check_sample_check_at", "check_name", "at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     check_name: Mapped[str] = mapped_column(String(100))

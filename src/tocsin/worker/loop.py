@@ -13,7 +13,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime
 
 from sqlalchemy import update
@@ -164,47 +164,78 @@ class Worker:
                 self.config.worker.lease,
                 limit=self.config.worker.concurrency * 8,
             )
-        if not claims:
-            return 0
-        if self._threads and len(claims) > 1:
-            list(self._pool.map(self.run_claim, claims))
-        else:
-            for claim in claims:
-                self.run_claim(claim)
+            # Read what the evaluations need in the claiming transaction: one less per batch.
+            snaps = self._snapshots(session, claims, now)
+        self._run(claims, snaps, now)
         return len(claims)
 
     def run_claim(self, claim: checks.Claim) -> None:
-        check = self._checks.get(claim.check_name)
-        if check is None:
-            with session_scope(self.factory) as session:
-                checks.release(session, claim)
-            return
         now = self.clock.now()
         with session_scope(self.factory) as session:
-            snap = actions.snapshot(session, check, now)
+            snaps = self._snapshots(session, [claim], now)
+        self._run([claim], snaps, now)
+
+    def _snapshots(
+        self, session: Session, claims: list[checks.Claim], now: datetime
+    ) -> dict[str, actions.Snapshot]:
+        """Snapshots of the claimed checks; a claim whose check left the configuration is
+        handed back."""
+        for claim in claims:
+            if claim.check_name not in self._checks:
+                checks.release(session, claim)
+        configs = [self._checks[c.check_name] for c in claims if c.check_name in self._checks]
+        return actions.snapshots(session, configs, now) if configs else {}
+
+    def _run(
+        self, claims: list[checks.Claim], snaps: dict[str, actions.Snapshot], now: datetime
+    ) -> None:
+        """Query the sources outside any transaction (in the pool when threaded) and write the
+        outcomes in batches: one transaction per batch instead of one per check."""
+        known = [claim for claim in claims if claim.check_name in snaps]
+        if not self._threads or len(known) <= 1:
+            if known:
+                self._apply([self._evaluate(claim, snaps, now) for claim in known])
+            return
+        # Write whatever has finished each time round, so a slow source delays no one else's.
+        waiting = {self._pool.submit(self._evaluate, claim, snaps, now) for claim in known}
+        while waiting:
+            finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            self._apply([future.result() for future in finished])
+
+    def _evaluate(
+        self, claim: checks.Claim, snaps: dict[str, actions.Snapshot], now: datetime
+    ) -> actions.Run:
+        check = self._checks[claim.check_name]
+        snap = snaps[check.name]
         try:
             source = self.sources.get(check.source)
             outcome = actions.evaluate(check, source, snap, now)
         except SourceError as exc:  # opening the source failed (bad URL, missing driver)
             outcome = actions.Outcome(
-                check.name, now, now, "error", error_kind=exc.kind, error=str(exc)
+                check.name, now, now, "error", error_kind=exc.kind, error=str(exc), snapshot=snap
             )
+        return actions.Run(check, claim, outcome)
+
+    def _apply(self, runs: list[actions.Run]) -> None:
         try:
             with session_scope(self.factory) as session:
                 events = actions.apply(
-                    session,
-                    check,
-                    outcome,
-                    claim=claim,
-                    now=self.clock.now(),
-                    pipeline=self.pipeline,
-                    worker_id=self.id,
+                    session, runs, now=self.clock.now(), pipeline=self.pipeline, worker_id=self.id
                 )
         except Conflict as exc:
-            log.warning("%s: %s; another worker has it", check.name, exc)
+            if len(runs) > 1:
+                # One slot lost to another worker must not cost the batch: write each alone.
+                for run in runs:
+                    self._apply([run])
+                return
+            log.warning("%s: %s; another worker has it", runs[0].check.name, exc)
             return
-        if outcome.status == "error":
-            log.warning("check %s failed (%s): %s", check.name, outcome.error_kind, outcome.error)
+        for run in runs:
+            if run.outcome.status == "error":
+                outcome = run.outcome
+                log.warning(
+                    "check %s failed (%s): %s", run.check.name, outcome.error_kind, outcome.error
+                )
         for event in events:
             log.info("alert %s %s (%s)", event.alert_id, event.kind, event.severity)
 
