@@ -105,7 +105,9 @@ def update_silence(
     if can_update_in_place(old, wanted, starts_at, ends_at, now):
         _check_text(created_by, comment)
         check_range(starts_at, ends_at, now)
-        old.starts_at, old.ends_at = starts_at, ends_at
+        if _range_state(old, now) == "pending":  # an active one keeps its start
+            old.starts_at = starts_at
+        old.ends_at = ends_at
         old.created_by, old.comment = created_by.strip(), comment.strip()
         old.updated_at = now
         old.warned_at = None  # a new end deserves its own expiry notice
@@ -139,7 +141,9 @@ def can_update_in_place(
         return False
     state = _range_state(old, now)
     if state == "active":
-        return starts_at == old.starts_at and ends_at >= now
+        # Alertmanager's clients send times to the millisecond: the same start read back
+        # and re-sent is the same start.
+        return abs(starts_at - old.starts_at) < timedelta(milliseconds=1) and ends_at >= now
     return state == "pending" and starts_at >= now
 
 
