@@ -5,7 +5,7 @@ input answers 400/422 and writes nothing."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter
@@ -47,6 +47,7 @@ class WindowCreate(Span):
 
 
 def window_out(window: MaintenanceWindow, now: datetime) -> dict[str, Any]:
+    next_start = window_of(window).next_start(now)  # in the window's zone: shown in UTC
     return {
         "id": window.id,
         "title": window.title,
@@ -58,7 +59,7 @@ def window_out(window: MaintenanceWindow, now: datetime) -> dict[str, Any]:
         "every": window.every,
         "duration_seconds": window.duration_s,
         "timezone": window.timezone,
-        "next_start": window_of(window).next_start(now),
+        "next_start": next_start.astimezone(UTC) if next_start else None,
         "created_by": window.created_by,
         "created_at": window.created_at,
         "suppressed": window.suppressed_count,
