@@ -292,6 +292,7 @@ def test_operators_add_list_and_expire_silences_with_tocsins_syntax(
     assert gone.json()["status"] == "expired"
     assert client.delete(f"/api/v1/silences/{silence['id']}", headers=writer).status_code == 409
     assert client.delete("/api/v1/silences/nope", headers=writer).status_code == 404
+    assert client.delete("/api/v1/silences/a%00b", headers=writer).status_code == 422
     assert len(client.get("/api/v1/silences", headers=reader).json()) == 1
     assert len(client.get("/api/v1/silences?all=true", headers=reader).json()) == 2
 
@@ -318,6 +319,7 @@ BAD_SILENCES: list[tuple[dict[str, Any], int, str]] = [
     ({"every": "0 2 * * *", "duration": "1h", "timezone": "Mars/Base"}, 400, "time zone"),
     ({"comment": ""}, 422, "comment"),
     ({"by": "x"}, 422, "by"),
+    ({"comment": "a\x00b"}, 422, "comment"),  # PostgreSQL's text cannot hold NUL
 ]
 
 

@@ -92,6 +92,7 @@ def test_bad_windows_are_refused_and_change_nothing(
         ({"starts_at": "2026-11-17T12:00:00+02:00", "for": "1h"}, 400, "in the past"),
         ({"every": "61 * * * *", "duration": "1h"}, 400, "not a valid cron"),
         ({"colour": "red"}, 422, "colour"),
+        ({"services": ["a\x00"]}, 422, "services"),
     ]:
         answer = client.post("/api/v1/maintenance", json=good | change, headers=admin)
         assert answer.status_code == status, (change, answer.text)

@@ -29,7 +29,13 @@ from tocsin.matchers import Matcher, parse_matcher
 from tocsin.noise.common import parsed, status_of
 from tocsin.noise.models import MutedAlert, Silence
 
-Text = Annotated[str, StringConstraints(max_length=10_000)]
+
+def text(max_length: int, min_length: int = 0) -> StringConstraints:
+    """A text field's bounds, and no NUL character (PostgreSQL's text cannot hold one)."""
+    return StringConstraints(min_length=min_length, max_length=max_length, pattern=r"^[^\x00]*$")
+
+
+Text = Annotated[str, text(10_000)]
 # Alertmanager keeps expired silences for its `--data.retention` (120h by default); the
 # listing shows them as long, though Tocsin's store keeps them for good.
 RETENTION_SECONDS = 120 * 3600
@@ -39,7 +45,7 @@ _OPS = {(False, True): "=", (False, False): "!=", (True, True): "=~", (True, Fal
 class PostableMatcher(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Annotated[str, text(200, min_length=1)]
     value: Text
     isRegex: bool  # the wire format's names
     isEqual: bool = True
@@ -50,11 +56,11 @@ class PostableSilence(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: Annotated[str, StringConstraints(max_length=36)] | None = None
+    id: Annotated[str, text(36)] | None = None
     matchers: list[PostableMatcher] = Field(min_length=1, max_length=100)
     startsAt: AwareDatetime
     endsAt: AwareDatetime
-    createdBy: Annotated[str, StringConstraints(max_length=100)]
+    createdBy: Annotated[str, text(100)]
     comment: Text
 
 

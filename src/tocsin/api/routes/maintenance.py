@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from tocsin.api.deps import AppSettings, Reader, Writer
@@ -28,6 +28,7 @@ from tocsin.config import parse_duration
 from tocsin.errors import Invalid
 from tocsin.matchers import parse_matchers
 from tocsin.noise import known_issues, maintenance
+from tocsin.noise.alertmanager import text
 from tocsin.noise.common import MAX_REACH, status_of, window_of
 from tocsin.noise.models import KnownIssue, MaintenanceWindow
 
@@ -38,11 +39,9 @@ class WindowCreate(Span):
     """A maintenance window: alerts whose `service` label is one of `services` are recorded,
     not notified, while it holds."""
 
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    services: list[Annotated[str, StringConstraints(max_length=100)]] = Field(
-        min_length=1, max_length=100
-    )
-    description: Annotated[str, StringConstraints(max_length=10_000)] = ""
+    title: Annotated[str, text(200, min_length=1)]
+    services: list[Annotated[str, text(100)]] = Field(min_length=1, max_length=100)
+    description: Annotated[str, text(10_000)] = ""
     created_by: Name | None = None
 
 
@@ -113,13 +112,11 @@ class KnownIssueCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
-    matchers: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(
-        default_factory=list, max_length=100
-    )
-    message_contains: Annotated[str, StringConstraints(max_length=500)] | None = None
-    message_regex: Annotated[str, StringConstraints(max_length=500)] | None = None
+    id: Annotated[str, text(100, min_length=1)]
+    reason: Annotated[str, text(10_000, min_length=1)]
+    matchers: list[Annotated[str, text(1000)]] = Field(default_factory=list, max_length=100)
+    message_contains: Annotated[str, text(500)] | None = None
+    message_regex: Annotated[str, text(500)] | None = None
     expires_at: AwareDatetime | None = None
     for_: Duration | None = Field(default=None, alias="for")
     created_by: Name | None = None

@@ -25,7 +25,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     model_validator,
 )
 from sqlalchemy import select
@@ -40,6 +39,7 @@ from tocsin.inbound.alertmanager import gettable
 from tocsin.matchers import parse_matchers
 from tocsin.noise import alertmanager as am
 from tocsin.noise import silences
+from tocsin.noise.alertmanager import text
 from tocsin.noise.common import status_of
 from tocsin.noise.models import Silence
 
@@ -64,8 +64,8 @@ def _duration(text: str) -> str:
     return text
 
 
-Duration = Annotated[str, StringConstraints(max_length=32), AfterValidator(_duration)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Duration = Annotated[str, text(32), AfterValidator(_duration)]
+Name = Annotated[str, text(100, min_length=1)]
 
 
 class Span(BaseModel):
@@ -79,9 +79,9 @@ class Span(BaseModel):
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     for_: Duration | None = Field(default=None, alias="for")
-    every: Annotated[str, StringConstraints(max_length=100)] | None = None
+    every: Annotated[str, text(100)] | None = None
     duration: Duration | None = None
-    timezone: Annotated[str, StringConstraints(max_length=64)] = "UTC"
+    timezone: Annotated[str, text(64)] = "UTC"
 
     @model_validator(mode="after")
     def _one_end(self) -> Span:
@@ -111,7 +111,7 @@ class Span(BaseModel):
 
 Row = dict[str, Any]
 Rows = list[Row]
-RowId = Annotated[str, StringConstraints(max_length=100)]
+RowId = Annotated[str, text(100)]
 ShowAll = Annotated[bool, Query(alias="all", description="Include ended ones")]
 
 
@@ -151,7 +151,7 @@ async def am_answer(settings: Settings, work: Callable[[Session], T]) -> T | JSO
 
 
 Filters = Annotated[
-    list[Annotated[str, StringConstraints(max_length=1000)]] | None,
+    list[Annotated[str, text(1000)]] | None,
     Query(alias="filter", description='Matchers like alertname="x"'),
 ]
 
@@ -291,10 +291,8 @@ class SilenceCreate(Span):
     """A silence: matchers (each text may hold several, `{a="b", c=~"d"}`), why, and by
     whom (default: the token's name)."""
 
-    matchers: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(
-        min_length=1, max_length=100
-    )
-    comment: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+    matchers: list[Annotated[str, text(1000)]] = Field(min_length=1, max_length=100)
+    comment: Annotated[str, text(10_000, min_length=1)]
     created_by: Name | None = None
 
 
