@@ -125,6 +125,7 @@ def test_bad_silences_are_refused_and_nothing_is_stored(
             clock, matchers=[{"name": "job", "value": ".*", "isRegex": True}]
         ),
         "needs a comment": am_silence(clock, comment="  "),
+        "100 years": am_silence(clock, hours=24 * 365 * 101),
         "expected name=value": am_silence(
             clock, matchers=[{"name": "bad name", "value": "x", "isRegex": False}]
         ),

@@ -45,6 +45,10 @@ def check_range(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
         raise Invalid(f"the end ({ends_at.isoformat()}) must be after the start")
     if ends_at <= now:
         raise Invalid(f"the end ({ends_at.isoformat()}) is in the past")
+
+
+def check_reach(ends_at: datetime, now: datetime) -> None:
+    """Refuse an end more than MAX_REACH ahead (run-time input; the configuration may)."""
     if ends_at - now > MAX_REACH:
         raise Invalid(f"the end ({ends_at.isoformat()}) is more than 100 years away")
 

@@ -40,7 +40,7 @@ from tocsin.matchers import parse_matchers
 from tocsin.noise import alertmanager as am
 from tocsin.noise import silences
 from tocsin.noise.alertmanager import text
-from tocsin.noise.common import status_of
+from tocsin.noise.common import check_reach, status_of
 from tocsin.noise.models import Silence
 
 router = APIRouter()
@@ -105,6 +105,7 @@ class Span(BaseModel):
                 ends_at = starts_at + RECURRING_SPAN
         except OverflowError:
             raise Invalid("the end is too far in the future") from None
+        check_reach(ends_at, now)
         length = parse_duration(self.duration) if self.duration is not None else None
         return starts_at, ends_at, length
 
@@ -196,6 +197,7 @@ async def post_silence(
             raise Invalid("end time can't be in the past")
         if body.startsAt >= body.endsAt:
             raise Invalid("start time must be before end time")
+        check_reach(body.endsAt, now)
         if body.id:
             found = silences.update_silence(
                 session,
