@@ -19,10 +19,18 @@ from tocsin.api import errors
 from tocsin.api.deps import Settings, TokenCache, in_transaction
 from tocsin.api.limits import BodyLimit
 from tocsin.api.metrics import StoreCollector, registry
-from tocsin.api.routes import ack, health, heartbeats, inbound, operator
+from tocsin.api.routes import ack, health, heartbeats, inbound, maintenance, operator, silences
 from tocsin.heartbeats import service as heartbeat_rows
 
-ROUTERS = (health.router, inbound.router, heartbeats.router, operator.router, ack.router)
+ROUTERS = (
+    health.router,
+    inbound.router,
+    heartbeats.router,
+    operator.router,
+    ack.router,
+    silences.router,
+    maintenance.router,
+)
 OPENAPI_URL = "/api/v1/openapi.json"
 
 

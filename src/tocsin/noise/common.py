@@ -18,6 +18,9 @@ from tocsin.matchers import Matcher, parse_matcher
 from tocsin.noise.decide import Window
 from tocsin.noise.models import KnownIssue, MaintenanceWindow, MutedAlert, Silence
 
+# Further ahead than this is a typo, and near year 9999 date arithmetic would overflow.
+MAX_REACH = timedelta(days=36_525)
+
 
 def check_matchers(texts: Sequence[str]) -> list[Matcher]:
     """Parse each matcher; Invalid names the bad one. Input is refused before any write."""
@@ -42,6 +45,12 @@ def check_range(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
         raise Invalid(f"the end ({ends_at.isoformat()}) must be after the start")
     if ends_at <= now:
         raise Invalid(f"the end ({ends_at.isoformat()}) is in the past")
+
+
+def check_reach(ends_at: datetime, now: datetime) -> None:
+    """Refuse an end more than MAX_REACH ahead (run-time input; the configuration may)."""
+    if ends_at - now > MAX_REACH:
+        raise Invalid(f"the end ({ends_at.isoformat()}) is more than 100 years away")
 
 
 def check_recurrence(every: str | None, duration: timedelta | None, timezone: str) -> None:

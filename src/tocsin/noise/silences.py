@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tocsin.errors import Invalid
+from tocsin.errors import Invalid, NotFound
 from tocsin.matchers import matches_all
 from tocsin.noise.common import (
     active_rows,
@@ -23,6 +23,7 @@ from tocsin.noise.common import (
     get_row,
     list_rows,
     parsed,
+    wake,
 )
 from tocsin.noise.models import Silence
 
@@ -53,10 +54,7 @@ def create_silence(
     if all(m.matches({}) for m in parsed):
         # Alertmanager's rule: matchers that all match the empty label would mute everything.
         raise Invalid("at least one matcher must not match an empty label (it would mute all)")
-    if not created_by.strip():
-        raise Invalid("a silence needs its creator (--by)")
-    if not comment.strip():
-        raise Invalid("a silence needs a comment saying why")
+    _check_text(created_by, comment)
     check_range(starts_at, ends_at, now)
     check_recurrence(every, duration, timezone)
     silence = Silence(
@@ -77,6 +75,91 @@ def create_silence(
     session.flush()
     forget(session)
     return silence
+
+
+def update_silence(
+    session: Session,
+    silence_id: str,
+    matchers: Sequence[str],
+    starts_at: datetime,
+    ends_at: datetime,
+    created_by: str,
+    comment: str,
+    *,
+    now: datetime,
+) -> Silence:
+    """Change a silence as Alertmanager does when a silence is posted with its id.
+
+    1. In place, when the matchers are the same and the times allow it: an active silence
+       keeps its start and must not end in the past; a pending one must not start in the
+       past. Its id stays and alerts it muted are looked at again (its end may have moved).
+    2. Otherwise the old silence is expired (unless it already has) and a new one, with a
+       new id, replaces it, starting no earlier than now; a recurrence carries over.
+
+    NotFound if no such silence; Invalid (nothing written) on bad input.
+    """
+    old = session.get(Silence, silence_id)
+    if old is None:
+        raise NotFound(f"silence {silence_id} does not exist")
+    wanted = sorted(str(m) for m in check_matchers(matchers))
+    if can_update_in_place(old, wanted, starts_at, ends_at, now):
+        _check_text(created_by, comment)
+        check_range(starts_at, ends_at, now)
+        if _range_state(old, now) == "pending":  # an active one keeps its start
+            old.starts_at = starts_at
+        old.ends_at = ends_at
+        old.created_by, old.comment = created_by.strip(), comment.strip()
+        old.updated_at = now
+        old.warned_at = None  # a new end deserves its own expiry notice
+        session.flush()
+        forget(session)
+        wake(session, "silence", old.id, now)
+        return old
+    recurrence = timedelta(seconds=old.duration_s) if old.duration_s is not None else None
+    new = create_silence(
+        session,
+        wanted,
+        max(starts_at, now),
+        ends_at,
+        created_by,
+        comment,
+        now=now,
+        every=old.every,
+        duration=recurrence,
+        timezone=old.timezone,
+    )
+    if _range_state(old, now) != "expired":
+        expire_silence(session, old.id, now)
+    return new
+
+
+def can_update_in_place(
+    old: Silence, matchers: Sequence[str], starts_at: datetime, ends_at: datetime, now: datetime
+) -> bool:
+    """Alertmanager's rule for keeping a silence's id on update (`matchers` canonical)."""
+    if sorted(str(m) for m in parsed(old.matchers)) != sorted(matchers):
+        return False
+    state = _range_state(old, now)
+    if state == "active":
+        # Alertmanager's clients send times to the millisecond: the same start read back
+        # and re-sent is the same start.
+        return abs(starts_at - old.starts_at) < timedelta(milliseconds=1) and ends_at >= now
+    return state == "pending" and starts_at >= now
+
+
+def _range_state(silence: Silence, now: datetime) -> str:
+    """Alertmanager's state of the whole range (a recurring silence between occurrences is
+    still active: its series is running)."""
+    if now >= silence.ends_at:
+        return "expired"
+    return "pending" if now < silence.starts_at else "active"
+
+
+def _check_text(created_by: str, comment: str) -> None:
+    if not created_by.strip():
+        raise Invalid("a silence needs its creator (--by)")
+    if not comment.strip():
+        raise Invalid("a silence needs a comment saying why")
 
 
 def get_silence(session: Session, silence_id: str) -> Silence:

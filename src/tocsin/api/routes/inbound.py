@@ -17,15 +17,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.alerts.lifecycle import OPEN
-from tocsin.alerts.models import Alert
-from tocsin.api.deps import AppSettings, Ingest, Reader, Settings, authorize, in_transaction
+from tocsin.api.deps import AppSettings, Ingest, Reader, Settings, authorize
 from tocsin.api.limits import retry_after
+from tocsin.api.routes import silences
 from tocsin.db import session_scope
 from tocsin.errors import Conflict
 from tocsin.inbound import alertmanager, events, pagerduty
@@ -76,17 +73,27 @@ async def post_alerts(request: Request, settings: AppSettings, who: Ingest) -> J
     return JSONResponse(None, 200)
 
 
-@router.get("/api/v2/alerts", tags=["alertmanager"], summary="Alertmanager API v2: open alerts")
-async def get_alerts(settings: AppSettings, _who: Reader) -> list[dict[str, Any]]:
+@router.get(
+    "/api/v2/alerts",
+    tags=["alertmanager"],
+    summary="Alertmanager API v2: open alerts, with what noise control muted",
+    response_model=None,
+)
+async def get_alerts(
+    settings: AppSettings,
+    _who: Reader,
+    active: bool = True,
+    silenced: bool = True,
+    inhibited: bool = True,
+    filters: silences.Filters = None,
+) -> list[dict[str, Any]] | JSONResponse:
     now = settings.clock.now()
-
-    def work(session: Session) -> list[dict[str, Any]]:
-        rows = session.scalars(
-            select(Alert).where(Alert.state.in_(OPEN)).order_by(Alert.id).limit(10_000)
-        ).all()
-        return [alertmanager.gettable(a, now) for a in rows]
-
-    return await in_transaction(settings, work)
+    return await silences.am_answer(
+        settings,
+        lambda s: silences.alertmanager_alerts(
+            s, now, active=active, silenced=silenced, inhibited=inhibited, filters=filters
+        ),
+    )
 
 
 @router.get("/api/v2/status", tags=["alertmanager"], summary="Alertmanager API v2: status")
