@@ -47,6 +47,7 @@ def config_text(store_url: str, hook_url: str) -> str:
     steps = "".join(f"\n      - {{after: {after}s, notify: [hook]}}" for after in STEP_AFTER)
     return f"""\
 store: {{url: "{store_url}"}}
+api: {{listen: "127.0.0.1:0"}}  # an ephemeral port: 8080 may be taken on a shared machine
 worker: {{lease: 1s, poll_interval: 50ms, heartbeat_interval: 1s, concurrency: 1}}
 channels:
   hook: {{type: webhook, url: "{hook_url}/hook", timeout: 5s}}

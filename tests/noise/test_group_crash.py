@@ -27,6 +27,7 @@ pytestmark = pytest.mark.slow
 def config_text(store_url: str, shop: ValueTable) -> str:
     return f"""\
 store: {{url: "{store_url}"}}
+api: {{listen: "127.0.0.1:0"}}  # an ephemeral port: 8080 may be taken on a shared machine
 worker: {{lease: 3s, poll_interval: 100ms, heartbeat_interval: 1s, concurrency: 1}}
 sources:
   shop: {{type: sql, url: "{shop.url}"}}
