@@ -102,3 +102,28 @@ def test_the_openapi_document_lists_every_inbound_route(client: TestClient) -> N
     schema = doc["paths"]["/v2/enqueue"]["post"]["requestBody"]["content"]["application/json"]
     assert "routing_key" in schema["schema"]["properties"]
     assert "Payload" in doc["components"]["schemas"]
+
+
+def test_metrics_show_escalation_steps_overdue_and_how_late_they_fired(
+    factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    config = api_config(
+        "escalation_policies:\n"
+        "  critical: {steps: [{after: 0m, notify: [console]}, {after: 5m, notify: [console]}]}\n"
+    )
+    settings = Settings(config, factory, clock)
+    with TestClient(create_app(settings)) as client:
+        headers = {"Authorization": "Bearer " + make_token(factory, clock, "ops", "ingest")}
+        body = {"events": [{"key": "a", "title": "A", "severity": "CRITICAL"}]}
+        assert client.post("/api/v1/events", json=body, headers=headers).status_code < 300
+        clock.advance(timedelta(minutes=7))  # step 2 came due 2 minutes ago; no worker ran
+        text = client.get("/metrics").text
+        assert 'tocsin_escalation_steps{state="fired"} 1.0' in text
+        assert 'tocsin_escalation_steps{state="pending"} 1.0' in text
+        assert "tocsin_escalation_steps_overdue 1.0" in text
+        with session_scope(factory) as s:
+            assert settings.pipeline.fire_due_steps(s, clock.now()) == 1
+        clock.advance(timedelta(seconds=11))  # past the metrics cache
+        text = client.get("/metrics").text
+        assert "tocsin_escalation_steps_overdue 0.0" in text
+        assert 'tocsin_escalation_lateness_seconds{quantile="1"} 120.0' in text

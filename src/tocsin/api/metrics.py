@@ -20,6 +20,7 @@ from tocsin.alerts.models import Alert
 from tocsin.checks.models import Evaluation
 from tocsin.clock import Clock
 from tocsin.db import session_scope
+from tocsin.escalation.models import EscalationStep
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.notify.models import Notification
 from tocsin.worker.models import WorkerHeartbeat
@@ -33,6 +34,29 @@ class Snapshot:
     notifications: list[tuple[str, str, int]] = field(default_factory=list)
     heartbeats: list[tuple[str, int]] = field(default_factory=list)
     workers: int = 0
+    steps: list[tuple[str, int]] = field(default_factory=list)
+    overdue: int = 0
+    lateness: dict[str, float] = field(default_factory=dict)
+
+
+LATENESS_WINDOW = timedelta(hours=1)
+OVERDUE_AFTER = timedelta(minutes=1)
+
+
+def _lateness(session: Session, now: datetime) -> dict[str, float]:
+    """p50, p99 and max of how late escalation steps fired over the last hour."""
+    rows = session.execute(
+        select(EscalationStep.due_at, EscalationStep.fired_at)
+        .where(EscalationStep.state == "fired", EscalationStep.fired_at >= now - LATENESS_WINDOW)
+        .limit(100_000)
+    ).all()
+    late = sorted((fired - due).total_seconds() for due, fired in rows if fired is not None)
+    if not late:
+        return {}
+    pick = {"0.5": 0.5, "0.99": 0.99}
+    out = {q: late[min(len(late) - 1, int(p * len(late)))] for q, p in pick.items()}
+    out["1"] = late[-1]
+    return out
 
 
 def read(session: Session, now: datetime, worker_fresh: timedelta) -> Snapshot:
@@ -51,6 +75,24 @@ def read(session: Session, now: datetime, worker_fresh: timedelta) -> Snapshot:
                 select(Heartbeat.status, func.count()).group_by(Heartbeat.status)
             ).all()
         ],
+        steps=[
+            (str(s), int(n))
+            for s, n in session.execute(
+                select(EscalationStep.state, func.count()).group_by(EscalationStep.state)
+            ).all()
+        ],
+        overdue=int(
+            session.scalar(
+                select(func.count())
+                .select_from(EscalationStep)
+                .where(
+                    EscalationStep.state == "pending",
+                    EscalationStep.due_at < now - OVERDUE_AFTER,
+                )
+            )
+            or 0
+        ),
+        lateness=_lateness(session, now),
         workers=int(
             session.scalar(
                 select(func.count())
@@ -124,6 +166,25 @@ class StoreCollector(Collector):
         yield GaugeMetricFamily(
             "tocsin_workers_alive", "Workers with a fresh heartbeat", value=snap.workers
         )
+        steps = GaugeMetricFamily(
+            "tocsin_escalation_steps", "Escalation steps by state", labels=["state"]
+        )
+        for state, n in snap.steps:
+            steps.add_metric([state], n)
+        yield steps
+        yield GaugeMetricFamily(
+            "tocsin_escalation_steps_overdue",
+            "Escalation steps still pending a minute after they came due",
+            value=snap.overdue,
+        )
+        late = GaugeMetricFamily(
+            "tocsin_escalation_lateness_seconds",
+            "How late escalation steps fired over the last hour (quantile 1 is the maximum)",
+            labels=["quantile"],
+        )
+        for quantile, seconds in snap.lateness.items():
+            late.add_metric([quantile], seconds)
+        yield late
 
 
 def registry(collector: StoreCollector) -> CollectorRegistry:
