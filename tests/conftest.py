@@ -22,6 +22,8 @@ from tocsin.clock import VirtualClock
 from tocsin.db import make_engine, make_sessionmaker
 from tocsin.models import Base
 
+pytest_plugins = ["tests.support.processes"]  # the `start` fixture for real-process tests
+
 PG_ADMIN_URL = os.environ.get(
     "TOCSIN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.support.loopback import Loopback
-from tests.worker.test_process import count, start, wait_for  # noqa: F401 (start: a fixture)
+from tests.support.processes import count, wait_for
 
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import AlertEvent
@@ -99,7 +99,7 @@ def test_kill_9_while_escalating_fires_every_step_once_and_loses_no_notification
     store_url: str,
     factory: sessionmaker[Session],
     hook: Loopback,
-    start: Callable[[Path], subprocess.Popen[str]],  # noqa: F811
+    start: Callable[[Path], subprocess.Popen[str]],
 ) -> None:
     config = tmp_path / "tocsin.yaml"
     config.write_text(config_text(store_url, hook.url))

@@ -3,24 +3,22 @@ flush: the restarted process flushes it, exactly once."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from tests.support.processes import wait_for
 from tests.support.shop import ValueTable
 
 from tocsin.db import session_scope
 from tocsin.noise.models import AlertGroup
 from tocsin.notify.models import Notification
 
-TOCSIN = [sys.executable, "-m", "tocsin.cli"]
 pytestmark = pytest.mark.slow
 
 
@@ -44,38 +42,6 @@ checks:
     conditions:
       - {{when: ">= 10", severity: CRITICAL}}
 """
-
-
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
-    procs: list[subprocess.Popen[str]] = []
-
-    def launch(config: Path) -> subprocess.Popen[str]:
-        out = open(tmp_path / f"run-{len(procs)}.log", "w")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [*TOCSIN, "run", "-c", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "COLUMNS": "200"},
-        )
-        procs.append(proc)
-        return proc
-
-    yield launch
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def groups(factory: sessionmaker[Session]) -> list[tuple[int, bool]]:

@@ -7,14 +7,14 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from tests.support.processes import TOCSIN, count, wait_for
 from tests.support.shop import ValueTable
 
 from tocsin.alerts.models import Alert
@@ -23,7 +23,6 @@ from tocsin.db import session_scope
 from tocsin.notify.models import Notification
 from tocsin.worker.models import WorkerHeartbeat
 
-TOCSIN = [sys.executable, "-m", "tocsin.cli"]
 pytestmark = pytest.mark.slow
 
 
@@ -57,43 +56,6 @@ def shop(tmp_path: Path) -> ValueTable:
     for name in "abcd":
         table.set(f"rate_{name}", 1)
     return table
-
-
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
-    procs: list[subprocess.Popen[str]] = []
-
-    def launch(config: Path) -> subprocess.Popen[str]:
-        out = open(tmp_path / f"run-{len(procs)}.log", "w")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [*TOCSIN, "run", "-c", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "COLUMNS": "200"},
-        )
-        procs.append(proc)
-        return proc
-
-    yield launch
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
-def count(factory: sessionmaker[Session], model: type, *where: object) -> int:
-    with session_scope(factory) as s:
-        return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
 def migrate(store_url: str) -> None:
