@@ -8,7 +8,8 @@ still fires is notified then.
 
 Follow-ups (acknowledged, resolved) are never screened: they go to exactly the channels
 that were told the alert fired (Alertmanager #226/#2754: the people paged get the resolved
-notice even if a silence started meanwhile), and nowhere if nobody was told.
+notice even if a silence started meanwhile), and nowhere if nobody was told. A grouped
+alert's follow-ups go to its group, whose next flush announces them (see `grouping`).
 """
 
 from __future__ import annotations
@@ -196,11 +197,8 @@ def _follow_up(
             .execution_options(synchronize_session=False)
         )
     if grouping.group_of(session, alert.id) is not None:
-        if event.kind == "resolved":
-            return Verdict(
-                False, "grouped", reason="resolution reported by its group", grouped=True
-            )
-        return Verdict(True, "grouped", reason="a group member: its group's flushes report it")
+        what = "resolution" if event.kind == "resolved" else "acknowledgement"
+        return Verdict(False, "grouped", reason=f"{what} reported by its group", grouped=True)
     told = told_channels(session, alert.id)
     if told:
         if flap is not None and flap.started:  # announced on the resolution those told get
