@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.config import GroupingConfig
 from tocsin.db import is_postgresql
+from tocsin.noise.common import add_notification
 from tocsin.noise.decide import (
     Occurrence,
     Summary,
@@ -37,7 +38,6 @@ from tocsin.noise.decide import (
     summarise,
 )
 from tocsin.noise.models import AlertGroup, AlertGroupEntry
-from tocsin.notify.models import Notification
 from tocsin.notify.service import payload_for
 
 GROUPED_KINDS = ("fired", "severity_changed", "acknowledged", "resolved")
@@ -261,20 +261,7 @@ def _write_notifications(
         # A stable id per (group, flush, channel): even a duplicated flush could not
         # write a second row, and the channel's dedup key stays the same across retries.
         row_id = str(uuid.uuid5(_FLUSH_IDS, f"{group.id}:{number}:{channel}"))
-        session.add(
-            Notification(
-                id=row_id,
-                alert_id=lead.id,
-                event_id=None,
-                channel=channel,
-                target=None,
-                payload=payload,
-                state="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
+        add_notification(session, row_id, lead.id, (channel, None), payload, now)
 
 
 def payload_for_group(

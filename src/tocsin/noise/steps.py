@@ -64,11 +64,20 @@ def seed(session: Session, config: TocsinConfig, now: datetime) -> int:
     return written
 
 
-def run_due(session: Session, config: TocsinConfig, now: datetime, dispatch: Dispatch) -> int:
-    """One pass of everything noise control does on a timer; returns the work done."""
+def run_due(
+    session: Session,
+    config: TocsinConfig,
+    now: datetime,
+    dispatch: Dispatch,
+    people: silences.People | None = None,
+) -> int:
+    """One pass of everything noise control does on a timer; returns the work done.
+    `people` (the pipeline's) reaches a silence's creator; without it the expiry notice
+    goes to the console channels."""
     done = grouping.flush_due_groups(session, now, config.grouping)
     done += recheck_muted(session, now, dispatch)
     for silence in silences.warn_expiring(session, now):
         note_expiring(session, silence, now)
+        silences.tell_creator(session, config, silence, now, people)
         done += 1
     return done
