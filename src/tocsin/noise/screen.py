@@ -73,6 +73,14 @@ def screen(
         return _follow_up(session, config, alert, event, now)
     if event.kind not in SCREENED_KINDS:
         return NOTIFY
+    if config.inhibit_rules:  # a muted alert still inhibits others (Alertmanager)
+        inhibition.register(
+            session,
+            config.inhibit_rules,
+            alert,
+            match_labels(alert.labels, alert.check_name, alert.severity),
+            changed=event.kind == "severity_changed",
+        )
     muted = session.get(MutedAlert, alert.id)
     fresh = muted is None or muted.event_id != event.id  # not a re-check of a held event
     flap = None
@@ -189,6 +197,7 @@ def _follow_up(
         if config.flapping is not None:
             flap = flapping.record_change(session, config.flapping, alert.fingerprint, now)
         session.execute(delete(MutedAlert).where(MutedAlert.alert_id == alert.id))
+        inhibition.unregister(session, alert.id)
         # Alerts this one inhibited are looked at again in the worker's next noise step.
         session.execute(
             update(MutedAlert)
