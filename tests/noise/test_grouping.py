@@ -132,11 +132,13 @@ def test_members_still_firing_are_reminded_every_repeat_interval(
     ids = storm(desk, clock, 2, SECOND, service="payments")
     desk.step(timedelta(minutes=1))
     desk.ack(ids[1])
+    desk.step(timedelta(minutes=2))  # the acknowledgement goes out with the next flush
     desk.step(timedelta(minutes=59))
-    desk.step(timedelta(minutes=1))
+    desk.step(timedelta(minutes=1))  # an hour after the last notice, not the first
     titles = [p["title"] for p in desk.payloads()]
     assert titles == [
         "Payment processing stopped (2 occurrences in 1 s)",
+        "Payment processing stopped (1 acknowledged)",
         "Still firing: Payment processing stopped (1 open)",
     ]
 

@@ -80,7 +80,9 @@ class Desk:
         """Move the clock, then run the worker's noise step once."""
         self.clock.advance(advance)
         with session_scope(self.factory) as session:
-            return noise.run_due(session, self.config, self.clock.now(), self.pipeline.dispatch)
+            return noise.run_due(
+                session, self.config, self.clock.now(), self.pipeline.dispatch, self.pipeline.people
+            )
 
     def sent(self, alert_id: int | None = None) -> list[tuple[int, str, str]]:
         """(alert id, channel, event) of every outbox row, oldest first."""

@@ -205,17 +205,18 @@ def next_flush(
 @dataclass(frozen=True)
 class Occurrence:
     alert_id: int
-    kind: str  # fired | severity_changed | resolved
+    kind: str  # fired | severity_changed | acknowledged | resolved
     at: datetime
     title: str
     message: str
     severity: str
     labels: Mapping[str, str]
+    actor: str | None = None  # who acknowledged
 
 
 @dataclass(frozen=True)
 class Summary:
-    event: str  # fired while any member is open, resolved once none is
+    event: str  # fired while a member fires, acknowledged once all open ones are, else resolved
     title: str
     message: str
     severity: str
@@ -228,31 +229,43 @@ class Summary:
 SEVERITY_RANK = {"CRITICAL": 0, "HIGH": 1, "WARNING": 2, "INFO": 3}
 
 
-def summarise(occurrences: Sequence[Occurrence], open_count: int) -> Summary:
+def summarise(
+    occurrences: Sequence[Occurrence], open_count: int, acknowledged_count: int = 0
+) -> Summary:
     """The reference's grouped message: "Payment processing stopped (7 occurrences in 94 s)",
     first and latest occurrence, the count and up to three samples. A flush holding only
-    resolutions says how many resolved; `open_count` members are still open."""
+    acknowledgements or only resolutions says how many and (for acknowledgements) by whom.
+    `open_count` members still fire; `acknowledged_count` are acknowledged but not resolved.
+    """
     assert occurrences, "a flush summarises at least one occurrence"
-    fired = [o for o in occurrences if o.kind != "resolved"]
-    resolved = len(occurrences) - len(fired)
-    shown = fired or list(occurrences)
+    fired = [o for o in occurrences if o.kind in ("fired", "severity_changed")]
+    acked = [o for o in occurrences if o.kind == "acknowledged"]
+    resolved = [o for o in occurrences if o.kind == "resolved"]
+    shown = fired or acked or resolved
     head = shown[0]
     first_at, latest_at = min(o.at for o in shown), max(o.at for o in shown)
     count = len(shown)
     seconds = round((latest_at - first_at).total_seconds())
-    if count == 1:
+    event = "fired" if open_count else "acknowledged" if acknowledged_count else "resolved"
+    if count == 1 and (fired or head.kind == event):  # the channel's prefix says the rest
         title = head.title
     elif fired:
         title = f"{head.title} ({count} occurrences in {seconds} s)"
+    elif acked:
+        title = f"{head.title} ({count} acknowledged)"
     else:
         title = f"{head.title} ({count} resolved)"
     parts = [f"This alert fired {count} times in {seconds} seconds."] if len(fired) > 1 else []
     if count == 1 and head.message:
         parts.append(head.message)
-    if fired and resolved:
-        parts.append(f"{resolved} resolved since.")
-    if open_count == 0:
+    if acked:
+        parts.append(f"{len(acked)} acknowledged by {_who(acked)}.")
+    if resolved and shown is not resolved:
+        parts.append(f"{len(resolved)} resolved since.")
+    if open_count == 0 and acknowledged_count == 0:
         parts.append("All resolved.")
+    elif open_count == 0:
+        parts.append(f"All {acknowledged_count} open acknowledged.")
     elif count > 1 or open_count > 1:
         parts.append(f"{open_count} still open.")
     severity = min((o.severity for o in shown), key=lambda s: SEVERITY_RANK.get(s, 9))
@@ -261,12 +274,17 @@ def summarise(occurrences: Sequence[Occurrence], open_count: int) -> Summary:
         for o in shown[:3]
     )
     return Summary(
-        "fired" if open_count else "resolved",
+        event,
         title,
-        " ".join(parts),
-        severity,
-        count,
-        first_at,
-        latest_at,
-        samples,
+        message=" ".join(parts),
+        severity=severity,
+        count=count,
+        first_at=first_at,
+        latest_at=latest_at,
+        samples=samples,
     )
+
+
+def _who(acked: Sequence[Occurrence]) -> str:
+    names = dict.fromkeys(o.actor or "someone" for o in acked)
+    return ", ".join(names)

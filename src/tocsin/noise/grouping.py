@@ -2,6 +2,16 @@
 summary notification per flush. The group's `next_flush_at` is the durable timer; a flush
 claims it by compare-and-set (SKIP LOCKED on PostgreSQL) and writes its outbox row in the
 same transaction, so a worker killed before a flush flushes after restart, exactly once.
+
+Acknowledgements, as Alertmanager users would expect of a group: a member's acknowledgement
+is a change of the group like a new or resolved member, so it goes out with the group's
+next flush (at most `group_interval` after the previous one, batched with everything else
+that changed: acknowledging thirty alerts of a storm is one notice) to the channels the
+group told, saying how many and by whom ("Payment processing stopped (3 acknowledged)",
+"3 acknowledged by ana."). Acknowledged members get no `repeat_interval` reminders; once
+no member fires, the reminders stop and the flush's event is `acknowledged` (PagerDuty
+acknowledges the group's incident). The group's lead alert, whose id the notifications
+carry as PagerDuty's dedup key, stays the same until the group's final resolution.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.config import GroupingConfig
 from tocsin.db import is_postgresql
+from tocsin.noise.common import add_notification
 from tocsin.noise.decide import (
     Occurrence,
     Summary,
@@ -27,10 +38,10 @@ from tocsin.noise.decide import (
     summarise,
 )
 from tocsin.noise.models import AlertGroup, AlertGroupEntry
-from tocsin.notify.models import Notification
 from tocsin.notify.service import payload_for
 
-GROUPED_KINDS = ("fired", "severity_changed", "resolved")
+GROUPED_KINDS = ("fired", "severity_changed", "acknowledged", "resolved")
+_STATES = {"fired": "firing", "acknowledged": "acknowledged", "resolved": "resolved"}
 _FLUSH_IDS = uuid.UUID("6d0f5b8e-36a4-4d4c-9b7e-2f1c9a8e4b11")
 
 
@@ -145,28 +156,33 @@ def _flush(session: Session, group: AlertGroup, now: datetime, spec: GroupingCon
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return 0
     pending = session.execute(
-        select(AlertGroupEntry, Alert)
+        select(AlertGroupEntry, Alert, AlertEvent.actor)
         .join(Alert, Alert.id == AlertGroupEntry.alert_id)
+        .outerjoin(AlertEvent, AlertEvent.id == AlertGroupEntry.event_id)
         .where(AlertGroupEntry.group_id == group.id, AlertGroupEntry.flush_no.is_(None))
         .order_by(AlertGroupEntry.id)
     ).all()
-    open_ids = _open_members(session, group.id)
+    members = _open_members(session, group.id)
+    open_ids = members["firing"]
     if pending:
-        occurrences = [_occurrence(entry, alert) for entry, alert in pending]
+        occurrences = [_occurrence(entry, alert, actor) for entry, alert, actor in pending]
         session.execute(
             update(AlertGroupEntry)
-            .where(AlertGroupEntry.id.in_([entry.id for entry, _ in pending]))
+            .where(AlertGroupEntry.id.in_([entry.id for entry, _, _ in pending]))
             .values(flush_no=number)
             .execution_options(synchronize_session=False)
         )
-        summary = summarise(occurrences, len(open_ids))
+        summary = summarise(occurrences, len(open_ids), len(members["acknowledged"]))
     elif open_ids:  # a reminder: nothing new, members still fire
         summary = _reminder(session, open_ids)
     else:
         summary = None
+    # The lead (whose id is the PagerDuty dedup key) stays while any member is open and
+    # for the group's final resolution, so the incident it opened is the one resolved.
+    still_open = sorted(open_ids + members["acknowledged"])
     lead_id = group.lead_alert_id
-    if lead_id is None or lead_id not in open_ids:
-        lead_id = (open_ids[0] if open_ids else None) or (pending[0][1].id if pending else None)
+    if lead_id is None or (still_open and lead_id not in still_open):
+        lead_id = (still_open[0] if still_open else None) or (pending[0][1].id if pending else None)
     if summary is not None and lead_id is not None:
         lead = session.get(Alert, lead_id)
         assert lead is not None
@@ -178,32 +194,42 @@ def _flush(session: Session, group: AlertGroup, now: datetime, spec: GroupingCon
             next_flush_at=None,
             last_flush_at=now,
             repeat_at=now + spec.repeat_interval if open_ids else None,
-            lead_alert_id=lead_id if open_ids else None,
+            lead_alert_id=lead_id if still_open else None,
         )
         .execution_options(synchronize_session=False)
     )
     return 1
 
 
-def _open_members(session: Session, group_id: int) -> list[int]:
-    """Alerts of the group that are still firing (acknowledged ones need no reminder)."""
-    return list(
-        session.scalars(
-            select(Alert.id)
-            .where(
-                Alert.id.in_(
-                    select(AlertGroupEntry.alert_id).where(AlertGroupEntry.group_id == group_id)
-                ),
-                Alert.state == "firing",
-            )
-            .order_by(Alert.id)
-        ).all()
-    )
+def _open_members(session: Session, group_id: int) -> dict[str, list[int]]:
+    """The group's open alerts by state: `firing` ones are reminded, `acknowledged` ones
+    are not (someone is on it) but keep the group, and its lead, open."""
+    rows = session.execute(
+        select(Alert.id, Alert.state)
+        .where(
+            Alert.id.in_(
+                select(AlertGroupEntry.alert_id).where(AlertGroupEntry.group_id == group_id)
+            ),
+            Alert.state.in_(("firing", "acknowledged")),
+        )
+        .order_by(Alert.id)
+    ).all()
+    out: dict[str, list[int]] = {"firing": [], "acknowledged": []}
+    for alert_id, state in rows:
+        out[state].append(alert_id)
+    return out
 
 
-def _occurrence(entry: AlertGroupEntry, alert: Alert) -> Occurrence:
+def _occurrence(entry: AlertGroupEntry, alert: Alert, actor: str | None) -> Occurrence:
     return Occurrence(
-        alert.id, entry.kind, entry.at, alert.title, alert.message, alert.severity, alert.labels
+        alert.id,
+        entry.kind,
+        entry.at,
+        alert.title,
+        alert.message,
+        alert.severity,
+        alert.labels,
+        actor,
     )
 
 
@@ -235,20 +261,7 @@ def _write_notifications(
         # A stable id per (group, flush, channel): even a duplicated flush could not
         # write a second row, and the channel's dedup key stays the same across retries.
         row_id = str(uuid.uuid5(_FLUSH_IDS, f"{group.id}:{number}:{channel}"))
-        session.add(
-            Notification(
-                id=row_id,
-                alert_id=lead.id,
-                event_id=None,
-                channel=channel,
-                target=None,
-                payload=payload,
-                state="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
+        add_notification(session, row_id, lead.id, (channel, None), payload, now)
 
 
 def payload_for_group(
@@ -264,7 +277,7 @@ def payload_for_group(
         "title": summary.title,
         "message": summary.message,
         "severity": summary.severity,
-        "state": "firing" if summary.event == "fired" else "resolved",
+        "state": _STATES[summary.event],
         "group": {
             "id": group.id,
             "flush": number,

@@ -144,3 +144,22 @@ class MutedAlert(Base):
     since: Mapped[datetime] = mapped_column(UTCDateTime)
     recheck_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class InhibitSource(Base):
+    """An open alert matching an inhibit rule's source matchers, keyed by the rule and the
+    values of the rule's `equal` labels: a new target finds what could inhibit it by one
+    indexed look-up instead of reading every open alert. Written when the alert fires or
+    changes severity, deleted when it resolves; `seed` fills it for rules that are new."""
+
+    __tablename__ = "inhibit_source"
+    __table_args__ = (
+        Index("ix_inhibit_source_lookup", "rule_key", "equal_key"),
+        Index("ix_inhibit_source_alert_id", "alert_id"),
+    )
+
+    rule_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("alert.id", ondelete="CASCADE"), primary_key=True
+    )
+    equal_key: Mapped[str] = mapped_column(String(40))

@@ -8,7 +8,8 @@ still fires is notified then.
 
 Follow-ups (acknowledged, resolved) are never screened: they go to exactly the channels
 that were told the alert fired (Alertmanager #226/#2754: the people paged get the resolved
-notice even if a silence started meanwhile), and nowhere if nobody was told.
+notice even if a silence started meanwhile), and nowhere if nobody was told. A grouped
+alert's follow-ups go to its group, whose next flush announces them (see `grouping`).
 """
 
 from __future__ import annotations
@@ -72,6 +73,14 @@ def screen(
         return _follow_up(session, config, alert, event, now)
     if event.kind not in SCREENED_KINDS:
         return NOTIFY
+    if config.inhibit_rules:  # a muted alert still inhibits others (Alertmanager)
+        inhibition.register(
+            session,
+            config.inhibit_rules,
+            alert,
+            match_labels(alert.labels, alert.check_name, alert.severity),
+            changed=event.kind == "severity_changed",
+        )
     muted = session.get(MutedAlert, alert.id)
     fresh = muted is None or muted.event_id != event.id  # not a re-check of a held event
     flap = None
@@ -188,6 +197,7 @@ def _follow_up(
         if config.flapping is not None:
             flap = flapping.record_change(session, config.flapping, alert.fingerprint, now)
         session.execute(delete(MutedAlert).where(MutedAlert.alert_id == alert.id))
+        inhibition.unregister(session, alert.id)
         # Alerts this one inhibited are looked at again in the worker's next noise step.
         session.execute(
             update(MutedAlert)
@@ -196,11 +206,8 @@ def _follow_up(
             .execution_options(synchronize_session=False)
         )
     if grouping.group_of(session, alert.id) is not None:
-        if event.kind == "resolved":
-            return Verdict(
-                False, "grouped", reason="resolution reported by its group", grouped=True
-            )
-        return Verdict(True, "grouped", reason="a group member: its group's flushes report it")
+        what = "resolution" if event.kind == "resolved" else "acknowledgement"
+        return Verdict(False, "grouped", reason=f"{what} reported by its group", grouped=True)
     told = told_channels(session, alert.id)
     if told:
         if flap is not None and flap.started:  # announced on the resolution those told get

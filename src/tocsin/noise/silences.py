@@ -4,17 +4,22 @@ recurring (cron + duration in a zone). The API for the CLI and, later, the HTTP 
 from __future__ import annotations
 
 import logging
+import shlex
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from tocsin.config import TocsinConfig
 from tocsin.errors import Invalid, NotFound
 from tocsin.matchers import matches_all
 from tocsin.noise.common import (
     active_rows,
+    add_notification,
     check_matchers,
     check_range,
     check_recurrence,
@@ -31,6 +36,13 @@ log = logging.getLogger("tocsin.noise")
 
 # How long before its end a silence tells its creator (once) that it is about to expire.
 EXPIRY_WARNING = timedelta(minutes=15)
+EXPIRING_EVENT = "silence_expiring"
+_NOTICE_IDS = uuid.UUID("3f7d2a90-5c1e-4b8a-a6d4-9e0b7c215f43")
+
+Delivery = tuple[str, str | None]
+# `Pipeline.people`: the deliveries reaching a user (`user:NAME`) on the channels that can
+# address one person. Passed in, because noise comes before routing and on-call.
+People = Callable[[Session, str, list[str] | None, datetime], list[Delivery]]
 
 
 def create_silence(
@@ -221,3 +233,69 @@ def warn_expiring(session: Session, now: datetime) -> list[Silence]:
             )
             warned.append(silence)
     return warned
+
+
+def tell_creator(
+    session: Session,
+    config: TocsinConfig,
+    silence: Silence,
+    now: datetime,
+    people: People | None = None,
+) -> list[Delivery]:
+    """Write the expiry notice to the outbox: to the creator when `created_by` names a
+    configured user reachable on a personal channel (email, SMS, Slack, Discord), else to the
+    console channels. One row per delivery, with an id derived from the silence and its end,
+    so the channel's dedup key is stable. Returns the deliveries (none: only the log line)."""
+    user = config.users.get(silence.created_by)
+    deliveries: list[Delivery] = []
+    if user is not None and people is not None:
+        deliveries = people(session, f"user:{silence.created_by}", None, now)
+    addressed = bool(deliveries)
+    if not addressed:
+        deliveries = [(n, None) for n, spec in config.channels.items() if spec.type == "console"]
+    zone = user.timezone if user is not None else "UTC"
+    payload = expiry_payload(silence, now, zone, addressed=addressed)
+    for channel, target in deliveries:
+        key = f"{silence.id}:{silence.ends_at.isoformat()}:{channel}:{target or ''}"
+        add_notification(
+            session, str(uuid.uuid5(_NOTICE_IDS, key)), None, (channel, target), payload, now
+        )
+    return deliveries
+
+
+def expiry_payload(
+    silence: Silence, now: datetime, timezone: str, *, addressed: bool
+) -> dict[str, Any]:
+    """The outbox payload of an expiry notice: no alert, a `silence` section, and a title
+    and message every channel can show as they are. `addressed`: sent to the creator
+    ("you created"), else to a shared console ("created by ana")."""
+    ends = silence.ends_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
+    matchers = ", ".join(silence.matchers)
+    who = "you created" if addressed else f"created by {silence.created_by}"
+    again = " ".join(shlex.quote(m) for m in silence.matchers)
+    command = (
+        f"tocsin silence add {again} --for 1h --by {shlex.quote(silence.created_by)} "
+        f"--comment {shlex.quote(silence.comment)}"
+    )
+    return {
+        "version": 1,
+        "event": EXPIRING_EVENT,
+        "alert_id": None,
+        "at": now.isoformat(),
+        "state": "expiring",
+        "severity": "INFO",
+        "title": f"Silence {silence.id} ends at {ends}",
+        "message": (
+            f"Silence {silence.id} ({matchers}) {who} ends at {ends}; "
+            f"extend it with `{command}` or let it expire."
+        ),
+        "labels": {},
+        "silence": {
+            "id": silence.id,
+            "matchers": list(silence.matchers),
+            "starts_at": silence.starts_at.isoformat(),
+            "ends_at": silence.ends_at.isoformat(),
+            "created_by": silence.created_by,
+            "comment": silence.comment,
+        },
+    }

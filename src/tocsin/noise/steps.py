@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tocsin.config import TocsinConfig
-from tocsin.noise import grouping, known_issues, maintenance, silences
+from tocsin.noise import grouping, inhibition, known_issues, maintenance, silences
 from tocsin.noise.models import MaintenanceWindow, Silence
 from tocsin.noise.screen import Dispatch, note_expiring, recheck_muted
 
@@ -24,7 +24,9 @@ def seed_id(kind: str, name: str) -> str:
 
 def seed(session: Session, config: TocsinConfig, now: datetime) -> int:
     """Write the configuration's known issues, silences and maintenance windows; silences
-    and windows already in the store (or already over) are left alone."""
+    and windows already in the store (or already over) are left alone. Index the open
+    alerts that could inhibit others under the configuration's rules."""
+    inhibition.backfill(session, config.inhibit_rules)
     written = known_issues.seed(session, config.known_issues, now)
     for spec in config.silences:
         sid = seed_id("silence", spec.id)
@@ -64,11 +66,20 @@ def seed(session: Session, config: TocsinConfig, now: datetime) -> int:
     return written
 
 
-def run_due(session: Session, config: TocsinConfig, now: datetime, dispatch: Dispatch) -> int:
-    """One pass of everything noise control does on a timer; returns the work done."""
+def run_due(
+    session: Session,
+    config: TocsinConfig,
+    now: datetime,
+    dispatch: Dispatch,
+    people: silences.People | None = None,
+) -> int:
+    """One pass of everything noise control does on a timer; returns the work done.
+    `people` (the pipeline's) reaches a silence's creator; without it the expiry notice
+    goes to the console channels."""
     done = grouping.flush_due_groups(session, now, config.grouping)
     done += recheck_muted(session, now, dispatch)
     for silence in silences.warn_expiring(session, now):
         note_expiring(session, silence, now)
+        silences.tell_creator(session, config, silence, now, people)
         done += 1
     return done

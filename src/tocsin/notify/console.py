@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable
 
 from tocsin.notify.base import Message
+from tocsin.notify.text import notice
 
 ICONS = {"fired": "🔴", "severity_changed": "🟠", "acknowledged": "🟡", "resolved": "🟢"}
 
@@ -15,6 +16,8 @@ def format_line(message: Message) -> str:
     if p.get("event") == "digest":
         titles = "; ".join(str(a.get("title", "")) for a in p.get("alerts", []))
         return f"📋 [{p.get('at', '')}] DIGEST of {len(p.get('alerts', []))} alert(s): {titles}"
+    if (found := notice(p)) is not None:
+        return f"⏳ [{p.get('at', '')}] NOTICE: {found[1]}"
     icon = ICONS.get(p.get("event", ""), "•")
     state = str(p.get("event", "")).replace("_", " ").upper()
     return (

@@ -19,7 +19,7 @@ import httpx
 from tocsin.config import DiscordChannelConfig
 from tocsin.notify.base import Message, TransportError
 from tocsin.notify.http import post
-from tocsin.notify.text import ack_link, clip, format_value, runbook_link
+from tocsin.notify.text import ack_link, clip, format_value, notice, runbook_link
 
 COLOURS = {"CRITICAL": 15158332, "HIGH": 15105570, "WARNING": 16776960, "INFO": 3447003}
 RESOLVED_COLOUR = 3066993
@@ -135,6 +135,8 @@ def build_body(
         if not _SNOWFLAKE.fullmatch(target):
             raise TransportError(f"{target!r} is not a Discord user id", permanent=True)
         mention = f"<@{target}>"
+    elif notice(payload) is not None:
+        mention = ""
     elif payload.get("severity") == "CRITICAL" and payload.get("event") == "fired":
         mention = config.critical_mention
     else:
@@ -142,7 +144,22 @@ def build_body(
     return {
         "content": mention,
         "allowed_mentions": allowed_mentions(mention),
-        "embeds": [build_embed(payload, config.footer, public_url)],
+        "embeds": [
+            notice_embed(payload, config.footer) or build_embed(payload, config.footer, public_url)
+        ],
+    }
+
+
+def notice_embed(payload: dict[str, Any], footer: str) -> dict[str, Any] | None:
+    """A notice about no alert as a plain embed (title and text), or None for an alert."""
+    found = notice(payload)
+    if found is None:
+        return None
+    title, text = found
+    return {
+        "title": clip(title, TITLE_MAX),
+        "description": clip(text, DESCRIPTION_MAX),
+        "footer": {"text": clip(footer, FOOTER_MAX)},
     }
 
 

@@ -35,7 +35,7 @@ from jinja2 import Environment, Template
 
 from tocsin.config import EmailChannelConfig
 from tocsin.notify.base import Message, TransportError
-from tocsin.notify.text import ack_link
+from tocsin.notify.text import ack_link, notice
 
 MAX_SUBJECT_TITLE = 200
 
@@ -59,6 +59,14 @@ ALERT_HTML = """\
 {% endfor %}</table>
 {% if ack_url %}<p><a href="{{ ack_url }}">Acknowledge in Tocsin</a></p>{% endif %}
 <p style="color: #777">{{ footer }}</p>
+</body></html>
+"""
+
+NOTICE_HTML = """\
+<!doctype html>
+<html><body style="font-family: sans-serif; line-height: 1.4">
+<h2>{{ title }}</h2>
+<p>{{ text }}</p>
 </body></html>
 """
 
@@ -152,6 +160,17 @@ def compose(payload: dict[str, Any], notification_id: str, public_url: str) -> E
     return mail
 
 
+def compose_notice(title: str, text: str, notification_id: str) -> EmailMessage:
+    """A notice about no alert (a silence about to expire): its own thread, text as it is."""
+    mail = EmailMessage()
+    mail["Subject"] = f"[Tocsin] {one_line(title)}"
+    mail["Message-ID"] = f"<{notification_id}@tocsin>"
+    mail["Auto-Submitted"] = "auto-generated"
+    mail.set_content(f"{text}\n")
+    mail.add_alternative(_template(NOTICE_HTML).render(title=title, text=text), subtype="html")
+    return mail
+
+
 def build_digest(
     payloads: list[dict[str, Any]], day: date, notification_id: str | None = None
 ) -> EmailMessage:
@@ -220,6 +239,9 @@ class EmailChannel:
         if payload.get("event") == "digest":
             day = datetime.fromisoformat(str(payload["at"])).date()
             self.deliver(build_digest(list(payload["alerts"]), day, message.id), recipients)
+            return
+        if (found := notice(payload)) is not None:
+            self.deliver(compose_notice(*found, message.id), recipients)
             return
         self.deliver(compose(payload, message.id, self._public_url), recipients)
 

@@ -1,9 +1,10 @@
 """The PagerDuty channel: Events API v2, one PagerDuty incident per Tocsin alert.
 
 fired and severity_changed send `trigger`, acknowledged sends `acknowledge`, resolved sends
-`resolve`. PagerDuty answers 202 when it accepts an event; the shared HTTP helper treats any
-2xx as success, 429 and 5xx as worth retrying, and other 4xx (a bad routing key, a malformed
-event) as permanent.
+`resolve`. A notice about no alert (a silence about to expire) is skipped: it is no
+incident, and failing it would raise a delivery alert. PagerDuty answers 202 when it
+accepts an event; the shared HTTP helper treats any 2xx as success, 429 and 5xx as worth
+retrying, and other 4xx (a bad routing key, a malformed event) as permanent.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import httpx
 from tocsin.config import PagerDutyChannelConfig
 from tocsin.notify.base import Message, TransportError
 from tocsin.notify.http import post
-from tocsin.notify.text import ack_link, clip, runbook_link
+from tocsin.notify.text import ack_link, clip, notice, runbook_link
 
 ACTIONS = {
     "fired": "trigger",
@@ -87,6 +88,8 @@ class PagerDutyChannel:
         self._public_url = public_url
 
     def send(self, message: Message) -> None:
+        if notice(message.payload) is not None:
+            return
         post(
             self._client,
             self._config.url,

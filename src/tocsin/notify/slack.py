@@ -21,7 +21,7 @@ import httpx
 from tocsin.config import SlackChannelConfig
 from tocsin.notify.base import Message, TransportError
 from tocsin.notify.http import post
-from tocsin.notify.text import ack_link, clip, format_value, runbook_link
+from tocsin.notify.text import ack_link, clip, format_value, notice, runbook_link
 
 HEADER_MAX = 150
 SECTION_TEXT_MAX = 3000
@@ -100,6 +100,8 @@ def build_body(
     payload: dict[str, Any], public_url: str, target: str | None = None
 ) -> dict[str, Any]:
     """The message; with a `target` (a member id) it mentions that person, so Slack pings them."""
+    if (found := notice(payload)) is not None:
+        return notice_body(*found, target)
     title = headline(payload)
     message = str(payload.get("message") or "")
     blocks: list[dict[str, Any]] = [
@@ -133,6 +135,19 @@ def build_body(
     return {
         "text": ping + clip_mrkdwn(escape(fallback), FALLBACK_MAX - len(ping)),
         "blocks": blocks,
+    }
+
+
+def notice_body(title: str, text: str, target: str | None) -> dict[str, Any]:
+    """A notice about no alert: its title and text, mentioning the person it is for."""
+    ping = f"{mention(target)} " if target else ""
+    body = clip_mrkdwn(escape(text), SECTION_TEXT_MAX - len(ping))
+    return {
+        "text": clip_mrkdwn(ping + escape(text), FALLBACK_MAX),
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": clip(title, HEADER_MAX)}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": ping + body}},
+        ],
     }
 
 

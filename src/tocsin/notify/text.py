@@ -30,6 +30,19 @@ def ack_link(payload: dict[str, Any]) -> str | None:
     return url
 
 
+# Events about no alert, whose payload's `title` and `message` are the whole notice (a
+# silence about to expire tells its creator): channels show them as they are, without an
+# alert's facts, severity colours or acknowledge links, and PagerDuty skips them.
+NOTICE_EVENTS = ("silence_expiring",)
+
+
+def notice(payload: dict[str, Any]) -> tuple[str, str] | None:
+    """(title, text) of a notice about no alert, or None for an alert's event."""
+    if payload.get("event") not in NOTICE_EVENTS:
+        return None
+    return str(payload.get("title") or ""), str(payload.get("message") or "")
+
+
 def format_value(value: float) -> str:
     """12.0 as "12", 0.25 as "0.25": what a person would write."""
     return str(int(value)) if float(value).is_integer() else str(value)

@@ -12,6 +12,7 @@ Delivery guarantees, and their gaps:
   re-texts the others. A row without a target (written by hand, or by an older version) goes
   to every configured number in order, and a failure part-way raises a retryable error whose
   retry texts the earlier numbers again. We accept a duplicate text over a missed page.
+- A notice about no alert (a silence about to expire) is texted as it is, never called.
 - A voice call is only placed for `fired`: nobody should be woken to hear "resolved".
   Acknowledging is done in Tocsin, not by pressing keys on the call.
 
@@ -30,6 +31,7 @@ import httpx
 from tocsin.config import TwilioChannelConfig
 from tocsin.notify.base import Message, TransportError
 from tocsin.notify.http import post
+from tocsin.notify.text import notice
 
 # Twilio concatenates long texts up to 1,600 characters and rejects anything longer.
 MAX_SMS_CHARS = 1600
@@ -47,6 +49,8 @@ EVENT_WORDS = {
 
 def sms_body(payload: dict[str, Any]) -> str:
     """The text message: severity, event and title first, so a lock screen shows what matters."""
+    if (found := notice(payload)) is not None:
+        return cut(f"[Tocsin] {found[1]}", MAX_SMS_CHARS)
     event = EVENT_WORDS.get(str(payload.get("event", "")), str(payload.get("event", "")).upper())
     lines = [f"[{payload.get('severity', '')}] {event}: {payload.get('title', '')}"]
     if payload.get("message"):

@@ -9,6 +9,11 @@ Body, version 1 (UTF-8 JSON; new keys may be added within a version, none remove
      "value": 12.5 | null, "labels": {"…": "…"}, "check": "…" | null,
      "runbook": "…" | null, "actor": "…" | null, "note": "…" | null}
 
+A notice about no alert has `"event": "silence_expiring"`, `"alert_id": null`, a `title`
+and `message` to show as they are, and a `silence` object (`id`, `matchers`, `starts_at`,
+`ends_at`, `created_by`, `comment`); receivers that only handle alerts should ignore
+events they do not know.
+
 Headers:
 
     Content-Type: application/json

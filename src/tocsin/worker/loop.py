@@ -257,7 +257,8 @@ class Worker:
             if not self._noise_seeded:
                 noise.seed(session, self.config, now)
                 self._noise_seeded = True
-            return noise.run_due(session, self.config, now, self.pipeline.dispatch)
+            pipeline = self.pipeline
+            return noise.run_due(session, self.config, now, pipeline.dispatch, pipeline.people)
 
     def send_due_notifications(self) -> int:
         now = self.clock.now()
