@@ -1,6 +1,6 @@
 """Alerts ingested through `POST /api/v2/alerts`: Tocsin against Debian's Alertmanager.
 
-What it measures, for both servers in the same run, with the same client (httpx, HTTP/1.1
+What it measures, for both servers in the same run, with the same client (HTTP/1.1
 keep-alive), the same alerts (7 labels, 3 annotations, about 570 bytes of JSON each) and the
 same load (batches of 64, 16 concurrent senders):
 
@@ -9,6 +9,9 @@ same load (batches of 64, 16 concurrent senders):
 - notify p50/p99: from POSTing one new alert to its webhook notification reaching a loopback
   receiver (Alertmanager: `group_wait: 0s`, one group per alert; Tocsin: a webhook channel);
 - idle CPU: % of one core the server uses over 10 s with the N alerts open and nothing sent.
+
+The load client is a lean keep-alive HTTP/1.1 client on asyncio streams (`Connection`), so
+its own CPU takes as little as it can from the servers on a two-core machine.
 
 Tocsin runs as `tocsin run` (API and worker in one process) on a fresh SQLite store, every
 alert committed before the answer; Alertmanager 0.25 keeps alerts in memory. Both listen on
@@ -104,25 +107,71 @@ def alert(i: int, prefix: str, now: datetime) -> dict[str, Any]:
     }
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection on raw asyncio streams, a request at a time.
+
+    The load client is kept lean on purpose: httpx's async client spends several times the
+    CPU of the servers measured here per request, and on a shared two-core machine the
+    client's CPU is taken from the server under test."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, base: str) -> Connection:
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        return cls(*await asyncio.open_connection(host, int(port)))
+
+    async def request(self, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
+        """Send a request whose `head` ends before the blank line; (status, body)."""
+        self.writer.write(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        answer = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(answer[9:12])
+        length = 0
+        for line in answer.lower().split(b"\r\n"):
+            if line.startswith(b"content-length:"):
+                length = int(line[15:])
+        return status, await self.reader.readexactly(length) if length else b""
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def request_head(method: str, base: str, path: str, headers: dict[str, str]) -> bytes:
+    host = base.removeprefix("http://")
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+async def drive(base: str, requests: list[tuple[bytes, bytes]], expect: int) -> float:
+    """Send every (head, body) over SENDERS connections; seconds taken. Stops at an answer
+    other than `expect`."""
+    queue = list(reversed(requests))
+    connections = [await Connection.open(base) for _ in range(SENDERS)]
+
+    async def sender(connection: Connection) -> None:
+        while queue:
+            head, body = queue.pop()
+            status, answer = await connection.request(head, body)
+            if status != expect:
+                raise SystemExit(f"{base}: {status} {answer[:200]!r}")
+
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(sender(c) for c in connections))
+    finally:
+        for connection in connections:
+            connection.close()
+    return time.perf_counter() - started
+
+
 async def send(url: str, headers: dict[str, str], batches: list[bytes]) -> float:
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for b in batches:
-        queue.put_nowait(b)
-    limits = httpx.Limits(max_connections=SENDERS, max_keepalive_connections=SENDERS)
-    async with httpx.AsyncClient(limits=limits, timeout=120, headers=headers) as client:
-
-        async def sender() -> None:
-            while not queue.empty():
-                body = queue.get_nowait()
-                r = await client.post(
-                    url, content=body, headers={"Content-Type": "application/json"}
-                )
-                if r.status_code != 200:
-                    raise SystemExit(f"{url}: {r.status_code} {r.text[:200]}")
-
-        started = time.perf_counter()
-        await asyncio.gather(*(sender() for _ in range(SENDERS)))
-        return time.perf_counter() - started
+    base, _, path = url.partition("/api/")
+    head = request_head(
+        "POST", base, "/api/" + path, {**headers, "Content-Type": "application/json"}
+    )
+    return await drive(base, [(head, body) for body in batches], 200)
 
 
 def batches_of(alerts: list[dict[str, Any]]) -> list[bytes]:
