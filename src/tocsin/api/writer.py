@@ -11,7 +11,10 @@ answers a lone request at once and a busy one commits many per transaction.
 Durability is unchanged: a request's future is resolved after `COMMIT` returned, so every
 answered write is in the store. A job that raises gets its exception and keeps none of its
 writes (the group is redone without it, see `_apply`); a failed commit fails every job of
-the group (nothing was kept).
+the group (nothing was kept). "Committed" is the store's own promise: on PostgreSQL the
+commit's fsync (one per group, not per request); on SQLite in WAL mode with
+`synchronous=NORMAL` (`tocsin.db`) it survives a crash of the process, and only a power loss
+can take the last commits back.
 """
 
 from __future__ import annotations
