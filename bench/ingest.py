@@ -1,14 +1,20 @@
 """Alerts ingested through `POST /api/v2/alerts`: Tocsin against Debian's Alertmanager.
 
-What it measures, for both servers in the same run, with the same client (httpx, HTTP/1.1
+What it measures, for both servers in the same run, with the same client (HTTP/1.1
 keep-alive), the same alerts (7 labels, 3 annotations, about 570 bytes of JSON each) and the
 same load (batches of 64, 16 concurrent senders):
 
 - new: alerts/s accepted for N distinct alerts (default 100,000);
 - resent: alerts/s for 1,000 alerts sent R times (default 100), Prometheus's every-cycle path;
 - notify p50/p99: from POSTing one new alert to its webhook notification reaching a loopback
-  receiver (Alertmanager: `group_wait: 0s`, one group per alert; Tocsin: a webhook channel);
+  receiver (Alertmanager: `group_wait: 0s`, one group per alert; Tocsin: a webhook channel),
+  measured first, with no backlog of notifications queued;
+- drain: seconds from the first new alert's POST until every new alert's notification
+  reached the receiver (at most `--drain-cap`), and notifications/s over that time;
 - idle CPU: % of one core the server uses over 10 s with the N alerts open and nothing sent.
+
+The load client is a lean keep-alive HTTP/1.1 client on asyncio streams (`Connection`), so
+its own CPU takes as little as it can from the servers on a two-core machine.
 
 Tocsin runs as `tocsin run` (API and worker in one process) on a fresh SQLite store, every
 alert committed before the answer; Alertmanager 0.25 keeps alerts in memory. Both listen on
@@ -104,25 +110,71 @@ def alert(i: int, prefix: str, now: datetime) -> dict[str, Any]:
     }
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection on raw asyncio streams, a request at a time.
+
+    The load client is kept lean on purpose: httpx's async client spends several times the
+    CPU of the servers measured here per request, and on a shared two-core machine the
+    client's CPU is taken from the server under test."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, base: str) -> Connection:
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        return cls(*await asyncio.open_connection(host, int(port)))
+
+    async def request(self, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
+        """Send a request whose `head` ends before the blank line; (status, body)."""
+        self.writer.write(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        answer = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(answer[9:12])
+        length = 0
+        for line in answer.lower().split(b"\r\n"):
+            if line.startswith(b"content-length:"):
+                length = int(line[15:])
+        return status, await self.reader.readexactly(length) if length else b""
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def request_head(method: str, base: str, path: str, headers: dict[str, str]) -> bytes:
+    host = base.removeprefix("http://")
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+async def drive(base: str, requests: list[tuple[bytes, bytes]], expect: int) -> float:
+    """Send every (head, body) over SENDERS connections; seconds taken. Stops at an answer
+    other than `expect`."""
+    queue = list(reversed(requests))
+    connections = [await Connection.open(base) for _ in range(SENDERS)]
+
+    async def sender(connection: Connection) -> None:
+        while queue:
+            head, body = queue.pop()
+            status, answer = await connection.request(head, body)
+            if status != expect:
+                raise SystemExit(f"{base}: {status} {answer[:200]!r}")
+
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(sender(c) for c in connections))
+    finally:
+        for connection in connections:
+            connection.close()
+    return time.perf_counter() - started
+
+
 async def send(url: str, headers: dict[str, str], batches: list[bytes]) -> float:
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for b in batches:
-        queue.put_nowait(b)
-    limits = httpx.Limits(max_connections=SENDERS, max_keepalive_connections=SENDERS)
-    async with httpx.AsyncClient(limits=limits, timeout=120, headers=headers) as client:
-
-        async def sender() -> None:
-            while not queue.empty():
-                body = queue.get_nowait()
-                r = await client.post(
-                    url, content=body, headers={"Content-Type": "application/json"}
-                )
-                if r.status_code != 200:
-                    raise SystemExit(f"{url}: {r.status_code} {r.text[:200]}")
-
-        started = time.perf_counter()
-        await asyncio.gather(*(sender() for _ in range(SENDERS)))
-        return time.perf_counter() - started
+    base, _, path = url.partition("/api/")
+    head = request_head(
+        "POST", base, "/api/" + path, {**headers, "Content-Type": "application/json"}
+    )
+    return await drive(base, [(head, body) for body in batches], 200)
 
 
 def batches_of(alerts: list[dict[str, Any]]) -> list[bytes]:
@@ -202,6 +254,23 @@ def tocsin(tmp: Path, hook: str) -> Iterator[tuple[str, dict[str, str], int]]:
         proc.wait(60)
 
 
+def drain(receiver: Receiver, wanted: int, started: float, cap: float) -> float:
+    """Seconds from the first bulk POST until `wanted` alerts' notifications arrived (so
+    that idle is idle), giving up after `cap` seconds or 30 s without an arrival."""
+    seen, last_change = -1, time.perf_counter()
+    while (
+        len(receiver.seen) < wanted
+        and time.perf_counter() - last_change < 30
+        and time.perf_counter() - started < cap
+    ):
+        if len(receiver.seen) != seen:
+            seen, last_change = len(receiver.seen), time.perf_counter()
+        time.sleep(0.2)
+    if len(receiver.seen) < wanted:
+        print(f"  only {len(receiver.seen):,} of {wanted:,} notifications arrived", flush=True)
+    return time.perf_counter() - started
+
+
 def measure(name: str, server: Any, args: argparse.Namespace) -> dict[str, float]:
     receiver = Receiver()
     with (
@@ -211,35 +280,46 @@ def measure(name: str, server: Any, args: argparse.Namespace) -> dict[str, float
         url = base + "/api/v2/alerts"
         now = datetime.now(UTC)
         figures: dict[str, float] = {}
+        # Notify first, with nothing queued: a probe behind a backlog of the bulk alerts'
+        # notifications would measure the backlog, not the path from POST to notification.
+        delays = probe_delays(receiver, url, headers, now, args.probes)
+        figures["notify p50 ms"] = statistics.median(delays)
+        figures["notify p99 ms"] = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
         fresh = batches_of([alert(i, "n", now) for i in range(args.alerts)])
+        started = time.perf_counter()
         figures["new alerts/s"] = args.alerts / asyncio.run(send(url, headers, fresh))
         same = batches_of([alert(i, "n", now) for i in range(1000)])
         figures["re-sent alerts/s"] = (
             1000 * args.resends / asyncio.run(send(url, headers, same * args.resends))
         )
-        time.sleep(3)  # let the notifications of the new alerts drain
-        delays = []
-        with httpx.Client(headers=headers) as client:
-            for i in range(args.probes):
-                body = json.dumps([alert(i, "probe", now)]).encode()
-                started = time.perf_counter()
-                client.post(url, content=body, headers={"Content-Type": "application/json"})
-                while f"probe{i}" not in receiver.seen and time.perf_counter() - started < 10:
-                    time.sleep(0.0005)
-                delays.append(
-                    (receiver.seen.get(f"probe{i}", time.perf_counter()) - started) * 1000
-                )
-                time.sleep(0.05)
-        delays.sort()
-        figures["notify p50 ms"] = statistics.median(delays)
-        figures["notify p99 ms"] = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
+        figures["drain s"] = drain(receiver, args.probes + args.alerts, started, args.drain_cap)
+        figures["notifications/s"] = (len(receiver.seen) - args.probes) / figures["drain s"]
         time.sleep(5)
         before = cpu_seconds(pid)
         time.sleep(args.idle)
         figures["idle CPU % of a core"] = (cpu_seconds(pid) - before) / args.idle * 100
+        if len(receiver.seen) < args.alerts + args.probes:
+            print(f"  {name}: idle CPU measured while notifications were still due", flush=True)
     for key, value in figures.items():
         print(f"{name:12} {key:22} {value:12,.1f}", flush=True)
     return figures
+
+
+def probe_delays(
+    receiver: Receiver, url: str, headers: dict[str, str], now: datetime, probes: int
+) -> list[float]:
+    """Milliseconds from POSTing each probe alert to its notification arriving, sorted."""
+    delays = []
+    with httpx.Client(headers=headers) as client:
+        for i in range(probes):
+            body = json.dumps([alert(i, "probe", now)]).encode()
+            started = time.perf_counter()
+            client.post(url, content=body, headers={"Content-Type": "application/json"})
+            while f"probe{i}" not in receiver.seen and time.perf_counter() - started < 10:
+                time.sleep(0.0005)
+            delays.append((receiver.seen.get(f"probe{i}", time.perf_counter()) - started) * 1000)
+            time.sleep(0.05)
+    return sorted(delays)
 
 
 def main() -> None:
@@ -248,6 +328,7 @@ def main() -> None:
     parser.add_argument("--resends", type=int, default=100)
     parser.add_argument("--probes", type=int, default=100)
     parser.add_argument("--idle", type=float, default=10.0)
+    parser.add_argument("--drain-cap", type=float, default=900.0, help="seconds, at most")
     args = parser.parse_args()
     if shutil.which("prometheus-alertmanager") is None:
         raise SystemExit("prometheus-alertmanager is not installed (apt-get install it)")

@@ -11,8 +11,9 @@ from __future__ import annotations
 import uuid as uuids
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
@@ -25,6 +26,7 @@ from tocsin.fingerprint import fingerprint
 from tocsin.heartbeats.models import Heartbeat, HeartbeatPing
 from tocsin.heartbeats.schedule import next_due
 from tocsin.pipeline import Pipeline
+from tocsin.prepared import Statements
 
 ORIGIN = "heartbeat"
 BODY_LIMIT = 10_000  # characters of a ping's body kept: the end of a log says the most
@@ -70,55 +72,121 @@ def ping(
     remote: str | None = None,
 ) -> bool:
     """Record one ping (`kind` success, start or fail; a non-zero exit code is a fail).
-    True when it raised or resolved an alert (there is a notification to send)."""
+    True when it raised or resolved an alert (there is a notification to send).
+
+    The hot path is three statements on the session's connection, no ORM objects: read the
+    heartbeat's row, one UPDATE of it, one INSERT of the ping (each compiled once and cached,
+    so the drivers reuse their prepared statements). Only a failure or a recovery goes
+    through the alert service and the pipeline."""
     try:
         key = str(uuids.UUID(key))
     except ValueError:
         raise NotFound("no heartbeat has this key") from None
-    query = select(Heartbeat).where(Heartbeat.uuid == key)
-    row = session.scalar(query.with_for_update() if is_postgresql(session) else query)
+    connection = session.connection()
+    by_key = _BY_KEY_LOCKED if is_postgresql(session) else _BY_KEY
+    found = by_key.rows(connection, {"key": key})
+    row = _Row(*found[0]) if found else None
     beat = beats.get(row.name) if row is not None else None
     if row is None or beat is None:
         raise NotFound("no heartbeat has this key")
     if kind == "success" and exit_code:
         kind = "fail"
     duration = None
-    was = row.status
     if kind == "start":
-        row.last_start_at = now
         deadline = now + beat.grace
-        row.alert_at = deadline if row.alert_at is None else min(row.alert_at, deadline)
+        alert_at = deadline if row.alert_at is None else min(row.alert_at, deadline)
+        _START.rows(
+            connection, {"row_id": row.id, "new_last_start_at": now, "new_alert_at": alert_at}
+        )
     else:
         if row.last_start_at is not None:
             duration = (now - row.last_start_at).total_seconds()
-            row.last_duration_s = duration
-        row.last_start_at = None
-        row.last_ping_at = now
-        row.next_due_at = next_due(beat, now)
-        row.alert_at = row.next_due_at + beat.grace
-        if kind == "fail":
-            row.status = "down"
-            what = f"exited with {exit_code}" if exit_code else "reported a failure"
-            _raise(session, beat, f"Heartbeat {beat.name} {what}", body, now, pipeline)
-        else:
-            row.status = "up"
-            if was == "down":
-                _recover(session, beat.name, now, pipeline)
+        due = next_due(beat, now)
+        _FINISH.rows(
+            connection,
+            {
+                "row_id": row.id,
+                "new_last_start_at": None,
+                "new_last_ping_at": now,
+                "new_next_due_at": due,
+                "new_alert_at": due + beat.grace,
+                "new_status": "down" if kind == "fail" else "up",
+                "new_last_duration_s": row.last_duration_s if duration is None else duration,
+            },
+        )
     if len(body) > BODY_LIMIT:
         body = "…" + body[-BODY_LIMIT:]
-    session.add(
-        HeartbeatPing(
-            heartbeat_id=row.id,
-            at=now,
-            kind=kind,
-            exit_code=exit_code,
-            duration_s=duration,
-            method=method,
-            remote=remote,
-            body=body,
-        )
+    _RECORD.rows(
+        connection,
+        {
+            "new_heartbeat_id": row.id,
+            "new_at": now,
+            "new_kind": kind,
+            "new_exit_code": exit_code,
+            "new_duration_s": duration,
+            "new_method": method,
+            "new_remote": remote,
+            "new_body": body,
+        },
     )
-    return kind == "fail" or (was == "down" and kind == "success")
+    if kind == "fail":
+        what = f"exited with {exit_code}" if exit_code else "reported a failure"
+        _raise(session, beat, f"Heartbeat {beat.name} {what}", body, now, pipeline)
+        return True
+    if kind == "success" and row.status == "down":
+        _recover(session, beat.name, now, pipeline)
+        return True
+    return False
+
+
+class _Row(NamedTuple):
+    id: int
+    name: str
+    status: str
+    last_start_at: datetime | None
+    alert_at: datetime | None
+    last_duration_s: float | None
+
+
+# The ping's statements, prepared (see `tocsin.prepared`); parameters are named `new_…`
+# where a column of the same name is set.
+_BY_KEY = Statements(
+    select(*(getattr(Heartbeat, name) for name in _Row._fields)).where(
+        Heartbeat.uuid == bindparam("key")
+    )
+)
+_BY_KEY_LOCKED = Statements(_BY_KEY.statement.with_for_update())  # type: ignore[attr-defined]
+
+
+def _moving(*columns: str) -> Statements:
+    return Statements(
+        update(Heartbeat)
+        .where(Heartbeat.id == bindparam("row_id"))
+        .values({column: bindparam(f"new_{column}") for column in columns})
+    )
+
+
+_START = _moving("last_start_at", "alert_at")
+_FINISH = _moving(
+    "last_start_at", "last_ping_at", "next_due_at", "alert_at", "status", "last_duration_s"
+)
+_RECORD = Statements(
+    insert(HeartbeatPing).values(
+        {
+            column: bindparam(f"new_{column}")
+            for column in (
+                "heartbeat_id",
+                "at",
+                "kind",
+                "exit_code",
+                "duration_s",
+                "method",
+                "remote",
+                "body",
+            )
+        }
+    )
+)
 
 
 def raise_missed(

@@ -16,6 +16,7 @@ by Prometheus directly and through an Alertmanager is one alert in Tocsin.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
@@ -119,7 +120,14 @@ def _event(
 
 
 def label_fingerprint(labels: dict[str, str]) -> str:
-    return fingerprint(ORIGIN, labels)
+    return _fingerprint_of(tuple(sorted(labels.items())))
+
+
+@lru_cache(maxsize=8192)
+def _fingerprint_of(labels: tuple[tuple[str, str], ...]) -> str:
+    # Prometheus re-sends the same label sets every cycle: the digest is most of the
+    # parsing cost of a re-send, so recent ones are remembered (a few MB at most).
+    return fingerprint(ORIGIN, dict(labels))
 
 
 def _given(value: datetime | None) -> datetime | None:

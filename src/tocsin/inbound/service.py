@@ -24,10 +24,15 @@ from tocsin.errors import Conflict
 from tocsin.inbound.schemas import Inbound
 from tocsin.pipeline import Pipeline
 
-# A re-send that moves `ends_at` by less than this is not written: Prometheus moves it by one
-# evaluation interval each cycle, and the write would be most of the cost of a re-send. The
-# stored end is then at most this much earlier than the sender's latest.
-ENDS_AT_SLACK = timedelta(seconds=0)
+# A re-send that moves `ends_at` later by less than this is not written: Prometheus re-sends
+# every firing alert each minute with `endsAt` moved by about that much, and the write would
+# be most of the cost of a re-send (the dedup path then only reads). The stored end is then
+# at most this much earlier than the sender's latest, so an alert resolves only once its
+# stored end plus this slack has passed without a re-send (`resolve_expired`): never before
+# the sender's own `endsAt`, at most this much after it. That only matters when a sender
+# goes silent; one that stops firing sends an `endsAt` in the past, which resolves at once.
+# Five minutes is Alertmanager's own `resolve_timeout`.
+ENDS_AT_SLACK = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,8 @@ def _open_by_fingerprint(session: Session, fingerprints: list[str]) -> dict[str,
     ).where(Alert.fingerprint.in_(fingerprints), Alert.state.in_(OPEN))
     if is_postgresql(session):
         query = query.with_for_update()  # a concurrent batch waits, then sees our change
-    return {row[0]: _Open(*row[1:]) for row in session.execute(query)}
+    # On the connection: Core rows, none of the ORM's result machinery (a re-send's cost).
+    return {row[0]: _Open(*row[1:]) for row in session.connection().execute(query)}
 
 
 def _refire(
@@ -202,10 +208,11 @@ def _insert(
 
 
 def resolve_expired(session: Session, now: datetime, pipeline: Pipeline, limit: int = 500) -> int:
-    """Resolve open alerts whose sender-given end time has passed without a refresh."""
+    """Resolve open alerts whose sender-given end time, plus ENDS_AT_SLACK (a re-send within
+    the slack is not written), has passed without a refresh."""
     query = (
         select(Alert.id)
-        .where(Alert.ends_at <= now, Alert.state.in_(OPEN))
+        .where(Alert.ends_at <= now - ENDS_AT_SLACK, Alert.state.in_(OPEN))
         .order_by(Alert.ends_at)
         .limit(limit)
     )

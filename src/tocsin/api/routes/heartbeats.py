@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
-from tocsin.api.deps import AppSettings, Reader, in_transaction
+from tocsin.api.deps import AppSettings, Reader, committed, in_transaction
 from tocsin.errors import NotFound
 from tocsin.heartbeats import service as heartbeats
 from tocsin.heartbeats.schedule import status
@@ -58,7 +58,7 @@ async def _ping(
         )
 
     try:
-        await in_transaction(settings, work)
+        await committed(settings, work)
     except NotFound:
         return PlainTextResponse("not found", 404)
     return PlainTextResponse("OK")

@@ -18,12 +18,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 from sqlalchemy.exc import IntegrityError, OperationalError
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
-from tocsin.api.deps import AppSettings, Ingest, Reader, Settings, authorize
+from tocsin.api.deps import (
+    AppSettings,
+    Ingest,
+    Reader,
+    Settings,
+    authorize,
+    committed,
+)
 from tocsin.api.limits import retry_after
 from tocsin.api.routes import silences
-from tocsin.db import session_scope
 from tocsin.errors import Conflict
 from tocsin.inbound import alertmanager, events, pagerduty
 from tocsin.inbound import service as inbound
@@ -44,21 +50,20 @@ def json_body(schema_of: Any) -> dict[str, Any]:
 
 
 async def ingest(settings: Settings, batch: list[Inbound], actor: str) -> list[inbound.Applied]:
-    def work() -> list[inbound.Applied]:
-        for attempt in range(ATTEMPTS):
-            try:
-                with settings.writer, session_scope(settings.factory) as session:
-                    return inbound.apply(
-                        session, batch, settings.clock.now(), settings.pipeline, actor
-                    )
-            except (IntegrityError, Conflict, OperationalError):
-                # Another batch opened or moved one of these alerts first (or a deadlock
-                # victim on PostgreSQL): nothing of ours was kept, so apply it again.
-                if attempt == ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+    """Apply `batch` on the group-commit writer; answered once it is committed."""
 
-    return await run_in_threadpool(work)
+    def work(session: Session) -> list[inbound.Applied]:
+        return inbound.apply(session, batch, settings.clock.now(), settings.pipeline, actor)
+
+    for attempt in range(ATTEMPTS):
+        try:
+            return await committed(settings, work)
+        except (IntegrityError, Conflict, OperationalError):
+            # Another batch opened or moved one of these alerts first (another instance, or
+            # a deadlock victim on PostgreSQL): nothing of ours was kept, so apply it again.
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 @router.post(
