@@ -3,6 +3,7 @@ grouping and the summary text."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from tocsin.matchers import parse_matchers
@@ -189,6 +190,14 @@ def test_a_single_occurrence_is_sent_as_it_is() -> None:
     summary = summarise([occurrence(0, 0)], open_count=1)
     assert summary.title == "Payment processing stopped"
     assert summary.message == "no payment for 10 min"
+
+
+def test_a_summary_says_which_members_flap() -> None:
+    flapping = replace(occurrence(1, 10), flapping=True)
+    summary = summarise([occurrence(0, 0), flapping], open_count=2)
+    assert "1 flapping: changing state too often, quiet until stable." in summary.message
+    alone = summarise([flapping], open_count=1)
+    assert alone.message.endswith("Flapping: changing state too often, quiet until stable.")
 
 
 def test_a_flush_of_resolutions_says_so() -> None:

@@ -86,3 +86,30 @@ def test_without_hysteresis_flapping_is_announced_once_then_quiet_until_stable(
     with session_scope(factory) as s:
         muted = s.scalars(select(AlertEvent).where(AlertEvent.kind == "suppressed")).all()
     assert {e.data["by"] for e in muted} == {"flapping", "never_notified"}
+
+
+def test_with_grouping_on_the_groups_summary_says_the_series_flaps(
+    factory: sessionmaker[Session], clock: VirtualClock, shop: ValueTable
+) -> None:
+    grouping = "grouping: {group_wait: 0s, group_interval: 1m, repeat_interval: 4h}"
+    config = metric_config(
+        shop.url, when_high=">= 10", clear="< 10", extra=f"{FLAPPING}\n{grouping}"
+    )
+    config = config.model_copy(
+        update={
+            "checks": [
+                config.checks[0].model_copy(update={"conditions": config.checks[0].conditions[:1]})
+            ]
+        }
+    )
+    worker = Worker(config, factory, clock, worker_id="w1", console_write=[].append, threads=False)
+    run(factory, clock, worker, shop, [*NOISY[:12], 12, 12])
+    with session_scope(factory) as s:
+        messages = [
+            str(p["message"])
+            for p in s.execute(select(Notification.payload).order_by(Notification.created_at))
+            .scalars()
+            .all()
+        ]
+    flagged = [m for m in messages if "Flapping: changing state too often" in m]
+    assert len(flagged) == 1, messages  # announced once, in the group's own notification

@@ -212,6 +212,7 @@ class Occurrence:
     severity: str
     labels: Mapping[str, str]
     actor: str | None = None  # who acknowledged
+    flapping: bool = False  # this event is the one that announces the series flaps
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,13 @@ def summarise(
         parts.append(head.message)
     if acked:
         parts.append(f"{len(acked)} acknowledged by {_who(acked)}.")
+    flapping = [o for o in shown if o.flapping]
+    if flapping:
+        parts.append(
+            f"{len(flapping)} flapping: changing state too often, quiet until stable."
+            if len(shown) > 1
+            else "Flapping: changing state too often, quiet until stable."
+        )
     if resolved and shown is not resolved:
         parts.append(f"{len(resolved)} resolved since.")
     if open_count == 0 and acknowledged_count == 0:

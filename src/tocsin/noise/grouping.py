@@ -156,7 +156,7 @@ def _flush(session: Session, group: AlertGroup, now: datetime, spec: GroupingCon
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return 0
     pending = session.execute(
-        select(AlertGroupEntry, Alert, AlertEvent.actor)
+        select(AlertGroupEntry, Alert, AlertEvent.actor, AlertEvent.data)
         .join(Alert, Alert.id == AlertGroupEntry.alert_id)
         .outerjoin(AlertEvent, AlertEvent.id == AlertGroupEntry.event_id)
         .where(AlertGroupEntry.group_id == group.id, AlertGroupEntry.flush_no.is_(None))
@@ -165,10 +165,13 @@ def _flush(session: Session, group: AlertGroup, now: datetime, spec: GroupingCon
     members = _open_members(session, group.id)
     open_ids = members["firing"]
     if pending:
-        occurrences = [_occurrence(entry, alert, actor) for entry, alert, actor in pending]
+        occurrences = [
+            _occurrence(entry, alert, actor, bool((data or {}).get("flapping")))
+            for entry, alert, actor, data in pending
+        ]
         session.execute(
             update(AlertGroupEntry)
-            .where(AlertGroupEntry.id.in_([entry.id for entry, _, _ in pending]))
+            .where(AlertGroupEntry.id.in_([entry.id for entry, *_ in pending]))
             .values(flush_no=number)
             .execution_options(synchronize_session=False)
         )
@@ -220,7 +223,9 @@ def _open_members(session: Session, group_id: int) -> dict[str, list[int]]:
     return out
 
 
-def _occurrence(entry: AlertGroupEntry, alert: Alert, actor: str | None) -> Occurrence:
+def _occurrence(
+    entry: AlertGroupEntry, alert: Alert, actor: str | None, flapping: bool = False
+) -> Occurrence:
     return Occurrence(
         alert.id,
         entry.kind,
@@ -230,6 +235,7 @@ def _occurrence(entry: AlertGroupEntry, alert: Alert, actor: str | None) -> Occu
         alert.severity,
         alert.labels,
         actor,
+        flapping,
     )
 
 

@@ -206,6 +206,8 @@ def _follow_up(
             .execution_options(synchronize_session=False)
         )
     if grouping.group_of(session, alert.id) is not None:
+        if flap is not None and flap.started:  # the group's flush carries the notice
+            _mark_flapping(config, event, len(flap.changes))
         what = "resolution" if event.kind == "resolved" else "acknowledgement"
         return Verdict(False, "grouped", reason=f"{what} reported by its group", grouped=True)
     told = told_channels(session, alert.id)
