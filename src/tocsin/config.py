@@ -197,12 +197,15 @@ def _matcher_list(value: list[str]) -> list[str]:
     return value
 
 
+Matchers = Annotated[list[str], AfterValidator(_matcher_list)]
+
+
 class RouteConfig(_Strict):
     """One node of the route tree (Alertmanager's semantics). A child is tried in order when
     its parent matches; the first matching child wins unless it says `continue: true`. Unset
     `notify`, `escalation` and `digest` are inherited from the parent."""
 
-    matchers: list[str] = Field(default_factory=list)
+    matchers: Matchers = Field(default_factory=list)
     notify: list[str] | None = None
     escalation: str | None = None
     digest: bool | None = Field(
@@ -210,11 +213,6 @@ class RouteConfig(_Strict):
     )
     continue_: bool = Field(default=False, alias="continue")
     routes: list[RouteConfig] = Field(default_factory=list)
-
-    @field_validator("matchers")
-    @classmethod
-    def _matchers(cls, value: list[str]) -> list[str]:
-        return _matcher_list(value)
 
 
 class EscalationStepConfig(_Strict):
@@ -559,9 +557,6 @@ class OncallScheduleConfig(_Strict):
 
 
 # --- noise control -------------------------------------------------------------------------
-
-
-Matchers = Annotated[list[str], AfterValidator(_matcher_list)]
 
 
 def _aware(value: datetime) -> datetime:

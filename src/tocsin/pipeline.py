@@ -77,9 +77,6 @@ class Pipeline:
             now, digest = self._check_channels[alert.check_name], []
         return now, digest, policies
 
-    def channels_for(self, alert: Alert) -> list[str]:
-        return self.route(alert)[0]
-
     def deliveries(self, channels: Sequence[str]) -> list[outbox.Delivery]:
         """One delivery per channel, and one per number for SMS and voice, so a retry to one
         failing number never texts the others again."""
@@ -278,13 +275,11 @@ class Pipeline:
         if unreached:
             note += f"; not reachable: {', '.join(unreached)}"
         # alerts.add_event flushes each entry; a batch of steps is flushed once instead.
-        event = AlertEvent(
-            alert_id=alert.id,
-            at=now,
-            kind="escalation_step",
+        event = alerts.new_event(
+            alert,
+            "escalation_step",
+            now,
             state_from=alert.state,
-            state_to=alert.state,
-            severity=alert.severity,
             note=note,
             data={
                 "policy": escalation.policy,
@@ -390,7 +385,7 @@ class Pipeline:
         except Conflict:
             return
         fallback = self.config.notifications.fallback
-        channels = fallback if fallback is not None else [c for c in self.config.channels]
+        channels = fallback if fallback is not None else list(self.config.channels)
         channels = [c for c in channels if c != channel]
         outbox.enqueue(session, alert, event, self.deliveries(channels), now)
 

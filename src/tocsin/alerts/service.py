@@ -59,6 +59,31 @@ def open_for_checks(
     return out
 
 
+def new_event(
+    alert: Alert,
+    kind: str,
+    now: datetime,
+    *,
+    state_from: str | None,
+    actor: str | None = None,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> AlertEvent:
+    """A timeline row for the alert as it is now, not yet added: a caller writing many adds
+    them and flushes once."""
+    return AlertEvent(
+        alert_id=alert.id,
+        at=now,
+        kind=kind,
+        state_from=state_from,
+        state_to=alert.state,
+        severity=alert.severity,
+        actor=actor,
+        note=note,
+        data=data or {},
+    )
+
+
 def _event(
     session: Session,
     alert: Alert,
@@ -70,17 +95,7 @@ def _event(
     note: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> AlertEvent:
-    event = AlertEvent(
-        alert_id=alert.id,
-        at=now,
-        kind=kind,
-        state_from=state_from,
-        state_to=alert.state,
-        severity=alert.severity,
-        actor=actor,
-        note=note,
-        data=data or {},
-    )
+    event = new_event(alert, kind, now, state_from=state_from, actor=actor, note=note, data=data)
     session.add(event)
     session.flush()
     return event
