@@ -249,6 +249,13 @@ class NotificationsConfig(_Strict):
     )
     digest_at: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     digest_timezone: ZoneName = "UTC"
+    concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="deliveries in flight at once (one alert's notifications to one channel "
+        "still go in order)",
+    )
 
 
 # --- checks --------------------------------------------------------------------------------

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -10,6 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -52,14 +57,99 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+SQLITE_WAIT = 30.0  # seconds a transaction waits for SQLite's one writer before failing
+
+
+class FairLock:
+    """A lock handed over in arrival order. SQLite lets one transaction write at a time and
+    its busy handler polls with sleeps of up to 100 ms, so a thread that commits back to back
+    (the API's group writer under load) can starve one that waits (the sender): queueing on
+    this lock instead gives each waiting thread its turn, first come, first served."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiting: deque[threading.Lock] = deque()
+
+    def acquire(self, timeout: float = -1) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True  # handed over by release(): the lock is ours
+        with self._mutex:
+            if turn in self._waiting:  # nobody handed it over: give up our place
+                self._waiting.remove(turn)
+                return False
+        return True  # handed over just as the wait timed out
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().release()  # stays held: it passes to the next in line
+            else:
+                self._held = False
+
+
+_FILE_LOCKS: dict[str, FairLock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(database: str) -> FairLock:
+    """One lock per database file per process, shared by every engine opened on it."""
+    key = os.path.realpath(database)
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(key, FairLock())
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """Releases the process's write lock for this file when its transaction ends, after the
+    COMMIT or ROLLBACK itself (SQLAlchemy's commit event fires before it)."""
+
+    tocsin_lock: FairLock | None = None
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.tocsin_release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.tocsin_release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.tocsin_release()
+
+    def tocsin_release(self) -> None:
+        lock, self.tocsin_lock = self.tocsin_lock, None
+        if lock is not None:
+            lock.release()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Open the store; SQLite gets WAL, a busy timeout and foreign keys."""
+    """Open the store; SQLite gets WAL, a busy timeout, foreign keys and, per file, one
+    in-process queue for its single writer (`FairLock`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
-        if parsed.database in (None, "", ":memory:"):
+        memory = parsed.database in (None, "", ":memory:")
+        kwargs.setdefault(
+            "connect_args",
+            {"timeout": SQLITE_WAIT, "check_same_thread": False, "factory": _SQLiteConnection},
+        )
+        if memory:
             kwargs.setdefault("poolclass", NullPool)
         engine = create_engine(url, **kwargs)
+        lock = None if memory else _file_lock(str(parsed.database))
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -72,14 +162,30 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # only a power loss or an OS crash can lose the last commits before a checkpoint.
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_WAIT * 1000)}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
             # IMMEDIATE takes the write lock up front, so compare-and-set never hits a
-            # deadlock between two readers that both want to write.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # deadlock between two readers that both want to write. Threads of this process
+            # queue for it on the file's FairLock first (other processes still meet SQLite's
+            # busy handler).
+            raw = conn.connection.dbapi_connection
+            held = lock is not None and isinstance(raw, _SQLiteConnection)
+            if held:
+                assert lock is not None
+                if not lock.acquire(timeout=SQLITE_WAIT):
+                    raise OperationalError(
+                        "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
+                    )
+                raw.tocsin_lock = lock
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                if held:
+                    raw.tocsin_release()
+                raise
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

@@ -3,10 +3,8 @@ transaction, and authentication with scopes and the rate limit (`Annotated` alia
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -36,7 +34,6 @@ class Settings:
     factory: sessionmaker[Session]
     clock: Clock
     started_at: datetime = field(init=False)
-    writer: AbstractContextManager[object] = field(init=False)
     group: GroupWriter = field(init=False)
     pipeline: Pipeline = field(init=False)
     beats: dict[str, HeartbeatConfig] = field(init=False)
@@ -44,11 +41,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         self.started_at = self.clock.now()
-        # SQLite has one writer at a time and its busy handler sleeps in steps of up to
-        # 100 ms: request threads queue on a lock here instead (pings went 64/s → see bench).
-        sqlite = self.factory.kw["bind"].dialect.name == "sqlite"
-        self.writer = threading.Lock() if sqlite else nullcontext()
-        self.group = GroupWriter(self.factory, self.writer)
+        self.group = GroupWriter(self.factory)
         self.use(self.config)
 
     def use(self, config: TocsinConfig) -> None:
@@ -73,10 +66,11 @@ AppSettings = Annotated[Settings, Depends(_settings)]
 
 
 async def in_transaction(settings: Settings, work: Callable[[Session], T]) -> T:
-    """Run `work` in one transaction on a worker thread (the store's drivers block)."""
+    """Run `work` in one transaction on a worker thread (the store's drivers block; on
+    SQLite the threads queue for its one writer in `tocsin.db`)."""
 
     def run() -> T:
-        with settings.writer, session_scope(settings.factory) as session:
+        with session_scope(settings.factory) as session:
             return work(session)
 
     return await run_in_threadpool(run)

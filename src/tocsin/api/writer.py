@@ -25,7 +25,6 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -62,14 +61,10 @@ def _settle(jobs: list[_Job[Any]]) -> None:
 class GroupWriter:
     """`await writer.run(work)` runs `work(session)` in a transaction shared with the other
     requests queued at the same moment, and returns its result once that transaction
-    committed. `lock` is taken around each transaction (SQLite's single-writer lock shared
-    with `in_transaction`)."""
+    committed."""
 
-    def __init__(
-        self, factory: sessionmaker[Session], lock: AbstractContextManager[object]
-    ) -> None:
+    def __init__(self, factory: sessionmaker[Session]) -> None:
         self._factory = factory
-        self._lock = lock
         self._queue: queue.SimpleQueue[_Job[Any]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
@@ -111,7 +106,7 @@ class GroupWriter:
         todo, savepoint = group, False
         while todo:
             try:
-                with self._lock, session_scope(self._factory) as session:
+                with session_scope(self._factory) as session:
                     for job in todo:
                         job.outcome = _attempt(session, job.work, savepoint=savepoint)
                         if not job.outcome[0] and not savepoint:

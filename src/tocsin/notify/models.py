@@ -13,7 +13,11 @@ from tocsin.db import Base, BigId, JSONType, UTCDateTime
 
 class Notification(Base):
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_notification_due", "state", "next_attempt_at"),
+        # Who was told about an alert (`told`), and a lane's earlier rows (`claim_due`).
+        Index("ix_notification_lane", "alert_id", "channel"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     alert_id: Mapped[int | None] = mapped_column(  # None for a digest of several alerts

@@ -4,16 +4,20 @@ record outcomes. Sending happens outside any transaction (the worker does it).""
 from __future__ import annotations
 
 import random
+import secrets
+import threading
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.db import is_postgresql
+from tocsin.notify.base import Message
 from tocsin.notify.doorbell import written
 from tocsin.notify.models import Notification
 
@@ -21,6 +25,29 @@ NOTIFY_KINDS = ("fired", "severity_changed", "acknowledged", "resolved")
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=10)
+
+
+_ID_LOCK = threading.Lock()
+_LAST_ID = [0, 0]  # (millisecond, counter) of the last id made in this process
+
+
+def ordered_id() -> str:
+    """A UUIDv7 (RFC 9562): milliseconds, a counter, random bits. Ids made later in this
+    process sort after earlier ones, so rows written in one transaction (same `created_at`)
+    are claimed in the order they were written; across processes they are as unique as a
+    random UUID."""
+    ms = time.time_ns() // 1_000_000
+    with _ID_LOCK:
+        last_ms, counter = _LAST_ID
+        if ms > last_ms:
+            counter = 0
+        else:
+            ms, counter = last_ms, counter + 1
+            if counter > 0xFFF:  # 4,096 in one millisecond: borrow the next one
+                ms, counter = ms + 1, 0
+        _LAST_ID[:] = [ms, counter]
+    value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | secrets.randbits(62)
+    return str(uuid.UUID(int=value))
 
 
 def payload_for(alert: Alert, event: AlertEvent) -> dict[str, Any]:
@@ -70,7 +97,7 @@ def enqueue(
     rows = []
     for channel, target in deliveries:
         row = Notification(
-            id=str(uuid.uuid4()),
+            id=ordered_id(),
             alert_id=alert.id,
             event_id=event.id,
             channel=channel,
@@ -97,7 +124,7 @@ def enqueue_digest(
 ) -> Notification:
     """One digest notification (no single alert) carrying the parked alerts' payloads."""
     row = Notification(
-        id=str(uuid.uuid4()),
+        id=ordered_id(),
         alert_id=None,
         event_id=None,
         channel=channel,
@@ -127,39 +154,75 @@ def told(session: Session, alert_id: int) -> list[Delivery]:
     return list(seen)
 
 
+CLAIM_LIMIT = 100  # rows one claim takes: also the most a crash can leave sent but unrecorded
+
+
 def claim_due(
-    session: Session, now: datetime, *, limit: int = 50, lease: timedelta = timedelta(minutes=2)
-) -> list[Notification]:
-    """Take due rows (pending, or `sending` whose lease ran out after a crash) for sending.
-    The caller commits before sending; the lease keeps other workers off them meanwhile."""
+    session: Session,
+    now: datetime,
+    *,
+    limit: int = CLAIM_LIMIT,
+    lease: timedelta = timedelta(minutes=2),
+) -> list[Message]:
+    """Take due rows (pending, or `sending` whose lease ran out after a crash) for sending, in
+    one `UPDATE … RETURNING`: the outer WHERE repeats the due test, so it is a compare-and-set
+    and two workers never both take a row (on PostgreSQL the inner `FOR UPDATE SKIP LOCKED`
+    keeps them from queueing behind each other). The caller commits before sending; the lease
+    keeps other workers off the rows meanwhile. Oldest due first."""
     due = ((Notification.state == "pending") & (Notification.next_attempt_at <= now)) | (
         (Notification.state == "sending") & (Notification.lease_until <= now)
     )
-    query = select(Notification).where(due).order_by(Notification.next_attempt_at).limit(limit)
+    # A lane (one alert, one channel, one target) goes in event order: a row waits while an
+    # earlier one of its lane is unsent, so a `resolve` never overtakes a `trigger` that is
+    # being retried (PagerDuty would open an incident nothing resolves).
+    earlier = aliased(Notification)
+    blocked = (
+        select(earlier.id)
+        .where(
+            earlier.alert_id == Notification.alert_id,
+            earlier.channel == Notification.channel,
+            earlier.target.is_not_distinct_from(Notification.target),
+            earlier.event_id < Notification.event_id,
+            earlier.state.in_(("pending", "sending")),
+        )
+        .exists()
+    )
+    oldest = (
+        select(Notification.id)
+        .where(due, ~blocked)
+        .order_by(Notification.next_attempt_at, Notification.created_at, Notification.id)
+        .limit(limit)
+    )
     if is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
-    claimed = []
-    for row in session.scalars(query).all():
-        result = session.execute(
+        oldest = oldest.with_for_update(skip_locked=True)
+    rows = list(
+        session.execute(
             update(Notification)
-            .where(
-                Notification.id == row.id,
-                Notification.state == row.state,
-                Notification.attempts == row.attempts,
+            .where(Notification.id.in_(oldest), due)
+            .values(state="sending", lease_until=now + lease, attempts=Notification.attempts + 1)
+            .returning(
+                Notification.id,
+                Notification.channel,
+                Notification.target,
+                Notification.payload,
+                Notification.next_attempt_at,
+                Notification.created_at,
             )
-            .values(state="sending", lease_until=now + lease, attempts=row.attempts + 1)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            session.refresh(row)
-            claimed.append(row)
-    return claimed
+    )
+    rows.sort(key=lambda row: (row.next_attempt_at, row.created_at, row.id))
+    return [Message(row.id, row.channel, row.target, row.payload) for row in rows]
 
 
-def mark_sent(session: Session, notification_id: str, now: datetime) -> None:
+def mark_sent(session: Session, notification_ids: Sequence[str], now: datetime) -> None:
+    """Record deliveries that went through (rows no longer `sending` are left alone: a lease
+    that ran out and another worker that took over already decided them)."""
+    if not notification_ids:
+        return
     session.execute(
         update(Notification)
-        .where(Notification.id == notification_id, Notification.state == "sending")
+        .where(Notification.id.in_(notification_ids), Notification.state == "sending")
         .values(state="sent", sent_at=now, lease_until=None, last_error=None)
         .execution_options(synchronize_session=False)
     )

@@ -28,13 +28,12 @@ from tocsin.config import TocsinConfig
 from tocsin.db import session_scope
 from tocsin.errors import Conflict, SourceError
 from tocsin.inbound import timers as inbound_timers
-from tocsin.notify import service as outbox
-from tocsin.notify.base import Channel, Message, TransportError
+from tocsin.notify.base import Channel
 from tocsin.notify.doorbell import DOORBELL
-from tocsin.notify.models import Notification
 from tocsin.notify.registry import build_channels
 from tocsin.pipeline import Pipeline
 from tocsin.worker.models import WorkerHeartbeat
+from tocsin.worker.sender import Outbox, Sender, send_batch
 
 log = logging.getLogger("tocsin.worker")
 
@@ -87,6 +86,7 @@ class Worker:
         self.sources = SourcePool(config)
         self.channels = channels or build_channels(config, console_write)
         self._pool = ThreadPoolExecutor(config.worker.concurrency, thread_name_prefix="check")
+        self.outbox = Outbox(factory, clock, self.channels, self.pipeline, config.worker.lease)
 
     def _index(self, config: TocsinConfig) -> None:
         """Look-ups per check, built once per configuration rather than once per evaluation."""
@@ -119,6 +119,8 @@ class Worker:
         self._index(config)
         self.sources = SourcePool(config)
         self.channels = self._fixed_channels or build_channels(config, self._console_write)
+        self.outbox.channels, self.outbox.pipeline = self.channels, self.pipeline
+        self.outbox.lease = config.worker.lease
         with session_scope(self.factory) as session:
             checks.sync_schedules(session, config.checks, self.clock.now())
         log.info("configuration reloaded: %d checks", len(config.checks))
@@ -261,45 +263,8 @@ class Worker:
             return noise.run_due(session, self.config, now, pipeline.dispatch, pipeline.people)
 
     def send_due_notifications(self) -> int:
-        now = self.clock.now()
-        with session_scope(self.factory) as session:
-            claimed = outbox.claim_due(session, now, lease=self.config.worker.lease)
-            messages = [Message(n.id, n.channel, n.target, n.payload) for n in claimed]
-        for message in messages:
-            self._send(message)
-        return len(messages)
-
-    def _send(self, message: Message) -> None:
-        channel = self.channels.get(message.channel)
-        error: TransportError | None = None
-        if channel is None:
-            error = TransportError(f"channel {message.channel!r} is not configured", permanent=True)
-        else:
-            try:
-                channel.send(message)
-            except TransportError as exc:
-                error = exc
-        with session_scope(self.factory) as session:
-            now = self.clock.now()
-            if error is None:
-                outbox.mark_sent(session, message.id, now)
-                self.pipeline.delivery_recovered(session, message.channel, now)
-            else:
-                state = outbox.mark_failed(
-                    session,
-                    message.id,
-                    now,
-                    str(error),
-                    permanent=error.permanent,
-                    retry_after=error.retry_after,
-                )
-                log.warning(
-                    "notification %s on %s: %s (%s)", message.id, message.channel, error, state
-                )
-                if state == "failed":
-                    row = session.get(Notification, message.id)
-                    if row is not None:
-                        self.pipeline.delivery_failed(session, row, str(error), now)
+        """Claim a batch of due notifications, send them one by one, record them together."""
+        return send_batch(self.outbox)
 
     def beat(self, force: bool = False) -> None:
         now = self.clock.now()
@@ -320,10 +285,11 @@ class Worker:
         self, stop: threading.Event, reload: Callable[[], TocsinConfig | None] | None = None
     ) -> None:
         """Tick until `stop` is set; between ticks, ask `reload` for a new configuration.
-        Notifications go from a thread of their own, woken by the doorbell as soon as a
-        transition commits, so a slow check never delays a page."""
-        sender = threading.Thread(target=self._send_forever, args=(stop,), name="sender")
-        sender.start()
+        Notifications go from a thread of their own (`Sender`), woken by the doorbell as soon
+        as a transition commits or a delivery finishes, so a slow check never delays a page."""
+        sender = Sender(self.outbox, self.config.notifications.concurrency)
+        thread = threading.Thread(target=self._send_forever, args=(sender, stop), name="sender")
+        thread.start()
         try:
             while not stop.is_set():
                 done = self._step(lambda: self.tick(send=False))
@@ -336,16 +302,17 @@ class Worker:
         finally:
             stop.set()
             DOORBELL.ring()
-            sender.join()
+            thread.join()
+            self._step(sender.close)
             # A graceful stop sends what is already due (a restart would, but a page should
             # not wait for one); a few rounds at most, so a failing channel cannot hold it.
             for _ in range(3):
                 if not self._step(self.send_due_notifications):
                     break
 
-    def _send_forever(self, stop: threading.Event) -> None:
+    def _send_forever(self, sender: Sender, stop: threading.Event) -> None:
         while not stop.is_set():
-            if not self._step(self.send_due_notifications):
+            if not self._step(sender.pump):
                 DOORBELL.wait(self.config.worker.poll_interval.total_seconds())
 
     @staticmethod

@@ -1,0 +1,201 @@
+"""Delivering the outbox: claim due rows, send them outside any transaction, record outcomes.
+
+Two ways, one record step:
+
+- `send_batch` (the worker's `send_due_notifications`): claim, send one by one, record the
+  whole batch in one transaction. Deterministic, for `tocsin run --once`, tests and the demo.
+- `Sender`, the `tocsin run` sender thread: deliveries in flight on a pool of threads, so a
+  channel that times out delays nobody else. Claims, and records of finished deliveries, are
+  one transaction each however many rows they cover, so a busy outbox costs two small
+  transactions per round instead of two per notification.
+
+Order: one alert's notifications to one channel and target go one after another, in the
+order they were written (a PagerDuty `resolve` never overtakes its `trigger`): they share a
+lane, and a lane is a queue that one thread at a time works through.
+
+Crash safety is the outbox's: a claimed row is `sending` with a lease; a crash between
+sending and recording leaves it to be claimed again when the lease runs out (a duplicate the
+channel's idempotency key absorbs, where it has one). At most `CLAIM_LIMIT` rows are in
+flight, so that is also the most a crash can leave sent but unrecorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tocsin.clock import Clock
+from tocsin.db import session_scope
+from tocsin.notify import service as outbox
+from tocsin.notify.base import Channel, Message, TransportError
+from tocsin.notify.doorbell import DOORBELL
+from tocsin.notify.models import Notification
+from tocsin.pipeline import Pipeline
+
+log = logging.getLogger("tocsin.worker")
+
+Lane = tuple[str, str | None, object]  # (channel, target, alert id or digest)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message: Message
+    error: TransportError | None
+
+
+class Outbox:
+    """What sending needs: the store, the clock, the channels, the pipeline (for failure
+    alerts) and the lease. The worker swaps `channels`, `pipeline` and `lease` on reload."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        clock: Clock,
+        channels: Mapping[str, Channel],
+        pipeline: Pipeline,
+        lease: timedelta,
+    ) -> None:
+        self.factory = factory
+        self.clock = clock
+        self.channels = channels
+        self.pipeline = pipeline
+        self.lease = lease
+
+    def claim(self, limit: int) -> list[Message]:
+        if limit <= 0:
+            return []
+        with session_scope(self.factory) as session:
+            return outbox.claim_due(session, self.clock.now(), limit=limit, lease=self.lease)
+
+    def deliver(self, message: Message) -> Outcome:
+        """Send one message; never raises (an unexpected error is a retryable failure)."""
+        channel = self.channels.get(message.channel)
+        if channel is None:
+            error = TransportError(f"channel {message.channel!r} is not configured", permanent=True)
+            return Outcome(message, error)
+        try:
+            channel.send(message)
+        except TransportError as exc:
+            return Outcome(message, exc)
+        except Exception as exc:
+            log.exception("channel %s raised while sending %s", message.channel, message.id)
+            return Outcome(message, TransportError(f"unexpected error: {type(exc).__name__}"))
+        return Outcome(message, None)
+
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        """One transaction for the lot: sent rows in one UPDATE, a recovered channel resolves
+        its failure alert once, each failure is scheduled for retry or failed for good."""
+        if not outcomes:
+            return
+        pipeline = self.pipeline
+        with session_scope(self.factory) as session:
+            now = self.clock.now()
+            sent = [o.message for o in outcomes if o.error is None]
+            outbox.mark_sent(session, [m.id for m in sent], now)
+            for channel in dict.fromkeys(m.channel for m in sent):
+                pipeline.delivery_recovered(session, channel, now)
+            for outcome in outcomes:
+                if outcome.error is not None:
+                    self._failed(session, pipeline, outcome.message, outcome.error)
+
+    def _failed(
+        self, session: Session, pipeline: Pipeline, message: Message, error: TransportError
+    ) -> None:
+        now = self.clock.now()
+        state = outbox.mark_failed(
+            session,
+            message.id,
+            now,
+            str(error),
+            permanent=error.permanent,
+            retry_after=error.retry_after,
+        )
+        log.warning("notification %s on %s: %s (%s)", message.id, message.channel, error, state)
+        if state == "failed":
+            row = session.get(Notification, message.id)
+            if row is not None:
+                pipeline.delivery_failed(session, row, str(error), now)
+
+
+def send_batch(box: Outbox) -> int:
+    """Claim one batch, send it in order on this thread, record it; how many were claimed."""
+    messages = box.claim(outbox.CLAIM_LIMIT)
+    box.record([box.deliver(message) for message in messages])
+    return len(messages)
+
+
+def lane_of(message: Message) -> Lane:
+    return (message.channel, message.target, message.payload.get("alert_id", message.id))
+
+
+class Sender:
+    """Deliveries in flight on `concurrency` threads, in lanes (see the module's docstring).
+    `pump()` is the sender thread's round: record what finished, claim what is due."""
+
+    def __init__(self, box: Outbox, concurrency: int) -> None:
+        self.box = box
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="deliver")
+        self._mutex = threading.Lock()
+        self._lanes: dict[Lane, deque[Message]] = {}
+        self._in_flight = 0
+        self._finished: list[Outcome] = []
+
+    def pump(self) -> int:
+        """Record finished deliveries, then claim as many as there is room for; how much
+        work was done (0: nothing to record and nothing due)."""
+        with self._mutex:
+            finished, self._finished = self._finished, []
+            room = outbox.CLAIM_LIMIT - self._in_flight
+        try:
+            self.box.record(finished)
+        except BaseException:
+            with self._mutex:  # not recorded: keep them for the next round
+                self._finished[:0] = finished
+            raise
+        claimed = self.box.claim(room)
+        with self._mutex:
+            self._in_flight += len(claimed)
+            for message in claimed:
+                lane = lane_of(message)
+                queued = self._lanes.get(lane)
+                if queued is not None:  # that lane is busy: go after its queue
+                    queued.append(message)
+                    continue
+                self._lanes[lane] = deque([message])
+                self._pool.submit(self._work, lane)
+        return len(finished) + len(claimed)
+
+    def _work(self, lane: Lane) -> None:
+        while True:
+            with self._mutex:
+                queued = self._lanes[lane]
+                if not queued:
+                    del self._lanes[lane]
+                    return
+                message = queued[0]
+            outcome = self.box.deliver(message)
+            with self._mutex:
+                queued.popleft()
+                self._finished.append(outcome)
+                self._in_flight -= 1
+            DOORBELL.ring()  # the sender thread records it
+
+    @property
+    def in_flight(self) -> int:
+        with self._mutex:
+            return self._in_flight
+
+    def close(self) -> int:
+        """Let deliveries in flight finish, then record them; how many were recorded."""
+        self._pool.shutdown(wait=True)
+        with self._mutex:
+            finished, self._finished = self._finished, []
+        self.box.record(finished)
+        return len(finished)
