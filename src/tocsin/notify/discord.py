@@ -14,11 +14,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
-
 from tocsin.config import DiscordChannelConfig
 from tocsin.notify.base import Message, TransportError
-from tocsin.notify.http import post
+from tocsin.notify.http import JsonChannel
 from tocsin.notify.text import ack_link, clip, format_value, notice, runbook_link
 
 COLOURS = {"CRITICAL": 15158332, "HIGH": 15105570, "WARNING": 16776960, "INFO": 3447003}
@@ -163,20 +161,6 @@ def notice_embed(payload: dict[str, Any], footer: str) -> dict[str, Any] | None:
     }
 
 
-class DiscordChannel:
-    def __init__(
-        self, name: str, config: DiscordChannelConfig, client: httpx.Client, public_url: str
-    ) -> None:
-        self.name = name
-        self._config = config
-        self._client = client
-        self._public_url = public_url
-
-    def send(self, message: Message) -> None:
-        post(
-            self._client,
-            self._config.url,
-            timeout=self._config.timeout,
-            json=build_body(message.payload, self._config, self._public_url, message.target),
-            headers={"X-Tocsin-Notification-Id": message.id},
-        )
+class DiscordChannel(JsonChannel[DiscordChannelConfig]):
+    def body(self, message: Message) -> dict[str, Any] | None:
+        return build_body(message.payload, self._config, self._public_url, message.target)

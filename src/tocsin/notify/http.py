@@ -10,11 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
-from tocsin.notify.base import TransportError
+from tocsin.notify.base import Message, TransportError
+
+
+class HttpSpec(Protocol):
+    """What a JSON channel's configuration gives: where to POST and how long to wait."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def timeout(self) -> timedelta: ...
+
+
+Spec = TypeVar("Spec", bound=HttpSpec)
 
 MAX_RESPONSE_BYTES = 64 * 1024
 
@@ -99,3 +112,32 @@ def retry_after(headers: httpx.Headers) -> timedelta | None:
 def make_client() -> httpx.Client:
     """The channels' shared client: no redirects (a webhook that redirects is misconfigured)."""
     return httpx.Client(follow_redirects=False, headers={"User-Agent": "tocsin/0.1"})
+
+
+class JsonChannel(Generic[Spec]):
+    """A channel that POSTs one JSON body per message to its configured URL; a subclass says
+    what the body is (`body`, None for nothing to send) and which headers go with it."""
+
+    def __init__(self, name: str, config: Spec, client: httpx.Client, public_url: str) -> None:
+        self.name = name
+        self._config = config
+        self._client = client
+        self._public_url = public_url
+
+    def body(self, message: Message) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def headers(self, message: Message) -> dict[str, str] | None:
+        return {"X-Tocsin-Notification-Id": message.id}
+
+    def send(self, message: Message) -> None:
+        body = self.body(message)
+        if body is None:
+            return
+        post(
+            self._client,
+            self._config.url,
+            timeout=self._config.timeout,
+            json=body,
+            headers=self.headers(message),
+        )

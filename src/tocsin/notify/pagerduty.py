@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from tocsin.config import PagerDutyChannelConfig
 from tocsin.notify.base import Message, TransportError
-from tocsin.notify.http import post
+from tocsin.notify.http import JsonChannel
 from tocsin.notify.text import ack_link, clip, notice, runbook_link
 
 ACTIONS = {
@@ -78,21 +76,11 @@ def build_body(message: Message, routing_key: str, public_url: str) -> dict[str,
     return body
 
 
-class PagerDutyChannel:
-    def __init__(
-        self, name: str, config: PagerDutyChannelConfig, client: httpx.Client, public_url: str
-    ) -> None:
-        self.name = name
-        self._config = config
-        self._client = client
-        self._public_url = public_url
+class PagerDutyChannel(JsonChannel[PagerDutyChannelConfig]):
+    def headers(self, message: Message) -> dict[str, str] | None:
+        return None  # PagerDuty's dedup_key is in the body
 
-    def send(self, message: Message) -> None:
+    def body(self, message: Message) -> dict[str, Any] | None:
         if notice(message.payload) is not None:
-            return
-        post(
-            self._client,
-            self._config.url,
-            timeout=self._config.timeout,
-            json=build_body(message, self._config.routing_key, self._public_url),
-        )
+            return None  # a notice about no alert is no incident
+        return build_body(message, self._config.routing_key, self._public_url)

@@ -16,11 +16,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from tocsin.config import SlackChannelConfig
 from tocsin.notify.base import Message, TransportError
-from tocsin.notify.http import post
+from tocsin.notify.http import JsonChannel
 from tocsin.notify.text import ack_link, clip, format_value, notice, runbook_link
 
 HEADER_MAX = 150
@@ -151,20 +149,6 @@ def notice_body(title: str, text: str, target: str | None) -> dict[str, Any]:
     }
 
 
-class SlackChannel:
-    def __init__(
-        self, name: str, config: SlackChannelConfig, client: httpx.Client, public_url: str
-    ) -> None:
-        self.name = name
-        self._config = config
-        self._client = client
-        self._public_url = public_url
-
-    def send(self, message: Message) -> None:
-        post(
-            self._client,
-            self._config.url,
-            timeout=self._config.timeout,
-            json=build_body(message.payload, self._public_url, message.target),
-            headers={"X-Tocsin-Notification-Id": message.id},
-        )
+class SlackChannel(JsonChannel[SlackChannelConfig]):
+    def body(self, message: Message) -> dict[str, Any] | None:
+        return build_body(message.payload, self._public_url, message.target)
