@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.config import TocsinConfig
+from tocsin.db import is_postgresql
 from tocsin.matchers import matches_all
 from tocsin.noise import known_issues, maintenance, silences
 from tocsin.noise.common import parsed, window_of
@@ -62,9 +63,10 @@ def _run_due(
     session: Session, model: type[T], config: TocsinConfig, now: datetime, pause: Pause | None
 ) -> int:
     done = 0
-    rows = session.scalars(
-        select(model).where(model.rescreen_at <= now).order_by(model.rescreen_at).limit(20)
-    ).all()
+    query = select(model).where(model.rescreen_at <= now).order_by(model.rescreen_at).limit(20)
+    if is_postgresql(session):  # another worker takes the next ones, not the same
+        query = query.with_for_update(skip_locked=True)
+    rows = session.scalars(query).all()
     for row in rows:
         muted, more = 0, False
         if _in_force(row, now):
