@@ -4,10 +4,8 @@ pauses its escalation, and its end tells those routed again if the alert still f
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.support.noise import Desk, noise_config
@@ -31,16 +29,6 @@ escalation_policies:
       - {after: 10m, notify: [pager]}
 routes: {notify: [console], escalation: page}
 """
-
-DeskFactory = Callable[..., Desk]
-
-
-@pytest.fixture
-def desk(factory: sessionmaker[Session], clock: VirtualClock) -> DeskFactory:
-    def make(extra: str = "") -> Desk:
-        return Desk(factory, clock, noise_config(extra))
-
-    return make
 
 
 def fire_due_steps(d: Desk) -> int:
@@ -78,9 +66,9 @@ def escalation_states(d: Desk, alert_id: int) -> list[tuple[str, list[str]]]:
 
 
 def test_a_silence_created_while_an_alert_fires_mutes_it_and_stops_paging_until_it_ends(
-    desk: DeskFactory,
+    factory: sessionmaker[Session], clock: VirtualClock
 ) -> None:
-    d = desk(PAGING)
+    d = Desk(factory, clock, noise_config(PAGING))
     alert = d.fire("orders", {"service": "shop"})
     assert [(c, e) for _, c, e in d.sent(alert)] == [("console", "fired"), ("pager", "fired")]
     sid = silence(d, 'service="shop"')
@@ -104,9 +92,9 @@ def test_a_silence_created_while_an_alert_fires_mutes_it_and_stops_paging_until_
 
 
 def test_the_silenced_alert_is_not_told_of_later_changes_but_those_told_hear_it_resolve(
-    desk: DeskFactory, factory: sessionmaker[Session]
+    factory: sessionmaker[Session], clock: VirtualClock
 ) -> None:
-    d = desk()
+    d = Desk(factory, clock, noise_config())
     alert = d.fire("orders", {"service": "shop"})
     silence(d, 'service="shop"')
     d.step()
@@ -127,9 +115,9 @@ def test_the_silenced_alert_is_not_told_of_later_changes_but_those_told_hear_it_
 
 
 def test_a_silence_that_starts_later_mutes_firing_alerts_when_it_starts(
-    desk: DeskFactory, factory: sessionmaker[Session]
+    factory: sessionmaker[Session], clock: VirtualClock
 ) -> None:
-    d = desk()
+    d = Desk(factory, clock, noise_config())
     alert = d.fire("orders", {"service": "shop"})
     other = d.fire("orders", {"service": "blog"})
     sid = silence(d, 'service="shop"', starts_in=HOUR)
@@ -147,9 +135,9 @@ def test_a_silence_that_starts_later_mutes_firing_alerts_when_it_starts(
 
 
 def test_a_recurring_silence_mutes_firing_alerts_at_each_occurrence(
-    desk: DeskFactory, factory: sessionmaker[Session], clock: VirtualClock
+    factory: sessionmaker[Session], clock: VirtualClock
 ) -> None:
-    d = desk()
+    d = Desk(factory, clock, noise_config())
     alert = d.fire("backup")  # Tuesday 14:00 UTC
     sid = silence(d, 'check="backup"', every="0 15 * * *", duration=HOUR)
     with session_scope(factory) as s:  # the series runs for a week
@@ -164,9 +152,9 @@ def test_a_recurring_silence_mutes_firing_alerts_at_each_occurrence(
 
 
 def test_a_window_or_known_issue_begun_while_alerts_fire_mutes_them_too(
-    desk: DeskFactory, factory: sessionmaker[Session], clock: VirtualClock
+    factory: sessionmaker[Session], clock: VirtualClock
 ) -> None:
-    d = desk()
+    d = Desk(factory, clock, noise_config())
     db = d.fire("db_up", {"service": "db"})
     printful = d.fire("provider", {"service": "printful"}, message="Request timeout")
     now = clock.now()
@@ -185,9 +173,9 @@ def test_a_window_or_known_issue_begun_while_alerts_fire_mutes_them_too(
 
 
 def test_acknowledged_and_already_muted_alerts_are_left_as_they_are(
-    desk: DeskFactory, factory: sessionmaker[Session]
+    factory: sessionmaker[Session], clock: VirtualClock
 ) -> None:
-    d = desk()
+    d = Desk(factory, clock, noise_config())
     acked = d.fire("orders", {"service": "shop"})
     d.ack(acked)
     first = silence(d, 'check="payments"')
@@ -207,9 +195,9 @@ grouping: {by: [service], group_wait: 30s, group_interval: 5m, repeat_interval: 
 
 
 def test_a_grouped_alert_silenced_while_firing_gets_no_reminders_until_released(
-    desk: DeskFactory,
+    factory: sessionmaker[Session], clock: VirtualClock
 ) -> None:
-    d = desk(GROUPED)
+    d = Desk(factory, clock, noise_config(GROUPED))
     alert = d.fire("orders", {"service": "shop"})
     d.step(MINUTE)  # the group's first flush
     assert [e for _, _, e in d.sent(alert)] == ["fired", "fired"]
@@ -232,9 +220,9 @@ silences:
 
 
 def test_a_silence_from_the_configuration_mutes_alerts_already_firing_when_seeded(
-    desk: DeskFactory, factory: sessionmaker[Session], clock: VirtualClock
+    factory: sessionmaker[Session], clock: VirtualClock
 ) -> None:
-    d = desk(SEEDED)
+    d = Desk(factory, clock, noise_config(SEEDED))
     alert = d.fire("orders", {"service": "shop"})  # fired before the worker seeded it
     with session_scope(factory) as s:
         assert noise.seed(s, d.config, clock.now()) == 1
