@@ -146,6 +146,20 @@ class Pipeline:
                 note=f"{reason}: {stopped} pending step(s) cancelled",
             )
 
+    def pause_escalation(self, session: Session, alert: Alert, now: datetime, reason: str) -> None:
+        """An alert muted while it fires pages nobody: its escalations pause (pending steps
+        cancelled). Released still firing, its held event comes back through `dispatch`,
+        whose `fired` starts them again from the first step."""
+        paused = escalations.stop(session, alert.id, now, reason, pause=True)
+        if paused:
+            alerts.add_event(
+                session,
+                alert,
+                "escalation_paused",
+                now,
+                note=f"{reason}: {paused} pending step(s) cancelled until it is released",
+            )
+
     def links(self, session: Session, alert: Alert, now: datetime) -> dict[str, Any]:
         """A signed acknowledge link for a firing alert, valid for `api.ack_link_ttl`."""
         if alert.state != "firing":

@@ -11,11 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.api.conftest import api_config, make_token
 
+from tocsin import noise
 from tocsin.api.app import create_app
 from tocsin.api.deps import Settings
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
 from tocsin.noise.models import Silence
+from tocsin.notify.models import Notification
 
 
 def z(at: datetime) -> str:
@@ -333,3 +335,47 @@ def test_bad_operator_silences_are_refused_and_change_nothing(
         assert answer.status_code == status, (change, answer.text)
         assert says in answer.json()["message"], (change, answer.text)
     assert silence_rows(factory) == 0
+
+
+def test_an_alert_firing_before_its_silence_is_suppressed_at_once_and_active_once_expired(
+    client: TestClient,
+    settings: Settings,
+    admin: dict[str, str],
+    ingest: dict[str, str],
+    clock: VirtualClock,
+) -> None:
+    fire(client, ingest, clock)
+    pipeline = settings.pipeline
+
+    def noise_step() -> int:
+        with session_scope(settings.factory) as s:
+            return noise.run_due(
+                s,
+                settings.config,
+                clock.now(),
+                pipeline.dispatch,
+                pipeline.people,
+                pipeline.pause_escalation,
+            )
+
+    def status() -> dict[str, Any]:
+        (alert,) = client.get("/api/v2/alerts", headers=admin).json()
+        return dict(alert["status"])
+
+    def told() -> int:
+        with session_scope(settings.factory) as s:
+            return int(s.scalar(select(func.count()).select_from(Notification)) or 0)
+
+    assert told() == 1
+    sid = client.post("/api/v2/silences", json=am_silence(clock), headers=admin).json()["silenceID"]
+    muted = {"state": "suppressed", "silencedBy": [sid], "inhibitedBy": [], "mutedBy": []}
+    assert status() == muted  # before any worker step, as Alertmanager answers
+    assert noise_step() == 1  # the worker records it: nothing more is sent while silenced
+    assert status() == muted
+    clock.advance(timedelta(minutes=1))
+    fire(client, ingest, clock)  # Prometheus re-sends it every cycle
+    assert told() == 1
+    assert client.delete(f"/api/v2/silence/{sid}", headers=admin).status_code == 200
+    assert status()["state"] == "active"
+    assert noise_step() == 1
+    assert told() == 2  # still firing when the silence ended: told again

@@ -80,8 +80,14 @@ class Desk:
         """Move the clock, then run the worker's noise step once."""
         self.clock.advance(advance)
         with session_scope(self.factory) as session:
+            pipeline = self.pipeline
             return noise.run_due(
-                session, self.config, self.clock.now(), self.pipeline.dispatch, self.pipeline.people
+                session,
+                self.config,
+                self.clock.now(),
+                pipeline.dispatch,
+                pipeline.people,
+                pipeline.pause_escalation,
             )
 
     def sent(self, alert_id: int | None = None) -> list[tuple[int, str, str]]:

@@ -22,7 +22,7 @@ class Escalation(Base):
     alert_id: Mapped[int] = mapped_column(BigId, ForeignKey("alert.id", ondelete="CASCADE"))
     policy: Mapped[str] = mapped_column(String(100))
     spec: Mapped[dict[str, Any]] = mapped_column(JSONType)  # steps, repeat, repeat_limit
-    state: Mapped[str] = mapped_column(String(20))  # active | stopped
+    state: Mapped[str] = mapped_column(String(20))  # active | paused | stopped
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stopped_reason: Mapped[str | None] = mapped_column(Text)

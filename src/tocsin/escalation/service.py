@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.config import EscalationPolicyConfig
@@ -31,12 +31,19 @@ def start(
     session: Session, alert_id: int, name: str, policy: EscalationPolicyConfig, now: datetime
 ) -> list[EscalationStep]:
     """Copy the policy onto the alert and write every step's due row. Starting a policy that
-    already runs for this alert does nothing (returns no steps)."""
-    existing = session.scalar(
-        select(Escalation.id).where(Escalation.alert_id == alert_id, Escalation.policy == name)
-    )
+    already runs (or ran) for this alert does nothing (returns no steps), unless it was
+    paused: then it begins again from its first step, copied from the policy as it is now
+    (the paused copy and its step rows make way; the alert's timeline keeps what they did)."""
+    existing = session.execute(
+        select(Escalation.id, Escalation.state).where(
+            Escalation.alert_id == alert_id, Escalation.policy == name
+        )
+    ).first()
     if existing is not None:
-        return []
+        if existing.state != "paused":
+            return []
+        session.execute(delete(EscalationStep).where(EscalationStep.escalation_id == existing.id))
+        session.execute(delete(Escalation).where(Escalation.id == existing.id))
     spec = spec_of(policy)
     escalation = Escalation(
         alert_id=alert_id, policy=name, spec=spec, state="active", started_at=now
@@ -126,12 +133,16 @@ def stop(
     now: datetime,
     reason: str,
     keep: Sequence[str] = (),
+    *,
+    pause: bool = False,
 ) -> int:
     """Cancel the pending steps of the alert's escalations, except those of the policies in
-    `keep`; returns how many steps were pending."""
+    `keep`; returns how many steps were pending. With `pause` only running ones stop, as
+    `paused` (a muted alert pages nobody; `start` begins them again when it is released);
+    otherwise paused ones stop for good too."""
     stopping = select(Escalation.id).where(
         Escalation.alert_id == alert_id,
-        Escalation.state == "active",
+        Escalation.state.in_(("active",) if pause else ("active", "paused")),
         Escalation.policy.not_in(keep),
     )
     result = session.execute(
@@ -147,7 +158,7 @@ def stop(
     session.execute(
         update(Escalation)
         .where(Escalation.id.in_(stopping.scalar_subquery()))
-        .values(state="stopped", stopped_at=now, stopped_reason=reason)
+        .values(state="paused" if pause else "stopped", stopped_at=now, stopped_reason=reason)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount  # type: ignore[attr-defined,no-any-return]

@@ -66,6 +66,7 @@ def create_known_issue(
         created_at=now,
         expires_at=expires_at,
         suppressed_count=0,
+        rescreen_at=now,  # alerts already firing that it matches are muted now
     )
     session.add(issue)
     session.flush()
@@ -94,6 +95,7 @@ def seed(session: Session, issues: Sequence[KnownIssueConfig], now: datetime) ->
                     created_by="config",
                     created_at=now,
                     suppressed_count=0,
+                    rescreen_at=now,
                     **values,
                 )
             )
@@ -101,6 +103,7 @@ def seed(session: Session, issues: Sequence[KnownIssueConfig], now: datetime) ->
         elif any(getattr(row, k) != v for k, v in values.items()):
             for key, value in values.items():
                 setattr(row, key, value)
+            row.rescreen_at = now  # it may match alerts it did not
             written += 1
     session.flush()
     forget(session)

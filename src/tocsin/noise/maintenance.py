@@ -61,6 +61,7 @@ def create_window(
         duration_s=duration.total_seconds() if duration is not None else None,
         timezone=timezone,
         suppressed_count=0,
+        rescreen_at=starts_at,  # alerts already firing in its services are muted then
     )
     session.add(window)
     session.flush()

@@ -21,12 +21,22 @@ class Recurring:
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
 
 
-class Silence(Recurring, Base):
+class Rescreened:
+    """When the alerts already open must next be screened against the row: its start, then
+    each occurrence's start; None once nothing is left to start (noise/rescreen.py)."""
+
+    rescreen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Silence(Recurring, Rescreened, Base):
     """Alertmanager's silence: matchers, a time range, who and why. Expiring one sets
     `ends_at` to now, as Alertmanager does; `warned_at` records the one expiry notice."""
 
     __tablename__ = "silence"
-    __table_args__ = (Index("ix_silence_ends_at", "ends_at"),)
+    __table_args__ = (
+        Index("ix_silence_ends_at", "ends_at"),
+        Index("ix_silence_rescreen_at", "rescreen_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     matchers: Mapped[list[str]] = mapped_column(JSONType)
@@ -40,11 +50,14 @@ class Silence(Recurring, Base):
     suppressed_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class MaintenanceWindow(Recurring, Base):
+class MaintenanceWindow(Recurring, Rescreened, Base):
     """The reference's `maintenance_windows` table, with optional recurrence."""
 
     __tablename__ = "maintenance_window"
-    __table_args__ = (Index("ix_maintenance_window_ends_at", "ends_at"),)
+    __table_args__ = (
+        Index("ix_maintenance_window_ends_at", "ends_at"),
+        Index("ix_maintenance_window_rescreen_at", "rescreen_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -57,10 +70,11 @@ class MaintenanceWindow(Recurring, Base):
     suppressed_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class KnownIssue(Base):
+class KnownIssue(Rescreened, Base):
     """The reference's `registerKnownIssue`: a pattern, an expiry, a reason, a counter."""
 
     __tablename__ = "known_issue"
+    __table_args__ = (Index("ix_known_issue_rescreen_at", "rescreen_at"),)
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     matchers: Mapped[list[str]] = mapped_column(JSONType)

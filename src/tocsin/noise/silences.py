@@ -82,6 +82,7 @@ def create_silence(
         duration_s=duration.total_seconds() if duration is not None else None,
         timezone=timezone,
         suppressed_count=0,
+        rescreen_at=starts_at,  # alerts already firing that it matches are muted then
     )
     session.add(silence)
     session.flush()
@@ -119,6 +120,7 @@ def update_silence(
         check_range(starts_at, ends_at, now)
         if _range_state(old, now) == "pending":  # an active one keeps its start
             old.starts_at = starts_at
+            old.rescreen_at = starts_at
         old.ends_at = ends_at
         old.created_by, old.comment = created_by.strip(), comment.strip()
         old.updated_at = now

@@ -1,5 +1,6 @@
-"""The worker's noise step and the configuration seeds: flush due groups, look again at
-muted alerts whose reason may have ended, warn creators of silences about to expire."""
+"""The worker's noise step and the configuration seeds: mute firing alerts a silence,
+window or known issue begins to match, flush due groups, look again at muted alerts whose
+reason may have ended, warn creators of silences about to expire."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tocsin.config import TocsinConfig
-from tocsin.noise import grouping, inhibition, known_issues, maintenance, silences
+from tocsin.noise import grouping, inhibition, known_issues, maintenance, rescreen, silences
 from tocsin.noise.models import MaintenanceWindow, Silence
 from tocsin.noise.screen import Dispatch, note_expiring, recheck_muted
 
@@ -72,11 +73,14 @@ def run_due(
     now: datetime,
     dispatch: Dispatch,
     people: silences.People | None = None,
+    pause: rescreen.Pause | None = None,
 ) -> int:
     """One pass of everything noise control does on a timer; returns the work done.
     `people` (the pipeline's) reaches a silence's creator; without it the expiry notice
-    goes to the console channels."""
-    done = grouping.flush_due_groups(session, now, config.grouping)
+    goes to the console channels. `pause` (the pipeline's) stops the escalations of an
+    alert muted while it fires."""
+    done = rescreen.run_due(session, config, now, pause)
+    done += grouping.flush_due_groups(session, now, config.grouping)
     done += recheck_muted(session, now, dispatch)
     for silence in silences.warn_expiring(session, now):
         note_expiring(session, silence, now)

@@ -252,15 +252,23 @@ class Worker:
             return self.pipeline.send_due_digests(session, self.clock.now())
 
     def run_noise(self) -> int:
-        """Seed the configuration's silences, windows and known issues once, then flush due
-        groups, re-check muted alerts and warn about silences about to expire."""
+        """Seed the configuration's silences, windows and known issues once, then mute what
+        they begin to match, flush due groups, re-check muted alerts and warn about silences
+        about to expire."""
         with session_scope(self.factory) as session:
             now = self.clock.now()
             if not self._noise_seeded:
                 noise.seed(session, self.config, now)
                 self._noise_seeded = True
             pipeline = self.pipeline
-            return noise.run_due(session, self.config, now, pipeline.dispatch, pipeline.people)
+            return noise.run_due(
+                session,
+                self.config,
+                now,
+                pipeline.dispatch,
+                pipeline.people,
+                pipeline.pause_escalation,
+            )
 
     def send_due_notifications(self) -> int:
         """Claim a batch of due notifications, send them one by one, record them together."""

@@ -38,7 +38,7 @@ from tocsin.errors import Conflict, Invalid, NotFound
 from tocsin.inbound.alertmanager import gettable
 from tocsin.matchers import parse_matchers
 from tocsin.noise import alertmanager as am
-from tocsin.noise import silences
+from tocsin.noise import rescreen, silences
 from tocsin.noise.alertmanager import text
 from tocsin.noise.common import check_reach, status_of
 from tocsin.noise.models import Silence
@@ -274,7 +274,9 @@ def alertmanager_alerts(
     ).all()
     out = []
     for alert in rows:
-        status = am.alert_status(muted.get(alert.id))
+        # What was recorded, else what mutes it now: a silence begun after it fired shows
+        # at once, as Alertmanager decides silencing when asked.
+        status = am.alert_status(muted.get(alert.id) or rescreen.in_force(session, alert, now))
         if (
             (not active and status["state"] == "active")
             or (not silenced and status["silencedBy"])
