@@ -4,8 +4,8 @@
 next occurrence) — the moment alerts already firing begin to be muted by it. The worker's
 noise step reads due rows by this index (noise/rescreen.py).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-24 01:50:00
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 import tocsin.db
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
