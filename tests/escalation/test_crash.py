@@ -114,6 +114,8 @@ def test_kill_9_while_escalating_fires_every_step_once_and_loses_no_notification
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc = start(config)
+    # The last life must be up (its signal handlers set) before it is asked to stop.
+    wait_for(lambda: count(factory, WorkerHeartbeat) > KILLS, timeout=60)
     wait_for(lambda: time.monotonic() > last_due and drained(factory), timeout=60)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0
