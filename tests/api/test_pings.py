@@ -11,14 +11,19 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.api.conftest import HEARTBEAT_KEY, api_config
+from tests.api.conftest import CRON_KEY, HEARTBEAT_KEY, api_config
 
 from tocsin.api.app import create_app
 from tocsin.api.deps import Settings
 from tocsin.api.pings import parse
 from tocsin.clock import VirtualClock
+from tocsin.config import parse as parse_config
 from tocsin.db import make_engine, make_sessionmaker, session_scope
-from tocsin.heartbeats.models import HeartbeatPing
+from tocsin.errors import ConfigError
+from tocsin.heartbeats import service as heartbeats
+from tocsin.heartbeats.models import Heartbeat, HeartbeatPing
+from tocsin.heartbeats.service import PingHistory
+from tocsin.pipeline import Pipeline
 
 LIMIT = 1_000  # the body limit these apps run with
 UNKNOWN = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
@@ -152,3 +157,64 @@ def test_pings_answer_and_are_kept_through_the_fast_path(
     with session_scope(factory) as s:
         rows = s.execute(select(HeartbeatPing.kind, HeartbeatPing.method, HeartbeatPing.body))
         assert [tuple(row) for row in rows] == [("success", "HEAD", ""), ("start", "POST", "go")]
+
+
+def test_a_heartbeat_keeps_its_newest_pings(
+    factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    config = api_config()
+    beats = {beat.name: beat for beat in config.heartbeats}
+    pipeline = Pipeline(config)
+    history = PingHistory(8)  # prunes at the first ping, then every second one
+
+    def ping(key: str, body: str, history: PingHistory = history) -> None:
+        with session_scope(factory) as s:
+            heartbeats.ping(s, beats, key, "success", clock.now(), pipeline, body=body,
+                            history=history)  # fmt: skip
+
+    def kept(key: str) -> list[str]:
+        with session_scope(factory) as s:
+            query = (
+                select(HeartbeatPing.body)
+                .join(Heartbeat, Heartbeat.id == HeartbeatPing.heartbeat_id)
+                .where(Heartbeat.uuid == key)
+                .order_by(HeartbeatPing.id)
+            )
+            return list(s.scalars(query))
+
+    with session_scope(factory) as s:
+        heartbeats.sync(s, config.heartbeats, clock.now())
+    for n in range(19):
+        ping(K, f"backup {n}")
+    ping(CRON_KEY, "nightly")
+    assert kept(K) == [f"backup {n}" for n in range(11, 19)]  # the 19th pruned: 8 left
+    ping(K, "backup 19")
+    assert len(kept(K)) == 9  # between prunes, up to keep + keep // 4 - 1
+    ping(K, "backup 20")
+    assert kept(K) == [f"backup {n}" for n in range(13, 21)]
+    assert kept(CRON_KEY) == ["nightly"]  # other heartbeats' pings are theirs to keep
+
+    # A new process (or a smaller keep) prunes each heartbeat at its first ping.
+    ping(K, "backup 21", PingHistory(3))
+    assert kept(K) == ["backup 19", "backup 20", "backup 21"]
+    assert kept(CRON_KEY) == ["nightly"]
+
+
+def test_the_api_keeps_the_configured_number_of_pings(
+    factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    config = api_config()
+    config = config.model_copy(update={"api": config.api.model_copy(update={"keep_pings": 5})})
+    with TestClient(create_app(Settings(config, factory, clock))) as client:
+        for n in range(12):
+            assert client.post(f"/ping/{K}", content=str(n).encode()).status_code == 200
+    with session_scope(factory) as s:
+        bodies = list(s.scalars(select(HeartbeatPing.body).order_by(HeartbeatPing.id)))
+    assert bodies[-5:] == ["7", "8", "9", "10", "11"]
+    assert len(bodies) < 5 + 5 // 4 + 1
+
+
+@pytest.mark.parametrize("keep", ["0", "-1", "many", "1000000"])
+def test_keep_pings_must_be_a_sensible_count(keep: str) -> None:
+    with pytest.raises(ConfigError, match=r"api\.keep_pings"):
+        parse_config(f"api: {{keep_pings: {keep}}}\n", "tocsin.yaml", env={})

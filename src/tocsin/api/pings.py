@@ -58,6 +58,7 @@ async def record(
             body=body,
             method=method,
             remote=remote,
+            history=settings.history,
         )
 
     try:

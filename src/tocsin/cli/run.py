@@ -155,9 +155,9 @@ class ApiThread:
         self._thread = threading.Thread(target=self._serve, name="api", daemon=True)
 
     def _serve(self) -> None:
-        with contextlib.suppress(SystemExit):  # uvicorn exits this way when it cannot bind
-            with asyncio.Runner(loop_factory=loop_factory()) as runner:
-                runner.run(self.server.serve())
+        # (uvicorn exits by SystemExit when it cannot bind)
+        with contextlib.suppress(SystemExit), asyncio.Runner(loop_factory=loop_factory()) as runner:
+            runner.run(self.server.serve())
         if not self.server.started:
             self.failed = True
             self._stop.set()
