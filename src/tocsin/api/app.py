@@ -64,10 +64,11 @@ def create_app(settings: Settings, *, fast_pings: bool = True) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     errors.install(app)
-    app.add_middleware(BodyLimit, limit=settings.config.api.max_body_bytes)
+    limit = settings.config.api.max_body_bytes
+    app.add_middleware(BodyLimit, limit=limit)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     if fast_pings:
-        app.fast_pings(settings)
+        app.fast_pings(settings, limit)
     return app
 
 

@@ -91,10 +91,12 @@ def parse(scope: Scope) -> tuple[str, str, int | None] | None:
 
 
 class Pings:
-    """ASGI: the pings `parse` accepts, else `fallback` (FastAPI's whole stack)."""
+    """ASGI: the pings `parse` accepts, else `fallback` (FastAPI's whole stack). `limit` is
+    the body limit, fixed when the app is made as `BodyLimit`'s is."""
 
-    def __init__(self, settings: Settings, fallback: ASGIApp) -> None:
+    def __init__(self, settings: Settings, limit: int, fallback: ASGIApp) -> None:
         self.settings = settings
+        self.limit = limit
         self.fallback = fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -102,7 +104,7 @@ class Pings:
         if ping is None:
             await self.fallback(scope, receive, send)
             return
-        limit = self.settings.config.api.max_body_bytes
+        limit = self.limit
         if declared_too_large(scope, limit):
             await refuse(send, limit)
             return
@@ -146,14 +148,14 @@ class TocsinApp(FastAPI):
 
     pings: ASGIApp | None = None
 
-    def fast_pings(self, settings: Settings) -> None:
-        self.pings = ServerErrorMiddleware(Pings(settings, self._stack), debug=self.debug)
+    def fast_pings(self, settings: Settings, limit: int) -> None:
+        self.pings = ServerErrorMiddleware(Pings(settings, limit, self._stack), debug=self.debug)
 
     async def _stack(self, scope: Scope, receive: Receive, send: Send) -> None:
         await super().__call__(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.pings is not None and scope["type"] == "http" and scope["path"][:6] == PREFIX:
+        if self.pings is not None and scope["type"] == "http" and scope["path"].startswith(PREFIX):
             await self.pings(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
