@@ -3,7 +3,8 @@
 What it measures: N pings (default 20,000) `GET /ping/{uuid}` spread over 100 configured
 heartbeats, sent over 16 concurrent keep-alive connections on loopback (`bench.ingest.drive`),
 on a fresh SQLite store; every ping is committed (the heartbeat row moved, a ping row
-written) before its answer. Prints pings/s per run and the median, and the server's CPU
+written, and now and then the heartbeat's pings beyond the newest 100 deleted) before its
+answer. Prints pings/s per run and the median, and the server's CPU
 time per ping (the rate it would reach with a core to itself: on a shared, loaded machine
 the wall-clock rate mostly measures the other processes). healthchecks.io's open-source
 handler does about 250/s; the target is at least 2,000/s.

@@ -715,6 +715,12 @@ class ApiConfig(_Strict):
     rate_limit: float = Field(default=50.0, gt=0, description="requests per second per token")
     rate_burst: int = Field(default=500, ge=1)
     ack_link_ttl: Duration = timedelta(hours=24)
+    keep_pings: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="pings kept per heartbeat, the newest (healthchecks.io keeps 100)",
+    )
 
 
 class TocsinConfig(_Strict):

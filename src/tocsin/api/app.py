@@ -19,6 +19,7 @@ from tocsin.api import errors
 from tocsin.api.deps import Settings, TokenCache, in_transaction
 from tocsin.api.limits import BodyLimit
 from tocsin.api.metrics import StoreCollector, registry
+from tocsin.api.pings import TocsinApp
 from tocsin.api.routes import ack, health, heartbeats, inbound, maintenance, operator, silences
 from tocsin.heartbeats import service as heartbeat_rows
 
@@ -34,13 +35,16 @@ ROUTERS = (
 OPENAPI_URL = "/api/v1/openapi.json"
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, fast_pings: bool = True) -> FastAPI:
+    """The app; `fast_pings=False` leaves pings to FastAPI's routes alone (the tests compare
+    the two)."""
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await sync_heartbeats(settings)
         yield
 
-    app = FastAPI(
+    app = TocsinApp(
         title="Tocsin",
         version="1",
         openapi_url=OPENAPI_URL,
@@ -60,8 +64,11 @@ def create_app(settings: Settings) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     errors.install(app)
-    app.add_middleware(BodyLimit, limit=settings.config.api.max_body_bytes)
+    limit = settings.config.api.max_body_bytes
+    app.add_middleware(BodyLimit, limit=limit)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    if fast_pings:
+        app.fast_pings(settings, limit)
     return app
 
 

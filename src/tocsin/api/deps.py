@@ -19,6 +19,7 @@ from tocsin.api.writer import GroupWriter
 from tocsin.clock import Clock
 from tocsin.config import HeartbeatConfig, TocsinConfig
 from tocsin.db import session_scope
+from tocsin.heartbeats.service import PingHistory
 from tocsin.pipeline import Pipeline
 
 T = TypeVar("T")
@@ -38,6 +39,7 @@ class Settings:
     pipeline: Pipeline = field(init=False)
     beats: dict[str, HeartbeatConfig] = field(init=False)
     limiter: RateLimiter = field(init=False)
+    history: PingHistory = field(init=False)
 
     def __post_init__(self) -> None:
         self.started_at = self.clock.now()
@@ -50,6 +52,7 @@ class Settings:
         self.pipeline = Pipeline(config)
         self.beats = {beat.name: beat for beat in config.heartbeats}
         self.limiter = RateLimiter(config.api.rate_limit, config.api.rate_burst)
+        self.history = PingHistory(config.api.keep_pings)
 
 
 def settings_of(request: Request) -> Settings:

@@ -61,7 +61,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def store_down(_request: Request, _exc: OperationalError) -> JSONResponse:
-        # Nothing was stored; the sender should retry, as it would for an Alertmanager.
-        return JSONResponse(
-            body(503, "the store is unavailable; retry later"), 503, headers={"Retry-After": "5"}
-        )
+        return unavailable()
+
+
+def unavailable() -> JSONResponse:
+    """The store could not be reached: nothing was stored; the sender should retry, as it
+    would for an Alertmanager."""
+    return JSONResponse(
+        body(503, "the store is unavailable; retry later"), 503, headers={"Retry-After": "5"}
+    )

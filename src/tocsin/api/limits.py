@@ -35,10 +35,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await _refuse(send, self.limit)
-                return
+        if declared_too_large(scope, self.limit):
+            await refuse(send, self.limit)
+            return
         seen = 0
 
         async def counted() -> Message:
@@ -53,7 +52,17 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-async def _refuse(send: Send, limit: int) -> None:
+def declared_too_large(scope: Scope, limit: int) -> bool:
+    """The request's Content-Length says its body is over `limit` bytes."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-length" and value.isdigit() and int(value) > limit:
+            return True
+    return False
+
+
+async def refuse(send: Send, limit: int) -> None:
+    """The 413 for a declared length over the limit (the connection closes: the body is
+    never read)."""
     body = (
         b'{"error":"payload_too_large","message":"the request body is larger than '
         + str(limit).encode()

@@ -117,8 +117,18 @@ def _work(
         worker.stop()
 
 
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop's event loop when it is installed (cheaper per request), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
 class ApiThread:
-    """uvicorn on its own thread and event loop (signals stay with the main thread)."""
+    """uvicorn on its own thread and event loop (signals stay with the main thread), with
+    the httptools parser and uvloop's loop."""
 
     def __init__(
         self,
@@ -131,15 +141,23 @@ class ApiThread:
         self.settings = Settings(config, factory, clock)
         self.app = create_app(self.settings)
         self.server = uvicorn.Server(
-            uvicorn.Config(self.app, host=host, port=port, log_level="warning", access_log=False)
+            uvicorn.Config(
+                self.app,
+                host=host,
+                port=port,
+                http="httptools",
+                log_level="warning",
+                access_log=False,
+            )
         )
         self._stop = stop
         self.failed = False
         self._thread = threading.Thread(target=self._serve, name="api", daemon=True)
 
     def _serve(self) -> None:
-        with contextlib.suppress(SystemExit):  # uvicorn exits this way when it cannot bind
-            asyncio.run(self.server.serve())
+        # (uvicorn exits by SystemExit when it cannot bind)
+        with contextlib.suppress(SystemExit), asyncio.Runner(loop_factory=loop_factory()) as runner:
+            runner.run(self.server.serve())
         if not self.server.started:
             self.failed = True
             self._stop.set()

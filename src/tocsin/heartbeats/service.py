@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
@@ -70,9 +70,11 @@ def ping(
     body: str = "",
     method: str = "GET",
     remote: str | None = None,
+    history: PingHistory | None = None,
 ) -> bool:
     """Record one ping (`kind` success, start or fail; a non-zero exit code is a fail).
-    True when it raised or resolved an alert (there is a notification to send).
+    True when it raised or resolved an alert (there is a notification to send). `history`
+    prunes the heartbeat's older pings now and then.
 
     The hot path is three statements on the session's connection, no ORM objects: read the
     heartbeat's row, one UPDATE of it, one INSERT of the ping (each compiled once and cached,
@@ -129,6 +131,8 @@ def ping(
             "new_body": body,
         },
     )
+    if history is not None:
+        history.recorded(connection, row.id)
     if kind == "fail":
         what = f"exited with {exit_code}" if exit_code else "reported a failure"
         _raise(session, beat, f"Heartbeat {beat.name} {what}", body, now, pipeline)
@@ -185,6 +189,46 @@ _RECORD = Statements(
                 "body",
             )
         }
+    )
+)
+
+
+class PingHistory:
+    """Keeps a heartbeat's newest `keep` pings and deletes the older ones, in a DELETE now
+    and then rather than one per ping: on the first ping this process records for a
+    heartbeat, then at every `keep // 4`-th (at least every one) after it. So between `keep`
+    and `keep + keep // 4 - 1` rows stand per heartbeat. Counts live in this process (one
+    writer thread calls it); another process or a restart only prunes sooner."""
+
+    def __init__(self, keep: int) -> None:
+        if keep < 1:
+            raise ValueError("keep at least one ping per heartbeat")
+        self.keep = keep
+        self.every = max(1, keep // 4)
+        self._since: dict[int, int] = {}  # heartbeat id → pings recorded since its last prune
+
+    def recorded(self, connection: Connection, heartbeat_id: int) -> None:
+        """A ping of `heartbeat_id` was just inserted on `connection`."""
+        since = self._since.get(heartbeat_id)
+        if since is not None and since + 1 < self.every:
+            self._since[heartbeat_id] = since + 1
+            return
+        self._since[heartbeat_id] = 0
+        _PRUNE.rows(connection, {"hid": heartbeat_id, "one": 1, "skip": self.keep - 1})
+
+
+# A heartbeat's pings older than its `keep`-th newest (none while it has fewer).
+_NEWEST_KEPT = (
+    select(HeartbeatPing.id)
+    .where(HeartbeatPing.heartbeat_id == bindparam("hid"))
+    .order_by(HeartbeatPing.id.desc())
+    .limit(bindparam("one"))
+    .offset(bindparam("skip"))
+    .scalar_subquery()
+)
+_PRUNE = Statements(
+    delete(HeartbeatPing).where(
+        HeartbeatPing.heartbeat_id == bindparam("hid"), HeartbeatPing.id < _NEWEST_KEPT
     )
 )
 

@@ -1,7 +1,10 @@
 """Heartbeat pings, healthchecks.io's URLs: `/ping/{uuid}` (success), `/ping/{uuid}/start`,
 `/ping/{uuid}/fail`, `/ping/{uuid}/{exit_code}`; GET, POST or HEAD; the body (a log
 excerpt) is kept, capped. The key is the secret, so pings take no token. `GET
-/api/v1/heartbeats` lists them with their ping URLs."""
+/api/v1/heartbeats` lists them with their ping URLs.
+
+Most pings never reach these routes: `tocsin.api.pings` answers them ahead of FastAPI. The
+routes document the URLs and answer what the fast path passes on (405, 422, odd spellings)."""
 
 from __future__ import annotations
 
@@ -12,8 +15,8 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
-from tocsin.api.deps import AppSettings, Reader, committed, in_transaction
-from tocsin.errors import NotFound
+from tocsin.api.deps import AppSettings, Reader, in_transaction
+from tocsin.api.pings import record
 from tocsin.heartbeats import service as heartbeats
 from tocsin.heartbeats.schedule import status
 
@@ -39,29 +42,11 @@ def pinged(path: str, summary: str) -> Callable[[Handler], Handler]:
 async def _ping(
     request: Request, settings: AppSettings, key: str, kind: str, exit_code: int | None = None
 ) -> PlainTextResponse:
-    raw = await request.body()
-    body = raw[-heartbeats.BODY_LIMIT * 4 :].decode("utf-8", errors="replace")
     remote = request.client.host if request.client else None
-
-    def work(session: Session) -> bool:
-        return heartbeats.ping(
-            session,
-            settings.beats,
-            key,
-            kind,
-            settings.clock.now(),
-            settings.pipeline,
-            exit_code=exit_code,
-            body=body,
-            method=request.method,
-            remote=remote,
-        )
-
-    try:
-        await committed(settings, work)
-    except NotFound:
-        return PlainTextResponse("not found", 404)
-    return PlainTextResponse("OK")
+    status, text = await record(
+        settings, key, kind, exit_code, await request.body(), request.method, remote
+    )
+    return PlainTextResponse(text, status)
 
 
 Key = Annotated[str, Path(max_length=64)]
