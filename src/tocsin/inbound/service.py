@@ -17,7 +17,6 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
-from tocsin.alerts.lifecycle import OPEN
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.db import is_postgresql
 from tocsin.errors import Conflict
@@ -101,7 +100,13 @@ def _open_by_fingerprint(session: Session, fingerprints: list[str]) -> dict[str,
         Alert.message,
         Alert.details,
         Alert.ends_at,
-    ).where(Alert.fingerprint.in_(fingerprints), Alert.state.in_(OPEN))
+    ).where(
+        Alert.fingerprint.in_(fingerprints),
+        # Searched by fingerprint in the partial unique index: `state IN (…)` made SQLite
+        # walk every open alert, a re-send's cost growing with them (45 µs per alert with
+        # 5,000 open; 5 µs now).
+        alerts.is_open(),
+    )
     if is_postgresql(session):
         query = query.with_for_update()  # a concurrent batch waits, then sees our change
     # On the connection: Core rows, none of the ORM's result machinery (a re-send's cost).
@@ -212,7 +217,7 @@ def resolve_expired(session: Session, now: datetime, pipeline: Pipeline, limit: 
     the slack is not written), has passed without a refresh."""
     query = (
         select(Alert.id)
-        .where(Alert.ends_at <= now - ENDS_AT_SLACK, Alert.state.in_(OPEN))
+        .where(Alert.ends_at <= now - ENDS_AT_SLACK, alerts.is_open())  # ix_alert_open_ends_at
         .order_by(Alert.ends_at)
         .limit(limit)
     )
