@@ -156,7 +156,7 @@ def _transition(
 def _insert(
     session: Session, events: list[Inbound], now: datetime, pipeline: Pipeline
 ) -> Sequence[Alert]:
-    """New alerts and their `fired` rows, one INSERT each, then the pipeline per alert."""
+    """New alerts and their `fired` rows, one INSERT each, then the pipeline for the batch."""
     if not events:
         return []
     previous = dict(
@@ -207,8 +207,7 @@ def _insert(
             for a in created
         ],
     ).all()
-    for alert, event in zip(created, fired, strict=True):
-        pipeline.dispatch(session, alert, [event], now)
+    pipeline.dispatch_many(session, list(zip(created, fired, strict=True)), now)
     return created
 
 
