@@ -187,27 +187,33 @@ def _insert(
         }
         for e in events
     ]
-    created = session.scalars(
-        insert(Alert).returning(Alert, sort_by_parameter_order=True), rows
-    ).all()
-    fired = session.scalars(
-        insert(AlertEvent).returning(AlertEvent, sort_by_parameter_order=True),
-        [
-            {
-                "alert_id": a.id,
-                "at": now,
-                "kind": "fired",
-                "state_from": None,
-                "state_to": "firing",
-                "severity": a.severity,
-                "actor": None,
-                "note": f"fires again (previous alert {a.previous_id})" if a.previous_id else None,
-                "data": {"message": a.message, "source": a.source},
-            }
-            for a in created
-        ],
-    ).all()
-    pipeline.dispatch_many(session, list(zip(created, fired, strict=True)), now)
+    # RETURNING in any order, put back in the batch's by fingerprint (one new alert each):
+    # asking the backend for parameter order makes SQLite insert one row per statement.
+    returned = {a.fingerprint: a for a in session.scalars(insert(Alert).returning(Alert), rows)}
+    created = [returned[e.fingerprint] for e in events]
+    fired_by_alert = {
+        e.alert_id: e
+        for e in session.scalars(
+            insert(AlertEvent).returning(AlertEvent),
+            [
+                {
+                    "alert_id": a.id,
+                    "at": now,
+                    "kind": "fired",
+                    "state_from": None,
+                    "state_to": "firing",
+                    "severity": a.severity,
+                    "actor": None,
+                    "note": f"fires again (previous alert {a.previous_id})"
+                    if a.previous_id
+                    else None,
+                    "data": {"message": a.message, "source": a.source},
+                }
+                for a in created
+            ],
+        )
+    }
+    pipeline.dispatch_many(session, [(a, fired_by_alert[a.id]) for a in created], now)
     return created
 
 
