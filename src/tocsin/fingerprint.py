@@ -6,7 +6,6 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-
 # `json.dumps` with any argument builds a new encoder per call (a third of a fingerprint's
 # cost); this one is built once and encodes exactly as `json.dumps(…, separators=(",", ":"))`.
 _CANONICAL = json.JSONEncoder(separators=(",", ":"))

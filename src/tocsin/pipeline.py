@@ -186,11 +186,15 @@ class Pipeline:
                 note=f"{reason}: {stopped} pending step(s) cancelled",
             )
 
-    def links(self, session: Session, alert: Alert, now: datetime) -> dict[str, Any]:
-        """A signed acknowledge link for a firing alert, valid for `api.ack_link_ttl`."""
+    def links(
+        self, session: Session, alert: Alert, now: datetime, key: bytes | None = None
+    ) -> dict[str, Any]:
+        """A signed acknowledge link for a firing alert, valid for `api.ack_link_ttl`
+        (`key`: the signing key, when the caller has read it already)."""
         if alert.state != "firing":
             return {}
-        return {"ack_url": acklinks.link(session, self.config, alert.id, now)}
+        key = key or acklinks.secret(session, self.config, now)
+        return {"ack_url": acklinks.url(self.config, key, alert.id, now)}
 
     # --- escalation ---------------------------------------------------------------------
 
@@ -438,9 +442,9 @@ class Pipeline:
 
 
 class _Outbox:
-    """Where a fired alert's notifications go: added to the session as they come
-    (`dispatch`), or, `batched`, collected and written in one statement by `write`, with
-    the acknowledge links' signing key read once (`dispatch_many`)."""
+    """Where fired alerts' notifications go: added to the session as they come
+    (`dispatch`), or, `batched`, collected and written in one statement by `write`
+    (`dispatch_many`). The acknowledge links' signing key is read once per outbox."""
 
     def __init__(
         self, pipeline: Pipeline, session: Session, now: datetime, *, batched: bool = False
@@ -450,13 +454,9 @@ class _Outbox:
         self._key: bytes | None = None
 
     def links(self, alert: Alert) -> dict[str, Any]:
-        if not self.batched:
-            return self.pipeline.links(self.session, alert, self.now)
-        if alert.state != "firing":
-            return {}
-        if self._key is None:
+        if alert.state == "firing" and self._key is None:
             self._key = acklinks.secret(self.session, self.pipeline.config, self.now)
-        return {"ack_url": acklinks.url(self.pipeline.config, self._key, alert.id, self.now)}
+        return self.pipeline.links(self.session, alert, self.now, self._key)
 
     def enqueue(
         self,
