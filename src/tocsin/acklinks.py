@@ -37,6 +37,7 @@ def secret(session: Session, config: TocsinConfig, now: datetime) -> bytes:
         return config.secret_key.encode()
     row = session.get(ServerSecret, SECRET_NAME)
     if row is None:
+        session.flush()  # pending rows (autoflush held off) stay out of the savepoint below
         try:
             with session.begin_nested():
                 session.add(

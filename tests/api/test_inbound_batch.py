@@ -2,7 +2,8 @@
 alerts with reads made once per batch. It must leave exactly the rows that dispatching each
 alert in turn (`Pipeline.dispatch`, what it replaced) leaves: the same batches are applied to
 the same store twice, once each way, and every table is compared row by row, ids included.
-And a batch that fails part way through keeps nothing."""
+And a batch that fails part way through keeps nothing; one the sender only repeated locks
+nothing."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, func, select, text
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.clock import VirtualClock
 from tocsin.config import TocsinConfig, parse
-from tocsin.db import session_scope
+from tocsin.db import make_engine, make_sessionmaker, session_scope
 from tocsin.inbound import alertmanager
 from tocsin.inbound import service as inbound
 from tocsin.models import Base
@@ -259,3 +260,30 @@ def test_an_alert_failing_part_way_through_a_batch_leaves_nothing_stored(
     with session_scope(factory) as session:
         for model in (Alert, AlertEvent, Notification, InhibitSource):
             assert session.scalar(select(func.count()).select_from(model)) == 0
+
+
+def test_a_batch_the_sender_only_repeated_locks_no_row(
+    pg_database: str, clock: VirtualClock
+) -> None:
+    """On PostgreSQL a re-send that changes nothing reads without FOR UPDATE (a row lock is a
+    write, and its commit flushes the WAL): another transaction may change the alert
+    meanwhile without waiting. (SQLite: the group writer holds the store's one write lock.)"""
+    engine = make_engine(pg_database)
+    factory = make_sessionmaker(engine)
+    pipeline = Pipeline(config_of(CONFIG))
+    now = clock.now()
+    alerts = [am("Repeated", str(i), now, batch_test="repeat") for i in range(3)]
+    post(factory, pipeline, now, alerts)
+    batch = alertmanager.parse_postable(json.dumps(alerts).encode(), now, "prometheus")
+    session = factory()
+    try:
+        applied = inbound.apply(session, batch, now, pipeline, "prometheus")
+        assert [a.outcome for a in applied] == ["unchanged"] * 3
+        with engine.connect() as other:
+            other.execute(text("SET lock_timeout = '5s'"))  # a lock held would fail this
+            other.execute(update(Alert).where(Alert.id == applied[0].alert_id).values(title="x"))
+            other.commit()
+        session.commit()
+    finally:
+        session.close()
+        engine.dispose()

@@ -62,7 +62,14 @@ def apply(
     for event in batch:
         last.pop(event.fingerprint, None)
         last[event.fingerprint] = event
-    found = _open_by_fingerprint(session, list(last))
+    found = _open_by_fingerprint(session, list(last), lock=False)
+    if all(_repeats(event, found.get(fp)) for fp, event in last.items()):
+        # Only the sender repeating itself (Prometheus's every cycle): nothing to write, so
+        # nothing to lock. On PostgreSQL a row lock is itself a write, making the commit
+        # flush the WAL to disk for a batch that changed nothing.
+        return [Applied("unchanged", found[event.fingerprint].id, event.key) for event in batch]
+    if is_postgresql(session):  # lock, and decide on the rows as they are once locked
+        found = _open_by_fingerprint(session, list(last), lock=True)
     results: dict[str, Applied] = {}
     new: list[Inbound] = []
     refresh: list[dict[str, Any]] = []
@@ -90,7 +97,9 @@ def apply(
     return [results[event.fingerprint] for event in batch]
 
 
-def _open_by_fingerprint(session: Session, fingerprints: list[str]) -> dict[str, _Open]:
+def _open_by_fingerprint(
+    session: Session, fingerprints: list[str], *, lock: bool
+) -> dict[str, _Open]:
     query = select(
         Alert.fingerprint,
         Alert.id,
@@ -107,7 +116,7 @@ def _open_by_fingerprint(session: Session, fingerprints: list[str]) -> dict[str,
         # 5,000 open; 5 µs now).
         alerts.is_open(),
     )
-    if is_postgresql(session):
+    if lock and is_postgresql(session):
         query = query.with_for_update()  # a concurrent batch waits, then sees our change
     # On the connection: Core rows, none of the ORM's result machinery (a re-send's cost).
     return {row[0]: _Open(*row[1:]) for row in session.connection().execute(query)}
@@ -127,6 +136,15 @@ def _refire(
         alert = alerts.get(session, current.id)
         change = alerts.change_severity(session, alert, event.severity, now, message=event.message)
         pipeline.dispatch(session, alert, [change], now)
+    values = _refreshed(event, current)
+    if not values:
+        return Applied("unchanged", current.id, event.key)
+    refresh.append({"id": current.id, "updated_at": now, **values})
+    return Applied("updated", current.id, event.key)
+
+
+def _refreshed(event: Inbound, current: _Open) -> dict[str, Any]:
+    """The columns a fire for an open alert changes (none: the sender repeated itself)."""
     values: dict[str, Any] = {}
     if event.ends_at != current.ends_at and not _within_slack(event.ends_at, current.ends_at):
         values["ends_at"] = event.ends_at
@@ -134,10 +152,17 @@ def _refire(
         values |= {"message": event.message, "title": event.title}
     if event.details != (current.details or {}):
         values["details"] = event.details
-    if not values:
-        return Applied("unchanged", current.id, event.key)
-    refresh.append({"id": current.id, "updated_at": now, **values})
-    return Applied("updated", current.id, event.key)
+    return values
+
+
+def _repeats(event: Inbound, current: _Open | None) -> bool:
+    """A fire for an open alert that changes nothing: `apply` then only reads."""
+    return (
+        event.action == "fire"
+        and current is not None
+        and event.severity == current.severity
+        and not _refreshed(event, current)
+    )
 
 
 def _within_slack(new: datetime | None, stored: datetime | None) -> bool:
