@@ -3,7 +3,10 @@
 The path Prometheus exercises every cycle is made cheap: one query finds every open alert of
 the batch by fingerprint, new alerts and their timeline rows are inserted with one statement
 each, and refreshes of alerts already open are one executemany UPDATE (and nothing at all
-when the sender repeated itself). Transitions go through the pipeline like any other alert's.
+when the sender repeated itself: then the batch only reads, without locking). The new alerts
+go through the pipeline together (`Pipeline.dispatch_many`: noise control's reads once per
+batch, the notifications in one statement), with the same rows as one at a time; other
+transitions (resolved, acknowledged, severity changed) go through it one by one.
 """
 
 from __future__ import annotations
