@@ -37,6 +37,7 @@ def secret(session: Session, config: TocsinConfig, now: datetime) -> bytes:
         return config.secret_key.encode()
     row = session.get(ServerSecret, SECRET_NAME)
     if row is None:
+        session.flush()  # pending rows (autoflush held off) stay out of the savepoint below
         try:
             with session.begin_nested():
                 session.add(
@@ -89,6 +90,11 @@ def verify_token(key: bytes, token: str, now: datetime, alert_id: int | None = N
 
 def link(session: Session, config: TocsinConfig, alert_id: int, now: datetime) -> str:
     """The full URL to put into a notification for this alert."""
+    return url(config, secret(session, config, now), alert_id, now)
+
+
+def url(config: TocsinConfig, key: bytes, alert_id: int, now: datetime) -> str:
+    """`link` with the signing key already read (a batch of alerts reads it once)."""
     ttl: timedelta = config.api.ack_link_ttl
-    token = make_token(secret(session, config, now), alert_id, now + ttl)
+    token = make_token(key, alert_id, now + ttl)
     return f"{config.public_url.rstrip('/')}/ack/{token}"

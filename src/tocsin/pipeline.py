@@ -93,27 +93,67 @@ class Pipeline:
     ) -> None:
         for event in events:
             verdict = noise.screen(session, self.config, alert, event, now)
-            if verdict.suppressed or verdict.grouped:
-                if event.kind in ("acknowledged", "resolved"):
-                    self._stop(session, alert, now, event.kind)
-                if verdict.grouped and self.config.grouping is not None:
-                    channels = self.route(alert)[0]
-                    noise.hold_in_group(session, self.config.grouping, alert, event, channels, now)
+            if self._held(session, alert, event, verdict, now):
                 continue
             if event.kind == "fired":
-                self._fired(session, alert, event, now)
+                self._fired(session, alert, event, now, _Outbox(self, session, now))
             elif event.kind == "severity_changed":
                 self._severity_changed(session, alert, event, now)
             elif event.kind in ("acknowledged", "resolved"):
                 self._closed(session, alert, event, now)
 
-    def _fired(self, session: Session, alert: Alert, event: AlertEvent, now: datetime) -> None:
+    def dispatch_many(
+        self, session: Session, batch: Sequence[tuple[Alert, AlertEvent]], now: datetime
+    ) -> None:
+        """`dispatch` of each (alert, event) in turn, with the same decisions and rows. A
+        batch of fired events of distinct alerts (an inbound request's new alerts) costs a
+        bounded number of queries rather than several per alert: noise control reads once
+        for the batch (`noise.Screening`), nothing is flushed until the end, the acknowledge
+        links' key is read once and the notifications are written in one statement.
+        Anything else goes one by one."""
+        if not noise.batchable(batch):
+            for alert, event in batch:
+                self.dispatch(session, alert, [event], now)
+            return
+        out = _Outbox(self, session, now, batched=True)
+        with session.no_autoflush:
+            screening = noise.Screening(session, self.config, batch)
+            for alert, event in batch:
+                verdict = screening.screen(alert, event, now)
+                if not self._held(session, alert, event, verdict, now):
+                    self._fired(session, alert, event, now, out)
+            screening.finish()
+            out.write()
+        session.flush()
+
+    def _held(
+        self,
+        session: Session,
+        alert: Alert,
+        event: AlertEvent,
+        verdict: noise.Verdict,
+        now: datetime,
+    ) -> bool:
+        """A suppressed or grouped event goes no further (a grouped one waits in its group);
+        returns whether the verdict held it."""
+        if not (verdict.suppressed or verdict.grouped):
+            return False
+        if event.kind in ("acknowledged", "resolved"):
+            self._stop(session, alert, now, event.kind)
+        if verdict.grouped and self.config.grouping is not None:
+            channels = self.route(alert)[0]
+            noise.hold_in_group(session, self.config.grouping, alert, event, channels, now)
+        return True
+
+    def _fired(
+        self, session: Session, alert: Alert, event: AlertEvent, now: datetime, out: _Outbox
+    ) -> None:
         channels, digest, policies = self.route(alert)
         told = self.deliveries(channels)
-        outbox.enqueue(session, alert, event, told, now, extra=self.links(session, alert, now))
+        out.enqueue(alert, event, told, extra=out.links(alert))
         if digest:
             at = next_digest_at(self.config, now)
-            outbox.enqueue(session, alert, event, self.deliveries(digest), now, digest_at=at)
+            out.enqueue(alert, event, self.deliveries(digest), digest_at=at)
         self._escalate(session, alert, policies, now, told)
 
     def _severity_changed(
@@ -160,11 +200,15 @@ class Pipeline:
                 note=f"{reason}: {paused} pending step(s) cancelled until it is released",
             )
 
-    def links(self, session: Session, alert: Alert, now: datetime) -> dict[str, Any]:
-        """A signed acknowledge link for a firing alert, valid for `api.ack_link_ttl`."""
+    def links(
+        self, session: Session, alert: Alert, now: datetime, key: bytes | None = None
+    ) -> dict[str, Any]:
+        """A signed acknowledge link for a firing alert, valid for `api.ack_link_ttl`
+        (`key`: the signing key, when the caller has read it already)."""
         if alert.state != "firing":
             return {}
-        return {"ack_url": acklinks.link(session, self.config, alert.id, now)}
+        key = key or acklinks.secret(session, self.config, now)
+        return {"ack_url": acklinks.url(self.config, key, alert.id, now)}
 
     # --- escalation ---------------------------------------------------------------------
 
@@ -409,6 +453,46 @@ class Pipeline:
         if existing is not None:
             alert, event = alerts.resolve(session, existing.id, None, now, "delivered again")
             outbox.enqueue(session, alert, event, outbox.told(session, alert.id), now)
+
+
+class _Outbox:
+    """Where fired alerts' notifications go: added to the session as they come
+    (`dispatch`), or, `batched`, collected and written in one statement by `write`
+    (`dispatch_many`). The acknowledge links' signing key is read once per outbox."""
+
+    def __init__(
+        self, pipeline: Pipeline, session: Session, now: datetime, *, batched: bool = False
+    ) -> None:
+        self.pipeline, self.session, self.now, self.batched = pipeline, session, now, batched
+        self.rows: list[dict[str, Any]] = []
+        self._key: bytes | None = None
+
+    def links(self, alert: Alert) -> dict[str, Any]:
+        if alert.state == "firing" and self._key is None:
+            self._key = acklinks.secret(self.session, self.pipeline.config, self.now)
+        return self.pipeline.links(self.session, alert, self.now, self._key)
+
+    def enqueue(
+        self,
+        alert: Alert,
+        event: AlertEvent,
+        deliveries: Sequence[outbox.Delivery],
+        *,
+        extra: dict[str, Any] | None = None,
+        digest_at: datetime | None = None,
+    ) -> None:
+        if not self.batched:
+            outbox.enqueue(
+                self.session, alert, event, deliveries, self.now, extra=extra, digest_at=digest_at
+            )
+            return
+        self.rows += outbox.rows_for(
+            alert, event, deliveries, self.now, extra=extra, digest_at=digest_at
+        )
+
+    def write(self) -> None:
+        outbox.insert(self.session, self.rows)
+        self.rows = []
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,22 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.lifecycle import OPEN, next_state
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.errors import Conflict, NotFound
+
+
+def is_open() -> ColumnElement[bool]:
+    """An open alert (firing or acknowledged), said as the partial indexes' own predicate
+    with a literal: SQLite uses a partial index only when the query names its constant (a
+    bound parameter does not count), and with `state IN ('firing', 'acknowledged')` it
+    walks `ix_alert_state_severity`, every open alert, instead. Use it where the fingerprint
+    (`uq_alert_open_fingerprint`) or `ends_at` (`ix_alert_open_ends_at`) should lead."""
+    return Alert.state != literal_column("'resolved'")
 
 
 def get(session: Session, alert_id: int) -> Alert:

@@ -7,7 +7,16 @@ instead of writing to the outbox; the worker calls `run_due` every tick.
 
 from tocsin.noise.grouping import flush_due_groups
 from tocsin.noise.grouping import hold as hold_in_group
-from tocsin.noise.screen import Verdict, screen
+from tocsin.noise.screen import Screening, Verdict, batchable, screen
 from tocsin.noise.steps import run_due, seed
 
-__all__ = ["Verdict", "flush_due_groups", "hold_in_group", "run_due", "screen", "seed"]
+__all__ = [
+    "Screening",
+    "Verdict",
+    "batchable",
+    "flush_due_groups",
+    "hold_in_group",
+    "run_due",
+    "screen",
+    "seed",
+]

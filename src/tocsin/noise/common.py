@@ -4,7 +4,7 @@ and the counters and windows of their rows."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +22,14 @@ from tocsin.notify.models import Notification
 
 # Further ahead than this is a typo, and near year 9999 date arithmetic would overflow.
 MAX_REACH = timedelta(days=36_525)
+CHUNK = 500  # values per IN list: well under every backend's limit on bound parameters
+V = TypeVar("V")
+
+
+def chunks(values: Sequence[V]) -> Iterator[Sequence[V]]:
+    """`values` in slices of at most CHUNK, for IN lists of a batch's size."""
+    for first in range(0, len(values), CHUNK):
+        yield values[first : first + CHUNK]
 
 
 def check_matchers(texts: Sequence[str]) -> list[Matcher]:
@@ -81,13 +89,16 @@ def status_of(row: Silence | MaintenanceWindow, now: datetime) -> str:
 
 
 def count_suppressed(
-    session: Session, model: type[Silence | MaintenanceWindow | KnownIssue], row_id: str
+    session: Session,
+    model: type[Silence | MaintenanceWindow | KnownIssue],
+    row_id: str,
+    alerts: int = 1,
 ) -> None:
-    """One more alert muted: an atomic increment, safe with several workers."""
+    """More alerts muted: an atomic increment, safe with several workers."""
     session.execute(
         update(model)
         .where(model.id == row_id)
-        .values(suppressed_count=model.suppressed_count + 1)
+        .values(suppressed_count=model.suppressed_count + alerts)
         .execution_options(synchronize_session=False)
     )
 

@@ -108,6 +108,9 @@ def _get_or_create(
         created_at=now,
         flush_count=0,
     )
+    # What is pending (a batch holds autoflush off) is written first, outside the savepoint:
+    # losing the race below must undo only the group.
+    session.flush()
     try:
         with session.begin_nested():
             session.add(group)

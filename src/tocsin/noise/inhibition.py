@@ -33,6 +33,7 @@ from tocsin.alerts.models import Alert
 from tocsin.config import InhibitRuleConfig
 from tocsin.db import is_postgresql
 from tocsin.matchers import matches_all
+from tocsin.noise.common import chunks
 from tocsin.noise.decide import Candidate, InhibitRule, inhibitor, match_labels, parse_all
 from tocsin.noise.models import InhibitSource
 
@@ -70,9 +71,8 @@ def matching(
     query; the others one indexed look-up of the sources sharing their `equal` values."""
     keyed = rules_of(configs)
     wanted = [
-        and_(InhibitSource.rule_key == key, InhibitSource.equal_key == equal_key(rule, labels))
-        for rule, key in keyed
-        if matches_all(rule.target, labels)
+        and_(InhibitSource.rule_key == key, InhibitSource.equal_key == equal)
+        for key, equal in _wanted(keyed, labels)
     ]
     if not wanted:
         return None
@@ -90,6 +90,78 @@ def matching(
         for r in rows
     )
     return inhibitor([rule for rule, _ in keyed], alert.fingerprint, labels, candidates)
+
+
+def _wanted(keyed: Keyed, labels: dict[str, str]) -> list[tuple[str, str]]:
+    """The (rule key, equal key) pairs whose sources could inhibit a target with `labels`."""
+    return [
+        (key, equal_key(rule, labels)) for rule, key in keyed if matches_all(rule.target, labels)
+    ]
+
+
+class Sources:
+    """`register` then `matching` for each alert of a batch of fired alerts, in turn, with
+    one read: the open sources any of them could be inhibited by are read once, and each
+    alert registered becomes a source for the alerts after it, exactly as one by one. The
+    batch's own rows are written by `write`, at the end."""
+
+    def __init__(
+        self,
+        session: Session,
+        configs: Sequence[InhibitRuleConfig],
+        targets: Sequence[tuple[Alert, dict[str, str]]],
+    ) -> None:
+        self._keyed = rules_of(configs)
+        self._rules = [rule for rule, _ in self._keyed]
+        self._rows: list[dict[str, Any]] = []
+        self._by_pair: dict[tuple[str, str], dict[int, Candidate]] = {}
+        wanted = {pair for _, labels in targets for pair in _wanted(self._keyed, labels)}
+        equal_keys = sorted({equal for _, equal in wanted})
+        for some in chunks(equal_keys):
+            query = (
+                select(
+                    InhibitSource.rule_key,
+                    InhibitSource.equal_key,
+                    Alert.id,
+                    Alert.fingerprint,
+                    Alert.labels,
+                    Alert.check_name,
+                    Alert.severity,
+                )
+                .join(Alert, Alert.id == InhibitSource.alert_id)
+                .where(InhibitSource.equal_key.in_(some), Alert.state.in_(OPEN))
+            )
+            for r in session.execute(query):
+                if (r.rule_key, r.equal_key) in wanted:
+                    labels = match_labels(r.labels, r.check_name, r.severity)
+                    self._add((r.rule_key, r.equal_key), Candidate(r.id, r.fingerprint, labels))
+
+    def _add(self, pair: tuple[str, str], candidate: Candidate) -> None:
+        self._by_pair.setdefault(pair, {})[candidate.alert_id] = candidate
+
+    def register(self, alert: Alert, labels: dict[str, str]) -> None:
+        """As `register` (not `changed`): from now on `alert` may inhibit the others."""
+        rows = _rows_for(self._keyed, alert.id, labels)
+        self._rows.extend(rows)
+        if alert.state in OPEN:
+            for row in rows:
+                pair = (row["rule_key"], row["equal_key"])
+                self._add(pair, Candidate(alert.id, alert.fingerprint, labels))
+
+    def matching(self, alert: Alert, labels: dict[str, str]) -> tuple[int, Candidate] | None:
+        """As `matching`: the open sources sharing the alert's keys, by id, itself excepted."""
+        found: dict[int, Candidate] = {}
+        for pair in _wanted(self._keyed, labels):
+            found.update(self._by_pair.get(pair, {}))
+        found.pop(alert.id, None)
+        if not found:
+            return None
+        candidates = [found[alert_id] for alert_id in sorted(found)]
+        return inhibitor(self._rules, alert.fingerprint, labels, candidates)
+
+    def write(self, session: Session) -> None:
+        for some in chunks(self._rows):
+            _insert(session, some)
 
 
 def register(

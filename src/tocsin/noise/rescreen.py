@@ -39,7 +39,7 @@ from tocsin.noise import known_issues, maintenance, silences
 from tocsin.noise.common import parsed, window_of
 from tocsin.noise.decide import known_issue_applies, maintenance_applies, match_labels
 from tocsin.noise.models import KnownIssue, MaintenanceWindow, MutedAlert, Silence
-from tocsin.noise.screen import SCREENED_KINDS, _first_mute, _record_mute
+from tocsin.noise.screen import SCREENED_KINDS, _first_mute, _Reads, _record_mute
 
 # `Pipeline.pause_escalation`: stop paging an alert that was just muted.
 Pause = Callable[[Session, Alert, datetime, str], None]
@@ -124,6 +124,7 @@ def _mute_matching(
         if applies(match_labels(labels, check, severity), f"{title}\n{message}")
     ]
     muted = 0
+    reads = _Reads(session, config)
     for alert_id in matched[:BATCH]:
         alert = session.get(Alert, alert_id)
         event = session.scalar(
@@ -135,10 +136,10 @@ def _mute_matching(
         if alert is None or event is None:
             continue
         # The whole screen, not just this row: a window that also matches is the reason.
-        mute = _first_mute(session, config, alert, now, flap_started=True)
+        mute = _first_mute(session, config, alert, now, reads, flap_started=True)
         if mute is None:
             continue
-        _record_mute(session, alert, event, None, mute, now)
+        _record_mute(session, alert, event, None, mute, now, reads)
         if pause is not None:
             pause(session, alert, now, mute.reason)
         muted += 1

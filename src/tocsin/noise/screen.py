@@ -14,6 +14,7 @@ alert's follow-ups go to its group, whose next flush announces them (see `groupi
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,10 +24,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent
-from tocsin.config import TocsinConfig
+from tocsin.config import FlappingConfig, TocsinConfig
 from tocsin.noise import flapping, grouping, inhibition, known_issues, maintenance, silences
-from tocsin.noise.common import count_suppressed
-from tocsin.noise.decide import match_labels
+from tocsin.noise.common import chunks, count_suppressed
+from tocsin.noise.decide import Candidate, Flap, match_labels
 from tocsin.noise.models import (
     AlertGroupEntry,
     KnownIssue,
@@ -73,22 +74,141 @@ def screen(
         return _follow_up(session, config, alert, event, now)
     if event.kind not in SCREENED_KINDS:
         return NOTIFY
-    if config.inhibit_rules:  # a muted alert still inhibits others (Alertmanager)
-        inhibition.register(
-            session,
-            config.inhibit_rules,
-            alert,
-            match_labels(alert.labels, alert.check_name, alert.severity),
-            changed=event.kind == "severity_changed",
+    return _screen(session, config, alert, event, now, _Reads(session, config))
+
+
+class _Reads:
+    """What screening a fired or severity-changed event reads from the store and counts,
+    here one alert at a time; `Screening` serves a batch from reads made once."""
+
+    def __init__(self, session: Session, config: TocsinConfig) -> None:
+        self.session, self.config = session, config
+
+    def register(self, alert: Alert, labels: dict[str, str], *, changed: bool) -> None:
+        inhibition.register(self.session, self.config.inhibit_rules, alert, labels, changed=changed)
+
+    def muted(self, alert: Alert) -> MutedAlert | None:
+        return self.session.get(MutedAlert, alert.id)
+
+    def record_flap(self, spec: FlappingConfig, alert: Alert, now: datetime) -> Flap:
+        return flapping.record_change(self.session, spec, alert.fingerprint, now)
+
+    def quiet_until(self, spec: FlappingConfig, alert: Alert, now: datetime) -> datetime | None:
+        return flapping.quiet_until(self.session, spec, alert.fingerprint, now)
+
+    def inhibitor(self, alert: Alert, labels: dict[str, str]) -> tuple[int, Candidate] | None:
+        return inhibition.matching(self.session, self.config.inhibit_rules, alert, labels)
+
+    def count(self, kind: str, ref: str) -> None:
+        model = _COUNTED.get(kind)
+        if model is not None:
+            count_suppressed(self.session, model, ref)
+
+
+class Screening(_Reads):
+    """`screen` for a batch of fired events of distinct alerts and fingerprints, in order,
+    with the same decisions and rows as one by one but a bounded number of queries: the
+    muted rows, flapping series and inhibiting sources of the whole batch are read once
+    (silences, windows and known issues are read once per transaction anyway), and the
+    inhibition index rows and the counters of what muted how many are written by `finish`.
+    Nothing it reads depends on another alert's pending rows, so the caller may hold
+    autoflush off until the end."""
+
+    def __init__(
+        self, session: Session, config: TocsinConfig, batch: Sequence[tuple[Alert, AlertEvent]]
+    ) -> None:
+        super().__init__(session, config)
+        if not batchable(batch):
+            raise ValueError("a screening batch is fired events of distinct alerts")
+        alerts = [alert for alert, _ in batch]
+        self._muted = {
+            row.alert_id: row
+            for some in chunks([a.id for a in alerts])
+            for row in session.scalars(select(MutedAlert).where(MutedAlert.alert_id.in_(some)))
+        }
+        self._flaps = (
+            flapping.load(session, [a.fingerprint for a in alerts]) if config.flapping else {}
         )
-    muted = session.get(MutedAlert, alert.id)
+        self._sources = (
+            inhibition.Sources(session, config.inhibit_rules, [(a, _labels(a)) for a in alerts])
+            if config.inhibit_rules
+            else None
+        )
+        self._counts: Counter[tuple[str, str]] = Counter()
+
+    def screen(self, alert: Alert, event: AlertEvent, now: datetime) -> Verdict:
+        return _screen(self.session, self.config, alert, event, now, self)
+
+    def finish(self) -> None:
+        """Write what the batch deferred: its inhibition index rows and counters."""
+        if self._sources is not None:
+            self._sources.write(self.session)
+        for (kind, ref), alerts in self._counts.items():
+            count_suppressed(self.session, _COUNTED[kind], ref, alerts)
+
+    def register(self, alert: Alert, labels: dict[str, str], *, changed: bool) -> None:
+        assert self._sources is not None
+        assert not changed  # a batch holds fired events only
+        self._sources.register(alert, labels)
+
+    def muted(self, alert: Alert) -> MutedAlert | None:
+        return self._muted.get(alert.id)
+
+    def record_flap(self, spec: FlappingConfig, alert: Alert, now: datetime) -> Flap:
+        row = self._flaps.get(alert.fingerprint)
+        flap, self._flaps[alert.fingerprint] = flapping.record(
+            self.session, spec, row, alert.fingerprint, now
+        )
+        return flap
+
+    def quiet_until(self, spec: FlappingConfig, alert: Alert, now: datetime) -> datetime | None:
+        return flapping.quiet(spec, self._flaps.get(alert.fingerprint), now)
+
+    def inhibitor(self, alert: Alert, labels: dict[str, str]) -> tuple[int, Candidate] | None:
+        assert self._sources is not None
+        return self._sources.matching(alert, labels)
+
+    def count(self, kind: str, ref: str) -> None:
+        if kind in _COUNTED:
+            self._counts[(kind, ref)] += 1
+
+
+def batchable(batch: Sequence[tuple[Alert, AlertEvent]]) -> bool:
+    """Can `Screening` take this batch: fired events only, each alert and fingerprint once
+    (one alert's screening then never reads what another's wrote)."""
+    ids = {alert.id for alert, _ in batch}
+    fingerprints = {alert.fingerprint for alert, _ in batch}
+    return (
+        all(event.kind == "fired" for _, event in batch)
+        and len(ids) == len(batch)
+        and len(fingerprints) == len(batch)
+    )
+
+
+def _labels(alert: Alert) -> dict[str, str]:
+    return match_labels(alert.labels, alert.check_name, alert.severity)
+
+
+def _screen(
+    session: Session,
+    config: TocsinConfig,
+    alert: Alert,
+    event: AlertEvent,
+    now: datetime,
+    reads: _Reads,
+) -> Verdict:
+    if config.inhibit_rules:  # a muted alert still inhibits others (Alertmanager)
+        reads.register(alert, _labels(alert), changed=event.kind == "severity_changed")
+    muted = reads.muted(alert)
     fresh = muted is None or muted.event_id != event.id  # not a re-check of a held event
     flap = None
     if config.flapping is not None and event.kind == "fired" and fresh:
-        flap = flapping.record_change(session, config.flapping, alert.fingerprint, now)
-    mute = _first_mute(session, config, alert, now, flap_started=flap is not None and flap.started)
+        flap = reads.record_flap(config.flapping, alert, now)
+    mute = _first_mute(
+        session, config, alert, now, reads, flap_started=flap is not None and flap.started
+    )
     if mute is not None:
-        _record_mute(session, alert, event, muted, mute, now)
+        _record_mute(session, alert, event, muted, mute, now, reads)
         return Verdict(True, mute.kind, mute.ref, mute.reason)
     if muted is not None:
         session.delete(muted)
@@ -112,9 +232,15 @@ def _mark_flapping(config: TocsinConfig, event: AlertEvent, changes: int) -> Non
 
 
 def _first_mute(
-    session: Session, config: TocsinConfig, alert: Alert, now: datetime, *, flap_started: bool
+    session: Session,
+    config: TocsinConfig,
+    alert: Alert,
+    now: datetime,
+    reads: _Reads,
+    *,
+    flap_started: bool,
 ) -> _Mute | None:
-    labels = match_labels(alert.labels, alert.check_name, alert.severity)
+    labels = _labels(alert)
     window = maintenance.matching(session, labels, now)
     if window is not None:
         row, until = window
@@ -127,14 +253,14 @@ def _first_mute(
         found, until = silence
         return _Mute("silence", found.id, f"silenced by {found.created_by}: {found.comment}", until)
     if config.inhibit_rules:
-        hit = inhibition.matching(session, config.inhibit_rules, alert, labels)
+        hit = reads.inhibitor(alert, labels)
         if hit is not None:
             index, source = hit
             reason = f"inhibited by alert {source.alert_id} (inhibit_rules[{index}])"
             # No timer: the source's resolution wakes it (see _follow_up).
             return _Mute("inhibition", str(source.alert_id), reason, None)
     if config.flapping is not None and not flap_started:
-        quiet = flapping.quiet_until(session, config.flapping, alert.fingerprint, now)
+        quiet = reads.quiet_until(config.flapping, alert, now)
         if quiet is not None:
             return _Mute("flapping", alert.fingerprint, "flapping; quiet until stable", quiet)
     return None
@@ -154,6 +280,7 @@ def _record_mute(
     muted: MutedAlert | None,
     mute: _Mute,
     now: datetime,
+    reads: _Reads,
 ) -> None:
     """Keep one muted row per alert; a new reason (not a re-check finding the same one) is
     a timeline event and counts once on the silence, window or known issue."""
@@ -176,9 +303,7 @@ def _record_mute(
         muted.data = {"reason": mute.reason}
     if same:
         return
-    model = _COUNTED.get(mute.kind)
-    if model is not None:
-        count_suppressed(session, model, mute.ref)
+    reads.count(mute.kind, mute.ref)
     _timeline(
         session,
         alert,

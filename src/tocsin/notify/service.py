@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert as sql_insert
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, aliased
 
@@ -89,30 +90,60 @@ def enqueue(
     """One row per delivery, in the caller's transaction, due at once — or, with
     `digest_at`, parked until that day's digest collects it. `kind` overrides the event kind
     channels see (an escalation step re-sends the alert as `fired`)."""
+    rows = [
+        Notification(**row)
+        for row in rows_for(
+            alert, event, deliveries, now, kind=kind, extra=extra, digest_at=digest_at
+        )
+    ]
+    session.add_all(rows)
+    if rows and digest_at is None:
+        written(session)
+    return rows
+
+
+def rows_for(
+    alert: Alert,
+    event: AlertEvent,
+    deliveries: Iterable[Delivery],
+    now: datetime,
+    *,
+    kind: str | None = None,
+    extra: dict[str, Any] | None = None,
+    digest_at: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """`enqueue`'s rows as column values, not yet written: a batch of transitions collects
+    them and writes them all with `insert`."""
     payload = payload_for(alert, event)
     if kind is not None:
         payload["event"] = kind
     if extra:
         payload.update(extra)
-    rows = []
-    for channel, target in deliveries:
-        row = Notification(
-            id=ordered_id(),
-            alert_id=alert.id,
-            event_id=event.id,
-            channel=channel,
-            target=target,
-            payload=payload,
-            state="digest" if digest_at is not None else "pending",
-            attempts=0,
-            next_attempt_at=digest_at or now,
-            created_at=now,
-        )
-        session.add(row)
-        rows.append(row)
-    if rows and digest_at is None:
+    return [
+        {
+            "id": ordered_id(),
+            "alert_id": alert.id,
+            "event_id": event.id,
+            "channel": channel,
+            "target": target,
+            "payload": payload,
+            "state": "digest" if digest_at is not None else "pending",
+            "attempts": 0,
+            "next_attempt_at": digest_at or now,
+            "created_at": now,
+        }
+        for channel, target in deliveries
+    ]
+
+
+def insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Write rows from `rows_for` in one statement (executemany); rings the doorbell at
+    commit when any is due now."""
+    if not rows:
+        return
+    session.execute(sql_insert(Notification), list(rows))
+    if any(row["state"] == "pending" for row in rows):
         written(session)
-    return rows
 
 
 def enqueue_digest(
