@@ -14,7 +14,8 @@ from tocsin.db import Base, BigId, JSONType, UTCDateTime
 class Notification(Base):
     __tablename__ = "notification"
     __table_args__ = (
-        Index("ix_notification_due", "state", "next_attempt_at"),
+        # The sender's claim reads pending rows in this order (ids are UUIDv7: written order).
+        Index("ix_notification_due", "state", "next_attempt_at", "id"),
         # Who was told about an alert (`told`), and a lane's earlier rows (`claim_due`).
         Index("ix_notification_lane", "alert_id", "channel"),
     )

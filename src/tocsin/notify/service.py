@@ -195,17 +195,23 @@ def claim_due(
     limit: int = CLAIM_LIMIT,
     lease: timedelta = timedelta(minutes=2),
 ) -> list[Message]:
-    """Take due rows (pending, or `sending` whose lease ran out after a crash) for sending, in
-    one `UPDATE … RETURNING`: the outer WHERE repeats the due test, so it is a compare-and-set
-    and two workers never both take a row (on PostgreSQL the inner `FOR UPDATE SKIP LOCKED`
-    keeps them from queueing behind each other). The caller commits before sending; the lease
-    keeps other workers off the rows meanwhile. Oldest due first."""
-    due = ((Notification.state == "pending") & (Notification.next_attempt_at <= now)) | (
-        (Notification.state == "sending") & (Notification.lease_until <= now)
-    )
-    # A lane (one alert, one channel, one target) goes in event order: a row waits while an
-    # earlier one of its lane is unsent, so a `resolve` never overtakes a `trigger` that is
-    # being retried (PagerDuty would open an incident nothing resolves).
+    """Take due rows for sending: `sending` rows whose lease ran out (a sender crashed),
+    then pending rows, oldest due first. The caller commits before sending; the lease keeps
+    other workers off the rows meanwhile.
+
+    A lane (one alert, one channel, one target) goes in event order: a row waits while an
+    earlier one of its lane is unsent, so a `resolve` never overtakes a `trigger` that is
+    being retried (PagerDuty would open an incident nothing resolves). Pending rows are read
+    in the order of `ix_notification_due` (state, next_attempt_at, id), so a claim reads as
+    many rows as it takes plus those it skips, however long the backlog.
+
+    Two workers never both take a row: on SQLite the transaction holds the one write lock
+    from its start (`BEGIN IMMEDIATE`), on PostgreSQL the reads lock the rows they return
+    (`FOR UPDATE SKIP LOCKED`, so workers do not queue behind each other either). The final
+    `UPDATE … RETURNING` therefore names rows by id alone: repeating the due test there made
+    SQLite walk the whole backlog by state instead of looking up 100 ids."""
+    expired = (Notification.state == "sending") & (Notification.lease_until <= now)
+    pending = (Notification.state == "pending") & (Notification.next_attempt_at <= now)
     earlier = aliased(Notification)
     blocked = (
         select(earlier.id)
@@ -218,18 +224,26 @@ def claim_due(
         )
         .exists()
     )
-    oldest = (
+    reads = [
+        select(Notification.id).where(expired).limit(limit),
         select(Notification.id)
-        .where(due, ~blocked)
-        .order_by(Notification.next_attempt_at, Notification.created_at, Notification.id)
-        .limit(limit)
-    )
-    if is_postgresql(session):
-        oldest = oldest.with_for_update(skip_locked=True)
+        .where(pending, ~blocked)
+        .order_by(Notification.next_attempt_at, Notification.id),
+    ]
+    ids: list[str] = []
+    for read in reads:
+        if len(ids) >= limit:
+            break
+        read = read.limit(limit - len(ids))
+        if is_postgresql(session):
+            read = read.with_for_update(skip_locked=True)
+        ids.extend(session.scalars(read))
+    if not ids:
+        return []
     rows = list(
         session.execute(
             update(Notification)
-            .where(Notification.id.in_(oldest), due)
+            .where(Notification.id.in_(ids))
             .values(state="sending", lease_until=now + lease, attempts=Notification.attempts + 1)
             .returning(
                 Notification.id,
@@ -237,12 +251,11 @@ def claim_due(
                 Notification.target,
                 Notification.payload,
                 Notification.next_attempt_at,
-                Notification.created_at,
             )
             .execution_options(synchronize_session=False)
         )
     )
-    rows.sort(key=lambda row: (row.next_attempt_at, row.created_at, row.id))
+    rows.sort(key=lambda row: (row.next_attempt_at, row.id))
     return [Message(row.id, row.channel, row.target, row.payload) for row in rows]
 
 

@@ -1,8 +1,10 @@
-"""notification lane index: who was told of an alert, and a lane's earlier rows
+"""notification indexes: the claim's order, who was told of an alert, a lane's earlier rows
 
 `told()` (every acknowledgement and resolution) read notifications by alert with no index,
 a scan of the whole outbox; the sender's claim now also asks whether an earlier row of the
-same alert and channel is unsent. (alert_id, channel) serves both.
+same alert and channel is unsent. (alert_id, channel) serves both. The due index gains `id`
+so the claim reads pending rows in index order (next_attempt_at, id) instead of sorting the
+whole backlog on every claim.
 
 Revision ID: 0011
 Revises: 0010
@@ -22,8 +24,14 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.create_index("ix_notification_lane", ["alert_id", "channel"], unique=False)
+        batch_op.drop_index("ix_notification_due")
+        batch_op.create_index(
+            "ix_notification_due", ["state", "next_attempt_at", "id"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("notification", schema=None) as batch_op:
+        batch_op.drop_index("ix_notification_due")
+        batch_op.create_index("ix_notification_due", ["state", "next_attempt_at"], unique=False)
         batch_op.drop_index("ix_notification_lane")
