@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from tocsin.db import FairLock, make_engine, make_sessionmaker, session_scope
+from tocsin.db import FairLock, make_engine, make_sessionmaker, read_scope, session_scope
 
 
 def test_the_lock_is_handed_over_in_arrival_order() -> None:
@@ -118,4 +118,37 @@ def test_a_lock_held_past_the_wait_fails_clearly_and_frees_nothing(tmp_path: Pat
         thread.join()
     with session_scope(factory) as session:  # the lock was released by its holder
         assert session.execute(text("SELECT 1")).scalar_one() == 1
+    engine.dispose()
+
+
+def test_a_reader_does_not_wait_for_the_writer_and_cannot_write(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'read.db'}")
+    factory = make_sessionmaker(engine)
+    with session_scope(factory) as session:
+        session.execute(text("CREATE TABLE t (n INTEGER)"))
+        session.execute(text("INSERT INTO t VALUES (1)"))
+    writing, read_done = threading.Event(), threading.Event()
+
+    def write() -> None:
+        with session_scope(factory) as session:
+            session.execute(text("INSERT INTO t VALUES (2)"))
+            writing.set()
+            read_done.wait(30)  # holds the write lock until the reader is through
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    writing.wait()
+    try:
+        with read_scope(factory) as session:  # would queue behind the writer if it locked
+            seen = session.execute(text("SELECT n FROM t")).scalars().all()
+        reader_finished_first = not read_done.is_set()
+    finally:
+        read_done.set()
+        thread.join()
+    assert reader_finished_first
+    assert seen == [1]  # the last commit, not the writer's uncommitted row
+    with read_scope(factory) as session, pytest.raises(OperationalError, match="readonly"):
+        session.execute(text("INSERT INTO t VALUES (3)"))
+    with read_scope(factory) as session:
+        assert session.execute(text("SELECT n FROM t ORDER BY n")).scalars().all() == [1, 2]
     engine.dispose()

@@ -58,6 +58,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 SQLITE_WAIT = 30.0  # seconds a transaction waits for SQLite's one writer before failing
+READ_ONLY = "tocsin_read_only"  # execution option: a transaction that only reads (`read_scope`)
 
 
 class FairLock:
@@ -111,6 +112,7 @@ class _SQLiteConnection(sqlite3.Connection):
     COMMIT or ROLLBACK itself (SQLAlchemy's commit event fires before it)."""
 
     tocsin_lock: FairLock | None = None
+    tocsin_reading = False  # in a `read_scope`: `query_only` is on until it ends
 
     def commit(self) -> None:
         try:
@@ -125,12 +127,20 @@ class _SQLiteConnection(sqlite3.Connection):
             self.tocsin_release()
 
     def close(self) -> None:
+        self.tocsin_reading = False
         try:
             super().close()
         finally:
             self.tocsin_release()
 
+    def tocsin_read(self) -> None:
+        self.execute("PRAGMA query_only=1")
+        self.tocsin_reading = True
+
     def tocsin_release(self) -> None:
+        if self.tocsin_reading:
+            self.tocsin_reading = False
+            self.execute("PRAGMA query_only=0")
         lock, self.tocsin_lock = self.tocsin_lock, None
         if lock is not None:
             lock.release()
@@ -172,6 +182,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # queue for it on the file's FairLock first (other processes still meet SQLite's
             # busy handler).
             raw = conn.connection.dbapi_connection
+            if conn.get_execution_options().get(READ_ONLY) and isinstance(raw, _SQLiteConnection):
+                # A reader takes no lock: WAL gives it a snapshot while the writer goes on.
+                # `query_only` makes a write in it fail rather than take SQLite's lock
+                # behind the queue's back.
+                raw.tocsin_read()
+                conn.exec_driver_sql("BEGIN")
+                return
             held = lock is not None and isinstance(raw, _SQLiteConnection)
             if held:
                 assert lock is not None
@@ -207,6 +224,21 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        session.close()
+
+
+@contextmanager
+def read_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A transaction that only reads, rolled back at the end. On SQLite it is a deferred
+    transaction outside the writers' queue (a snapshot of the last commit; a write in it
+    fails: `query_only`), so a hot read path never waits for the writer; elsewhere, a plain
+    transaction."""
+    session = factory()
+    try:
+        session.connection(execution_options={READ_ONLY: True})
+        yield session
+    finally:
+        session.rollback()
         session.close()
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.api.conftest import api_config
 
 from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.api.deps import Settings
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
 from tocsin.inbound import timers
@@ -164,3 +165,33 @@ def test_an_alertmanager_webhook_fires_and_resolves_with_the_key_in_the_url(
         ("firing", "WARNING", None),
     ]
     assert client.post("/api/v1/alertmanager/tsn_nope", json=body).status_code == 401
+
+
+def test_a_batch_that_only_repeats_is_answered_from_a_read_without_the_writer(
+    client: TestClient,
+    settings: Settings,
+    ingest: dict[str, str],
+    factory: sessionmaker[Session],
+    clock: VirtualClock,
+) -> None:
+    """Prometheus re-sends every firing alert every cycle: a repeat reads, it does not queue
+    for the writer (on SQLite it takes no lock); anything new in the batch still does."""
+    queued: list[int] = []
+    run = settings.group.run
+
+    async def counting(work: Any) -> Any:
+        queued.append(1)
+        return await run(work)
+
+    settings.group.run = counting  # type: ignore[method-assign]
+    body = [prom_alert(clock), prom_alert(clock, instance="b")]
+    assert client.post("/api/v2/alerts", json=body, headers=ingest).status_code == 200
+    assert len(queued) == 1
+    clock.advance(timedelta(seconds=30))
+    assert client.post("/api/v2/alerts", json=body, headers=ingest).status_code == 200
+    assert len(queued) == 1  # the repeat was answered from the read
+    body.append(prom_alert(clock, instance="c"))
+    assert client.post("/api/v2/alerts", json=body, headers=ingest).status_code == 200
+    assert len(queued) == 2
+    assert [a.labels.get("instance") for a in alerts_in(factory)] == [None, "b", "c"]
+    assert count(factory, AlertEvent) == 3

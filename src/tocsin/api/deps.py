@@ -18,7 +18,7 @@ from tocsin.api.limits import RateLimiter, retry_after
 from tocsin.api.writer import GroupWriter
 from tocsin.clock import Clock
 from tocsin.config import HeartbeatConfig, TocsinConfig
-from tocsin.db import session_scope
+from tocsin.db import read_scope, session_scope
 from tocsin.heartbeats.service import PingHistory
 from tocsin.pipeline import Pipeline
 
@@ -74,6 +74,17 @@ async def in_transaction(settings: Settings, work: Callable[[Session], T]) -> T:
 
     def run() -> T:
         with session_scope(settings.factory) as session:
+            return work(session)
+
+    return await run_in_threadpool(run)
+
+
+async def read_only(settings: Settings, work: Callable[[Session], T]) -> T:
+    """Run `work` in a transaction that only reads (`tocsin.db.read_scope`: on SQLite it does
+    not queue behind the writer) on a worker thread."""
+
+    def run() -> T:
+        with read_scope(settings.factory) as session:
             return work(session)
 
     return await run_in_threadpool(run)

@@ -61,16 +61,14 @@ def apply(
     session: Session, batch: Sequence[Inbound], now: datetime, pipeline: Pipeline, actor: str
 ) -> list[Applied]:
     """Apply every event; within one batch the last event about a fingerprint wins."""
-    last: dict[str, Inbound] = {}
-    for event in batch:
-        last.pop(event.fingerprint, None)
-        last[event.fingerprint] = event
+    last = _last_of_each(batch)
     found = _open_by_fingerprint(session, list(last), lock=False)
-    if all(_repeats(event, found.get(fp)) for fp, event in last.items()):
+    repeated = _all_repeated(batch, last, found)
+    if repeated is not None:
         # Only the sender repeating itself (Prometheus's every cycle): nothing to write, so
         # nothing to lock. On PostgreSQL a row lock is itself a write, making the commit
         # flush the WAL to disk for a batch that changed nothing.
-        return [Applied("unchanged", found[event.fingerprint].id, event.key) for event in batch]
+        return repeated
     if is_postgresql(session):  # lock, and decide on the rows as they are once locked
         found = _open_by_fingerprint(session, list(last), lock=True)
     results: dict[str, Applied] = {}
@@ -98,6 +96,30 @@ def apply(
     for alert in _insert(session, new, now, pipeline):
         results[alert.fingerprint] = Applied("created", alert.id, last[alert.fingerprint].key)
     return [results[event.fingerprint] for event in batch]
+
+
+def unchanged(session: Session, batch: Sequence[Inbound]) -> list[Applied] | None:
+    """What `apply` would answer for a batch that only repeats what is stored, found by
+    reading alone (the API asks this in a read-only transaction before queueing a batch for
+    the writer); None when the batch changes anything."""
+    last = _last_of_each(batch)
+    return _all_repeated(batch, last, _open_by_fingerprint(session, list(last), lock=False))
+
+
+def _last_of_each(batch: Sequence[Inbound]) -> dict[str, Inbound]:
+    last: dict[str, Inbound] = {}
+    for event in batch:
+        last.pop(event.fingerprint, None)
+        last[event.fingerprint] = event
+    return last
+
+
+def _all_repeated(
+    batch: Sequence[Inbound], last: dict[str, Inbound], found: dict[str, _Open]
+) -> list[Applied] | None:
+    if not all(_repeats(event, found.get(fp)) for fp, event in last.items()):
+        return None
+    return [Applied("unchanged", found[event.fingerprint].id, event.key) for event in batch]
 
 
 def _open_by_fingerprint(

@@ -27,6 +27,7 @@ from tocsin.api.deps import (
     Settings,
     authorize,
     committed,
+    read_only,
 )
 from tocsin.api.limits import retry_after
 from tocsin.api.routes import silences
@@ -50,7 +51,12 @@ def json_body(schema_of: Any) -> dict[str, Any]:
 
 
 async def ingest(settings: Settings, batch: list[Inbound], actor: str) -> list[inbound.Applied]:
-    """Apply `batch` on the group-commit writer; answered once it is committed."""
+    """Apply `batch` on the group-commit writer; answered once it is committed. A batch
+    that only repeats what is stored (Prometheus re-sends every firing alert every cycle) is
+    answered from a read, without queueing for the writer."""
+    repeated = await read_only(settings, lambda session: inbound.unchanged(session, batch))
+    if repeated is not None:
+        return repeated
 
     def work(session: Session) -> list[inbound.Applied]:
         return inbound.apply(session, batch, settings.clock.now(), settings.pipeline, actor)
