@@ -5,7 +5,9 @@ keep-alive), the same alerts (7 labels, 3 annotations, about 570 bytes of JSON e
 same load (batches of 64, 16 concurrent senders):
 
 - new: alerts/s accepted for N distinct alerts (default 100,000);
-- resent: alerts/s for 1,000 alerts sent R times (default 100), Prometheus's every-cycle path;
+- resent: alerts/s for 1,000 alerts sent R times (default 100), Prometheus's every-cycle path,
+  measured twice: right after the new alerts (while their notifications are delivered) and
+  again once they are ("quiet");
 - notify p50/p99: from POSTing one new alert to its webhook notification reaching a loopback
   receiver (Alertmanager: `group_wait: 0s`, one group per alert; Tocsin: a webhook channel),
   measured first, with no backlog of notifications queued;
@@ -294,6 +296,11 @@ def measure(name: str, server: Any, args: argparse.Namespace) -> dict[str, float
         )
         figures["drain s"] = drain(receiver, args.probes + args.alerts, started, args.drain_cap)
         figures["notifications/s"] = (len(receiver.seen) - args.probes) / figures["drain s"]
+        # The dedup path again, with no notifications being delivered beside it: above, the
+        # re-sends share the server with the bulk alerts' notifications going out.
+        figures["re-sent, quiet, /s"] = (
+            1000 * args.resends / asyncio.run(send(url, headers, same * args.resends))
+        )
         time.sleep(5)
         before = cpu_seconds(pid)
         time.sleep(args.idle)

@@ -9,7 +9,8 @@ time per ping (the rate it would reach with a core to itself: on a shared, loade
 the wall-clock rate mostly measures the other processes). healthchecks.io's open-source
 handler does about 250/s; the target is at least 2,000/s.
 
-Run: `.venv/bin/python bench/pings.py [--pings 20000] [--runs 3]`
+Run from the repository root:
+`PYTHONPATH=. .venv/bin/python bench/pings.py [--pings 20000] [--runs 3]`
 """
 
 from __future__ import annotations
