@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -71,20 +72,22 @@ AppSettings = Annotated[Settings, Depends(_settings)]
 async def in_transaction(settings: Settings, work: Callable[[Session], T]) -> T:
     """Run `work` in one transaction on a worker thread (the store's drivers block; on
     SQLite the threads queue for its one writer in `tocsin.db`)."""
-
-    def run() -> T:
-        with session_scope(settings.factory) as session:
-            return work(session)
-
-    return await run_in_threadpool(run)
+    return await _on_thread(session_scope, settings, work)
 
 
 async def read_only(settings: Settings, work: Callable[[Session], T]) -> T:
     """Run `work` in a transaction that only reads (`tocsin.db.read_scope`: on SQLite it does
     not queue behind the writer) on a worker thread."""
+    return await _on_thread(read_scope, settings, work)
 
+
+async def _on_thread(
+    scope: Callable[[sessionmaker[Session]], AbstractContextManager[Session]],
+    settings: Settings,
+    work: Callable[[Session], T],
+) -> T:
     def run() -> T:
-        with read_scope(settings.factory) as session:
+        with scope(settings.factory) as session:
             return work(session)
 
     return await run_in_threadpool(run)

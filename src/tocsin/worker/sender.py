@@ -9,9 +9,10 @@ Two ways, one record step:
   one transaction each however many rows they cover, so a busy outbox costs two small
   transactions per round instead of two per notification.
 
-Order: one alert's notifications to one channel and target go one after another, in the
-order they were written (a PagerDuty `resolve` never overtakes its `trigger`): they share a
-lane, and a lane is a queue that one thread at a time works through.
+Order: one alert's notifications to one channel and target (a lane) go one after another, in
+the order they were written (a PagerDuty `resolve` never overtakes its `trigger`): the claim
+takes no row while an earlier one of its lane is unsent (`outbox.claim_due`), so no two rows
+of a lane are ever in flight together.
 
 Crash safety is the outbox's: a claimed row is `sending` with a lease; a crash between
 sending and recording leaves it to be claimed again when the lease runs out (a duplicate the
@@ -23,11 +24,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,8 +40,6 @@ from tocsin.notify.models import Notification
 from tocsin.pipeline import Pipeline
 
 log = logging.getLogger("tocsin.worker")
-
-Lane = tuple[str, str | None, object]  # (channel, target, alert id or digest)
 
 
 @dataclass(frozen=True)
@@ -94,21 +92,19 @@ class Outbox:
         its failure alert once, each failure is scheduled for retry or failed for good."""
         if not outcomes:
             return
-        pipeline = self.pipeline
         with session_scope(self.factory) as session:
             now = self.clock.now()
             sent = [o.message for o in outcomes if o.error is None]
             outbox.mark_sent(session, [m.id for m in sent], now)
             for channel in dict.fromkeys(m.channel for m in sent):
-                pipeline.delivery_recovered(session, channel, now)
+                self.pipeline.delivery_recovered(session, channel, now)
             for outcome in outcomes:
                 if outcome.error is not None:
-                    self._failed(session, pipeline, outcome.message, outcome.error)
+                    self._failed(session, outcome.message, outcome.error, now)
 
     def _failed(
-        self, session: Session, pipeline: Pipeline, message: Message, error: TransportError
+        self, session: Session, message: Message, error: TransportError, now: datetime
     ) -> None:
-        now = self.clock.now()
         state = outbox.mark_failed(
             session,
             message.id,
@@ -121,7 +117,7 @@ class Outbox:
         if state == "failed":
             row = session.get(Notification, message.id)
             if row is not None:
-                pipeline.delivery_failed(session, row, str(error), now)
+                self.pipeline.delivery_failed(session, row, str(error), now)
 
 
 def send_batch(box: Outbox) -> int:
@@ -131,61 +127,47 @@ def send_batch(box: Outbox) -> int:
     return len(messages)
 
 
-def lane_of(message: Message) -> Lane:
-    return (message.channel, message.target, message.payload.get("alert_id", message.id))
-
-
 class Sender:
-    """Deliveries in flight on `concurrency` threads, in lanes (see the module's docstring).
-    `pump()` is the sender thread's round: record what finished, claim what is due."""
+    """Deliveries in flight on `concurrency` threads (see the module's docstring). `pump()` is
+    the sender thread's round: record what finished, claim what is due."""
 
     def __init__(self, box: Outbox, concurrency: int) -> None:
         self.box = box
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="deliver")
         self._mutex = threading.Lock()
-        self._lanes: dict[Lane, deque[Message]] = {}
         self._in_flight = 0
         self._finished: list[Outcome] = []
 
     def pump(self) -> int:
         """Record finished deliveries, then claim as many as there is room for; how much
         work was done (0: nothing to record and nothing due)."""
+        recorded = self._record_finished()
+        with self._mutex:
+            room = outbox.CLAIM_LIMIT - self._in_flight
+        claimed = self.box.claim(room)
+        with self._mutex:
+            self._in_flight += len(claimed)
+        for message in claimed:
+            self._pool.submit(self._work, message)
+        return recorded + len(claimed)
+
+    def _record_finished(self) -> int:
         with self._mutex:
             finished, self._finished = self._finished, []
-            room = outbox.CLAIM_LIMIT - self._in_flight
         try:
             self.box.record(finished)
         except BaseException:
             with self._mutex:  # not recorded: keep them for the next round
                 self._finished[:0] = finished
             raise
-        claimed = self.box.claim(room)
-        with self._mutex:
-            self._in_flight += len(claimed)
-            for message in claimed:
-                lane = lane_of(message)
-                queued = self._lanes.get(lane)
-                if queued is not None:  # that lane is busy: go after its queue
-                    queued.append(message)
-                    continue
-                self._lanes[lane] = deque([message])
-                self._pool.submit(self._work, lane)
-        return len(finished) + len(claimed)
+        return len(finished)
 
-    def _work(self, lane: Lane) -> None:
-        while True:
-            with self._mutex:
-                queued = self._lanes[lane]
-                if not queued:
-                    del self._lanes[lane]
-                    return
-                message = queued[0]
-            outcome = self.box.deliver(message)
-            with self._mutex:
-                queued.popleft()
-                self._finished.append(outcome)
-                self._in_flight -= 1
-            DOORBELL.ring()  # the sender thread records it
+    def _work(self, message: Message) -> None:
+        outcome = self.box.deliver(message)
+        with self._mutex:
+            self._finished.append(outcome)
+            self._in_flight -= 1
+        DOORBELL.ring()  # the sender thread records it
 
     @property
     def in_flight(self) -> int:
@@ -195,7 +177,4 @@ class Sender:
     def close(self) -> int:
         """Let deliveries in flight finish, then record them; how many were recorded."""
         self._pool.shutdown(wait=True)
-        with self._mutex:
-            finished, self._finished = self._finished, []
-        self.box.record(finished)
-        return len(finished)
+        return self._record_finished()
