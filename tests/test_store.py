@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
@@ -46,4 +47,25 @@ def test_sqlite_stores_use_wal(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'wal.db'}")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
+
+
+def test_sqlite_stores_log_alert_changes_at_head(tmp_path: Path) -> None:
+    """The triggers behind `tocsin.inbound.repeats` (migration 0013); a later migration that
+    copies the alert table on SQLite (`batch_alter_table`) would drop them."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'head.db'}")
+    store.upgrade(engine)
+    with engine.connect() as conn:
+        found = conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'alert'"
+        ).scalars()
+        assert sorted(found) == ["alert_change_delete", "alert_change_update"]
+    config = store._alembic_config()
+    with engine.begin() as conn:  # and the way back
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0012")
+    with engine.connect() as conn:
+        assert not conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        ).all()
     engine.dispose()

@@ -158,6 +158,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         if memory:
             kwargs.setdefault("poolclass", NullPool)
+        else:
+            # Enough kept open for the API's worker threads reading at once: beyond the
+            # pool, each checkout opens (and closes) a connection, setting its pragmas again.
+            kwargs.setdefault("pool_size", 20)
         engine = create_engine(url, **kwargs)
         lock = None if memory else _file_lock(str(parsed.database))
 

@@ -81,3 +81,19 @@ class AlertEvent(Base):
     actor: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class AlertChange(Base):
+    """The fingerprints of open alerts whose deduplication columns changed, in commit order:
+    what lets a process trust its memory of open alerts (`tocsin.inbound.repeats`).
+
+    Written only by the store's own triggers (migration 0013, SQLite), in the transaction
+    making the change, whichever process makes it; pruned to its newest rows by the worker.
+    `sqlite_autoincrement` keeps `seq` growing after pruning and rollbacks, so the log has
+    no holes: a reader that finds one knows rows were pruned past it."""
+
+    __tablename__ = "alert_change"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(32))

@@ -43,6 +43,7 @@ def create_app(settings: Settings, *, fast_pings: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await sync_heartbeats(settings)
         yield
+        settings.repeats.close()
 
     app = TocsinApp(
         title="Tocsin",

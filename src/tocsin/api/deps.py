@@ -21,6 +21,7 @@ from tocsin.clock import Clock
 from tocsin.config import HeartbeatConfig, TocsinConfig
 from tocsin.db import read_scope, session_scope
 from tocsin.heartbeats.service import PingHistory
+from tocsin.inbound.repeats import Repeats
 from tocsin.pipeline import Pipeline
 
 T = TypeVar("T")
@@ -41,10 +42,12 @@ class Settings:
     beats: dict[str, HeartbeatConfig] = field(init=False)
     limiter: RateLimiter = field(init=False)
     history: PingHistory = field(init=False)
+    repeats: Repeats = field(init=False)
 
     def __post_init__(self) -> None:
         self.started_at = self.clock.now()
         self.group = GroupWriter(self.factory)
+        self.repeats = Repeats(self.factory.kw["bind"])
         self.use(self.config)
 
     def use(self, config: TocsinConfig) -> None:

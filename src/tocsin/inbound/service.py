@@ -20,7 +20,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
-from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.alerts.models import Alert, AlertChange, AlertEvent
 from tocsin.db import is_postgresql
 from tocsin.errors import Conflict
 from tocsin.inbound.schemas import Inbound
@@ -47,7 +47,7 @@ class Applied:
 
 
 @dataclass(frozen=True)
-class _Open:
+class OpenAlert:
     id: int
     state: str
     severity: str
@@ -61,16 +61,16 @@ def apply(
     session: Session, batch: Sequence[Inbound], now: datetime, pipeline: Pipeline, actor: str
 ) -> list[Applied]:
     """Apply every event; within one batch the last event about a fingerprint wins."""
-    last = _last_of_each(batch)
-    found = _open_by_fingerprint(session, list(last), lock=False)
-    repeated = _all_repeated(batch, last, found)
+    last = last_of_each(batch)
+    found = open_by_fingerprint(session, list(last), lock=False)
+    repeated = all_repeated(batch, last, found)
     if repeated is not None:
         # Only the sender repeating itself (Prometheus's every cycle): nothing to write, so
         # nothing to lock. On PostgreSQL a row lock is itself a write, making the commit
         # flush the WAL to disk for a batch that changed nothing.
         return repeated
     if is_postgresql(session):  # lock, and decide on the rows as they are once locked
-        found = _open_by_fingerprint(session, list(last), lock=True)
+        found = open_by_fingerprint(session, list(last), lock=True)
     results: dict[str, Applied] = {}
     new: list[Inbound] = []
     refresh: list[dict[str, Any]] = []
@@ -98,15 +98,13 @@ def apply(
     return [results[event.fingerprint] for event in batch]
 
 
-def unchanged(session: Session, batch: Sequence[Inbound]) -> list[Applied] | None:
-    """What `apply` would answer for a batch that only repeats what is stored, found by
-    reading alone (the API asks this in a read-only transaction before queueing a batch for
-    the writer); None when the batch changes anything."""
-    last = _last_of_each(batch)
-    return _all_repeated(batch, last, _open_by_fingerprint(session, list(last), lock=False))
+def change_seq(session: Session) -> int:
+    """Where the `alert_change` log stood in this transaction's view of the store (0: empty)."""
+    found = session.connection().execute(select(func.max(AlertChange.seq))).scalar()
+    return int(found or 0)
 
 
-def _last_of_each(batch: Sequence[Inbound]) -> dict[str, Inbound]:
+def last_of_each(batch: Sequence[Inbound]) -> dict[str, Inbound]:
     last: dict[str, Inbound] = {}
     for event in batch:
         last.pop(event.fingerprint, None)
@@ -114,17 +112,17 @@ def _last_of_each(batch: Sequence[Inbound]) -> dict[str, Inbound]:
     return last
 
 
-def _all_repeated(
-    batch: Sequence[Inbound], last: dict[str, Inbound], found: dict[str, _Open]
+def all_repeated(
+    batch: Sequence[Inbound], last: dict[str, Inbound], found: dict[str, OpenAlert]
 ) -> list[Applied] | None:
-    if not all(_repeats(event, found.get(fp)) for fp, event in last.items()):
+    if not all(repeats(event, found.get(fp)) for fp, event in last.items()):
         return None
     return [Applied("unchanged", found[event.fingerprint].id, event.key) for event in batch]
 
 
-def _open_by_fingerprint(
+def open_by_fingerprint(
     session: Session, fingerprints: list[str], *, lock: bool
-) -> dict[str, _Open]:
+) -> dict[str, OpenAlert]:
     query = select(
         Alert.fingerprint,
         Alert.id,
@@ -144,13 +142,13 @@ def _open_by_fingerprint(
     if lock and is_postgresql(session):
         query = query.with_for_update()  # a concurrent batch waits, then sees our change
     # On the connection: Core rows, none of the ORM's result machinery (a re-send's cost).
-    return {row[0]: _Open(*row[1:]) for row in session.connection().execute(query)}
+    return {row[0]: OpenAlert(*row[1:]) for row in session.connection().execute(query)}
 
 
 def _refire(
     session: Session,
     event: Inbound,
-    current: _Open,
+    current: OpenAlert,
     now: datetime,
     pipeline: Pipeline,
     refresh: list[dict[str, Any]],
@@ -168,7 +166,7 @@ def _refire(
     return Applied("updated", current.id, event.key)
 
 
-def _refreshed(event: Inbound, current: _Open) -> dict[str, Any]:
+def _refreshed(event: Inbound, current: OpenAlert) -> dict[str, Any]:
     """The columns a fire for an open alert changes (none: the sender repeated itself)."""
     values: dict[str, Any] = {}
     if event.ends_at != current.ends_at and not _within_slack(event.ends_at, current.ends_at):
@@ -180,7 +178,7 @@ def _refreshed(event: Inbound, current: _Open) -> dict[str, Any]:
     return values
 
 
-def _repeats(event: Inbound, current: _Open | None) -> bool:
+def repeats(event: Inbound, current: OpenAlert | None) -> bool:
     """A fire for an open alert that changes nothing: `apply` then only reads."""
     return (
         event.action == "fire"

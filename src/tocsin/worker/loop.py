@@ -27,6 +27,7 @@ from tocsin.clock import Clock
 from tocsin.config import TocsinConfig
 from tocsin.db import session_scope
 from tocsin.errors import Conflict, SourceError
+from tocsin.inbound import repeats
 from tocsin.inbound import timers as inbound_timers
 from tocsin.notify.base import Channel
 from tocsin.notify.doorbell import DOORBELL
@@ -285,6 +286,7 @@ class Worker:
                 .where(WorkerHeartbeat.id == self.id)
                 .values(heartbeat_at=now)
             )
+            repeats.prune(session)  # housekeeping at the pace of the heartbeat
         self._last_beat = now
 
     # --- the loop ---------------------------------------------------------------------

@@ -34,6 +34,7 @@ from tocsin.api.routes import silences
 from tocsin.errors import Conflict
 from tocsin.inbound import alertmanager, events, pagerduty
 from tocsin.inbound import service as inbound
+from tocsin.inbound.repeats import Seen
 from tocsin.inbound.schemas import BadInput, Inbound
 
 router = APIRouter()
@@ -53,22 +54,31 @@ def json_body(schema_of: Any) -> dict[str, Any]:
 async def ingest(settings: Settings, batch: list[Inbound], actor: str) -> list[inbound.Applied]:
     """Apply `batch` on the group-commit writer; answered once it is committed. A batch
     that only repeats what is stored (Prometheus re-sends every firing alert every cycle) is
-    answered from a read, without queueing for the writer."""
-    repeated = await read_only(settings, lambda session: inbound.unchanged(session, batch))
-    if repeated is not None:
-        return repeated
+    answered from memory (`tocsin.inbound.repeats`) or else from a read, without queueing
+    for the writer."""
+    repeats = settings.repeats
+    known = repeats.answer(batch)
+    if known is not None:
+        return known
+    known = await read_only(settings, lambda session: repeats.look(session, batch))
+    if known is not None:
+        return known
 
-    def work(session: Session) -> list[inbound.Applied]:
-        return inbound.apply(session, batch, settings.clock.now(), settings.pipeline, actor)
+    def work(session: Session) -> tuple[list[inbound.Applied], Seen | None]:
+        applied = inbound.apply(session, batch, settings.clock.now(), settings.pipeline, actor)
+        return applied, repeats.seen(session, batch)
 
     for attempt in range(ATTEMPTS):
         try:
-            return await committed(settings, work)
+            applied, seen = await committed(settings, work)
         except (IntegrityError, Conflict, OperationalError):
             # Another batch opened or moved one of these alerts first (another instance, or
             # a deadlock victim on PostgreSQL): nothing of ours was kept, so apply it again.
             if attempt == ATTEMPTS - 1:
                 raise
+            continue
+        repeats.learn(seen)
+        return applied
     raise AssertionError("unreachable")
 
 
