@@ -40,11 +40,18 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(message)s",
-        handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
-    )
+    """Rich's layout on a terminal; one plain line per record elsewhere (a journal, a file,
+    a container's log: Rich would wrap them at 80 columns, for about 1 ms each). httpx logs
+    every request at INFO: one line per notification sent, so it speaks only with -v."""
+    handler: logging.Handler
+    if err_console.is_terminal:
+        handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def load_config(path: Path | None) -> configuration.LoadedConfig:
