@@ -65,14 +65,13 @@ _POSTABLE = TypeAdapter(list[PostableAlert])
 _WEBHOOK = TypeAdapter(WebhookPayload)
 
 
-# The same shapes as plain dicts, which is what a valid body (nearly every body) is parsed
-# into: pydantic builds no model per alert, and a time is kept as the text sent, read once per
-# distinct text (Prometheus re-sends each alert's startsAt unchanged, and one endsAt for all
-# the alerts of a rule evaluation). They check exactly what the models check except that a
-# time's text is read after; a body either refuses is validated again by the models, whose
-# errors are the ones reported. A time sent as a number is read by pydantic as the model
-# reads it.
-Moment = str | datetime | None
+# What a body is parsed into: the models' shapes as plain dicts (pydantic builds no model per
+# alert), each time kept as the text sent and read once per distinct text (Prometheus re-sends
+# each alert's startsAt unchanged, and one endsAt for all the alerts of a rule evaluation).
+# They accept what the models accept, but for a time's text, checked when it is read; a body
+# refused either way is validated again by the models, whose errors name its faults (and
+# whose schema the OpenAPI document shows). tests/inbound/test_parse.py holds them equal.
+Moment = str | datetime | None  # a sent time's text, or a number pydantic read as a time
 _TIME = Field(default=None, union_mode="left_to_right")
 
 
@@ -113,8 +112,8 @@ def parse_postable(body: bytes, now: datetime, source: str | None) -> list[Inbou
             out.append(_event(alert, "resolve" if ends <= now else "fire", ends, source))
         return out
     except (ValidationError, OverflowError):
-        # A time out of range after the move to UTC is refused only if the body has a fault
-        # the model sees, as it was when the models parsed every body.
+        # The models name the fault; if they see none (a time past year 9999 once in UTC is
+        # the only one they miss), the error stands.
         try:
             _POSTABLE.validate_json(body)
         except ValidationError as exc:
@@ -186,7 +185,8 @@ def _fingerprint_of(names_then_values: tuple[str, ...]) -> str:
 
 
 def _utc(value: Moment) -> tuple[datetime, str] | None:
-    """A sent time as `_given` reads it, and in ISO 8601; ValidationError if it is none."""
+    """A sent time in UTC and in ISO 8601, None for none (as `_given`); ValidationError for
+    text that is not a time."""
     if isinstance(value, str):
         return _read(value)
     given = _given(value)
