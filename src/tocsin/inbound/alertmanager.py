@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from tocsin.fingerprint import fingerprint
 from tocsin.inbound.schemas import BadInput, Inbound, severity_from
@@ -64,46 +65,94 @@ _POSTABLE = TypeAdapter(list[PostableAlert])
 _WEBHOOK = TypeAdapter(WebhookPayload)
 
 
+# What a body is parsed into: the models' shapes as plain dicts (pydantic builds no model per
+# alert), each time kept as the text sent and read once per distinct text (Prometheus re-sends
+# each alert's startsAt unchanged, and one endsAt for all the alerts of a rule evaluation).
+# They accept what the models accept, but for a time's text, checked when it is read; a body
+# refused either way is validated again by the models, whose errors name its faults (and
+# whose schema the OpenAPI document shows). tests/inbound/test_parse.py holds them equal.
+Moment = str | datetime | None  # a sent time's text, or a number pydantic read as a time
+_TIME = Field(default=None, union_mode="left_to_right")
+
+
+class _Alert(TypedDict):
+    labels: Annotated[LabelSet, Field(min_length=1)]
+    annotations: Annotated[LabelSet, Field(default_factory=dict)]
+    startsAt: Annotated[Moment, _TIME]
+    endsAt: Annotated[Moment, _TIME]
+    generatorURL: Annotated[str, Field(default="")]
+
+
+class _WebhookAlert(_Alert):
+    status: Literal["firing", "resolved"]
+    fingerprint: Annotated[str, Field(default="")]
+
+
+class _Webhook(TypedDict):
+    version: Literal["4"]
+    status: Literal["firing", "resolved"]
+    receiver: Annotated[str, Field(default="")]
+    groupKey: Annotated[str, Field(default="")]
+    externalURL: Annotated[str, Field(default="")]
+    alerts: list[_WebhookAlert]
+
+
+_ALERTS = TypeAdapter(list[_Alert])
+_PAYLOAD = TypeAdapter(_Webhook)
+_DATETIME = TypeAdapter(datetime)
+
+
 def parse_postable(body: bytes, now: datetime, source: str | None) -> list[Inbound]:
     """API v2 alerts → events; BadInput naming the field when the body does not fit."""
     try:
-        alerts = _POSTABLE.validate_json(body)
-    except ValidationError as exc:
-        raise BadInput.from_validation(exc, "alerts") from None
-    out = []
-    for alert in alerts:
-        given = _given(alert.endsAt)
-        ends = given if given is not None else now + RESOLVE_TIMEOUT
-        out.append(_event(alert, "resolve" if ends <= now else "fire", ends, source))
-    return out
+        out = []
+        for alert in _ALERTS.validate_json(body):
+            given = _utc(alert["endsAt"])
+            ends = given[0] if given is not None else now + RESOLVE_TIMEOUT
+            out.append(_event(alert, "resolve" if ends <= now else "fire", ends, source))
+        return out
+    except (ValidationError, OverflowError):
+        # The models name the fault; if they see none (a time past year 9999 once in UTC is
+        # the only one they miss), the error stands.
+        try:
+            _POSTABLE.validate_json(body)
+        except ValidationError as exc:
+            raise BadInput.from_validation(exc, "alerts") from None
+        raise
 
 
 def parse_webhook(body: bytes, source: str | None) -> list[Inbound]:
     """Webhook v4 → events: each alert fires or resolves as its own `status` says."""
     try:
-        payload = _WEBHOOK.validate_json(body)
-    except ValidationError as exc:
-        raise BadInput.from_validation(exc) from None
-    return [
-        _event(a, "fire" if a.status == "firing" else "resolve", None, source)
-        for a in payload.alerts
-    ]
+        out = []
+        for alert in _PAYLOAD.validate_json(body)["alerts"]:
+            if isinstance(alert["endsAt"], str):
+                _DATETIME.validate_python(alert["endsAt"])  # unused, but must be a time
+            firing = alert["status"] == "firing"
+            out.append(_event(alert, "fire" if firing else "resolve", None, source))
+        return out
+    except (ValidationError, OverflowError):
+        try:
+            _WEBHOOK.validate_json(body)
+        except ValidationError as exc:
+            raise BadInput.from_validation(exc) from None
+        raise
 
 
 def _event(
-    alert: PostableAlert,
+    alert: _Alert,
     action: Literal["fire", "resolve"],
     ends: datetime | None,
     source: str | None,
 ) -> Inbound:
-    labels = dict(alert.labels)
-    notes = alert.annotations
-    details: dict[str, Any] = {"annotations": dict(notes)}
-    if alert.generatorURL:
-        details["generator_url"] = alert.generatorURL
-    starts = _given(alert.startsAt)
+    labels = alert["labels"]
+    notes = alert["annotations"]
+    details: dict[str, Any] = {"annotations": notes}
+    if alert["generatorURL"]:
+        details["generator_url"] = alert["generatorURL"]
+    starts = _utc(alert["startsAt"])
     if starts is not None:
-        details["starts_at"] = starts.isoformat()
+        details["starts_at"] = starts[1]
     title = notes.get("summary") or labels.get("alertname") or "alert from Alertmanager"
     return Inbound(
         action=action,
@@ -120,14 +169,34 @@ def _event(
 
 
 def label_fingerprint(labels: dict[str, str]) -> str:
-    return _fingerprint_of(tuple(sorted(labels.items())))
+    # Keyed by the names then the values in the order sent (a sender keeps its order): no
+    # sort and no pair tuples per alert.
+    return _fingerprint_of((*labels, *labels.values()))
 
 
 @lru_cache(maxsize=8192)
-def _fingerprint_of(labels: tuple[tuple[str, str], ...]) -> str:
+def _fingerprint_of(names_then_values: tuple[str, ...]) -> str:
     # Prometheus re-sends the same label sets every cycle: the digest is most of the
     # parsing cost of a re-send, so recent ones are remembered (a few MB at most).
-    return fingerprint(ORIGIN, dict(labels))
+    half = len(names_then_values) // 2
+    return fingerprint(
+        ORIGIN, dict(zip(names_then_values[:half], names_then_values[half:], strict=True))
+    )
+
+
+def _utc(value: Moment) -> tuple[datetime, str] | None:
+    """A sent time in UTC and in ISO 8601, None for none (as `_given`); ValidationError for
+    text that is not a time."""
+    if isinstance(value, str):
+        return _read(value)
+    given = _given(value)
+    return None if given is None else (given, given.isoformat())
+
+
+@lru_cache(maxsize=8192)
+def _read(text: str) -> tuple[datetime, str] | None:
+    given = _given(_DATETIME.validate_python(text))
+    return None if given is None else (given, given.isoformat())
 
 
 def _given(value: datetime | None) -> datetime | None:

@@ -75,7 +75,7 @@ def parse(body: bytes, source: str | None) -> list[Inbound]:
 
 
 def _inbound(event: PlainEvent, source: str | None) -> Inbound:
-    identity = {"key": event.key} if event.key is not None else dict(event.labels)
+    identity = {"key": event.key} if event.key is not None else event.labels
     ends = event.ends_at
     if ends is not None:
         ends = ends.replace(tzinfo=UTC) if ends.tzinfo is None else ends.astimezone(UTC)
@@ -83,7 +83,7 @@ def _inbound(event: PlainEvent, source: str | None) -> Inbound:
         action=event.action,
         origin=ORIGIN,
         fingerprint=fingerprint(ORIGIN, identity),
-        labels=dict(event.labels),
+        labels=event.labels,
         severity=severity_from(event.severity),
         title=event.title or "",
         message=event.message,
