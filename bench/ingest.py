@@ -21,9 +21,9 @@ its own CPU takes as little as it can from the servers on a two-core machine.
 Tocsin runs as `tocsin run` (API and worker in one process) on a fresh SQLite store, every
 alert committed before the answer (a re-send that changes nothing is answered from the API's
 memory of what the store holds, checked against the store's change log: `inbound/repeats.py`);
-Alertmanager 0.25 keeps alerts in memory. The webhook receiver keeps connections alive. Both listen on
-127.0.0.1 only (`--cluster.listen-address=` turns Alertmanager's gossip off). Each figure is
-printed for both with the Tocsin/Alertmanager ratio.
+Alertmanager 0.25 keeps alerts in memory. The webhook receiver keeps connections alive.
+Both listen on 127.0.0.1 only (`--cluster.listen-address=` turns Alertmanager's gossip off).
+Each figure is printed for both with the Tocsin/Alertmanager ratio.
 
 Run: `.venv/bin/python bench/ingest.py [--alerts 100000] [--resends 100]`
 """
