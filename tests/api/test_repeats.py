@@ -27,7 +27,7 @@ from tocsin.clock import VirtualClock
 from tocsin.db import make_engine, make_sessionmaker, session_scope
 from tocsin.inbound import repeats, timers
 from tocsin.inbound.repeats import Repeats, Seen
-from tocsin.inbound.service import OpenAlert
+from tocsin.inbound.service import OpenAlert, change_seq
 from tocsin.pipeline import Pipeline
 
 
@@ -61,7 +61,7 @@ def sql_path(engine: Engine) -> str:
     return engine.url.database
 
 
-def test_a_resend_of_what_was_just_written_touches_no_store_connection(
+def test_resends_after_the_first_touch_no_store_connection(
     client: TestClient,
     settings: Settings,
     engine: Engine,
@@ -69,11 +69,21 @@ def test_a_resend_of_what_was_just_written_touches_no_store_connection(
     clock: VirtualClock,
 ) -> None:
     batch = [prom_alert(clock, instance=str(i)) for i in range(5)]
-    post(client, ingest, batch)  # new: written, and what was committed is remembered
+    post(client, ingest, batch)  # new: written, not read back
+    assert len(settings.repeats) == 0
+    post(client, ingest, batch)  # the first re-send reads them, and remembers
     assert len(settings.repeats) == 5
     statements = Statements(engine)
     for _ in range(3):
         post(client, ingest, batch)
+    assert statements.count == 0
+    # A write that moves their end: what it committed is remembered, with no read after.
+    clock.advance(timedelta(minutes=6))
+    for alert in batch:
+        alert["endsAt"] = (clock.now() + timedelta(minutes=4)).isoformat()
+    post(client, ingest, batch)
+    statements.count = 0
+    post(client, ingest, batch)
     assert statements.count == 0
     # A re-send that changes something still goes to the store.
     batch[0]["annotations"]["summary"] = "something else"
@@ -109,6 +119,7 @@ def test_changes_made_by_another_connection_are_seen(
     """Another process (here a plain sqlite3 connection, as the CLI or a second `tocsin
     run` would be) changes an alert the memory holds: the triggers log it."""
     batch = [prom_alert(clock, instance="a"), prom_alert(clock, instance="b")]
+    post(client, ingest, batch)
     post(client, ingest, batch)
     assert len(settings.repeats) == 2
     with sqlite3.connect(sql_path(engine)) as other:
@@ -169,6 +180,7 @@ def test_a_log_pruned_past_the_memory_empties_it(
 ) -> None:
     batch = [prom_alert(clock, instance=str(i)) for i in range(4)]
     post(client, ingest, batch)
+    post(client, ingest, batch)
     with sqlite3.connect(sql_path(engine)) as other:
         for _ in range(3):  # rows the memory has not read yet, then all but the newest pruned
             other.execute("UPDATE alert SET ends_at = NULL WHERE ends_at IS NOT NULL")
@@ -192,8 +204,7 @@ def test_a_snapshot_older_than_a_change_is_not_learnt(
     (alert,) = alerts_in(settings.factory)
     memory = Repeats(settings.factory.kw["bind"])
     with session_scope(settings.factory) as session:
-        seen = memory.seen(session, [])  # the log's position before the change below
-        assert seen is not None
+        seen = Seen(change_seq(session), {})  # the log's position before the change below
     with session_scope(settings.factory) as session:
         session.execute(text("UPDATE alert SET title = 'changed'"))
     stale = OpenAlert(alert.id, "firing", "CRITICAL", "old", "", {}, None)
@@ -212,7 +223,9 @@ def test_the_memory_is_bounded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(repeats, "CAPACITY", 3)
-    post(client, ingest, [prom_alert(clock, instance=str(i)) for i in range(5)])
+    fleet = [prom_alert(clock, instance=str(i)) for i in range(5)]
+    post(client, ingest, fleet)
+    post(client, ingest, fleet)
     assert len(settings.repeats) == 3
     post(client, ingest, [prom_alert(clock, instance="0")])  # forgotten: read, relearnt
     assert len(settings.repeats) == 3

@@ -66,7 +66,7 @@ async def ingest(settings: Settings, batch: list[Inbound], actor: str) -> list[i
 
     def work(session: Session) -> tuple[list[inbound.Applied], Seen | None]:
         applied = inbound.apply(session, batch, settings.clock.now(), settings.pipeline, actor)
-        return applied, repeats.seen(session, batch)
+        return applied, repeats.seen(session, batch, applied)
 
     for attempt in range(ATTEMPTS):
         try:
