@@ -19,7 +19,8 @@ same (`in_force`, read by `GET /api/v2/alerts`) and makes it hold for paging:
   problem is never silent. Acknowledgements and resolutions still reach the channels told
   before the silence (see `screen`).
 
-Acknowledged alerts show as muted but are not re-screened: nothing pages for them.
+Acknowledged alerts show as muted but are not re-screened: nothing pages for them; one
+acknowledged while muted is not told again when the mute ends (`recheck_muted`).
 """
 
 from __future__ import annotations

@@ -384,7 +384,9 @@ Dispatch = Callable[[Session, Alert, Sequence[AlertEvent], datetime], None]
 
 def recheck_muted(session: Session, now: datetime, dispatch: Dispatch, *, limit: int = 200) -> int:
     """Muted alerts whose reason may have ended go through the pipeline again: still muted
-    (by the same or another reason) they stay quiet, otherwise the held event is sent."""
+    (by the same or another reason) they stay quiet, otherwise the held event is sent. An
+    alert acknowledged meanwhile has an owner: it is released without telling anyone it
+    fires (nor starting its escalation again)."""
     rows = session.scalars(
         select(MutedAlert)
         .where(MutedAlert.recheck_at <= now)
@@ -397,6 +399,15 @@ def recheck_muted(session: Session, now: datetime, dispatch: Dispatch, *, limit:
         event = session.get(AlertEvent, muted.event_id)
         if alert is None or event is None or alert.state == "resolved":
             session.delete(muted)
+            continue
+        if alert.state == "acknowledged":
+            session.delete(muted)
+            note = (
+                f"no longer muted by {muted.kind} {muted.ref}; acknowledged, so nobody is "
+                "told it fires again"
+            )
+            _timeline(session, alert, "released", now, note, {"by": muted.kind, "id": muted.ref})
+            done += 1
             continue
         dispatch(session, alert, [event], now)
         done += 1
