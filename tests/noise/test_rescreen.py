@@ -229,3 +229,39 @@ def test_a_silence_from_the_configuration_mutes_alerts_already_firing_when_seede
     assert d.step() == 1
     (event,) = d.events(alert, ["suppressed"])
     assert event.data["by"] == "silence"
+
+
+def test_an_alert_acknowledged_while_silenced_is_not_told_it_fires_when_the_silence_ends(
+    factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    d = Desk(factory, clock, noise_config(PAGING))
+    alert = d.fire("orders", {"service": "shop"})
+    sid = silence(d, 'service="shop"')
+    d.step(MINUTE)
+    d.ack(alert)  # someone owns it now
+    with session_scope(d.factory) as s:
+        silences.expire_silence(s, sid, d.clock.now())
+    assert d.step() == 1
+    assert [e for _, _, e in d.sent(alert)] == ["fired"] * 2 + ["acknowledged"] * 2
+    assert escalation_states(d, alert) == [("stopped", ["fired", "cancelled"])]
+    assert d.timeline(alert)[-1] == (
+        "released",
+        f"no longer muted by silence {sid}; acknowledged, so nobody is told it fires again",
+    )
+    d.clock.advance(20 * MINUTE)
+    assert fire_due_steps(d) == 0
+    assert d.step() == 0
+    with session_scope(factory) as s:
+        assert s.get(MutedAlert, alert) is None
+
+
+def test_an_alert_silenced_from_the_start_and_acknowledged_tells_nobody_when_it_ends(
+    factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    d = Desk(factory, clock, noise_config(PAGING))
+    silence(d, 'service="shop"')
+    alert = d.fire("orders", {"service": "shop"})
+    d.ack(alert)
+    assert d.step(2 * HOUR) == 1  # the silence ended on its own
+    assert d.sent(alert) == []
+    assert escalation_states(d, alert) == []

@@ -144,10 +144,14 @@ class FlapSeries(Base):
 class MutedAlert(Base):
     """An open alert whose event was held back, and when to look again (the silence's end,
     the window's end, the known issue's expiry; none for inhibition, which its source's
-    resolution wakes). A re-check that finds nothing muting it any more sends the event."""
+    resolution or severity change wakes, found by `ref`). A re-check that finds nothing
+    muting it any more sends the event."""
 
     __tablename__ = "muted_alert"
-    __table_args__ = (Index("ix_muted_alert_recheck_at", "recheck_at"),)
+    __table_args__ = (
+        Index("ix_muted_alert_recheck_at", "recheck_at"),
+        Index("ix_muted_alert_ref", "ref"),
+    )
 
     alert_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("alert.id", ondelete="CASCADE"), primary_key=True
@@ -164,12 +168,34 @@ class InhibitSource(Base):
     """An open alert matching an inhibit rule's source matchers, keyed by the rule and the
     values of the rule's `equal` labels: a new target finds what could inhibit it by one
     indexed look-up instead of reading every open alert. Written when the alert fires or
-    changes severity, deleted when it resolves; `seed` fills it for rules that are new."""
+    changes severity, deleted when it resolves; `seed` fills it for rules that are new.
+    `rescreen_at`: when the row was written, until the worker has muted the targets already
+    firing (noise/rescreen.py); then None."""
 
     __tablename__ = "inhibit_source"
     __table_args__ = (
         Index("ix_inhibit_source_lookup", "rule_key", "equal_key"),
         Index("ix_inhibit_source_alert_id", "alert_id"),
+        Index("ix_inhibit_source_rescreen_at", "rescreen_at"),
+    )
+
+    rule_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("alert.id", ondelete="CASCADE"), primary_key=True
+    )
+    equal_key: Mapped[str] = mapped_column(String(40))
+    rescreen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InhibitTarget(Base):
+    """An open alert matching an inhibit rule's target matchers, keyed by the rule's target
+    side and the values of its `equal` labels: a source that begins after its targets finds
+    them by one indexed look-up. Kept as `InhibitSource` is."""
+
+    __tablename__ = "inhibit_target"
+    __table_args__ = (
+        Index("ix_inhibit_target_lookup", "rule_key", "equal_key"),
+        Index("ix_inhibit_target_alert_id", "alert_id"),
     )
 
     rule_key: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -19,7 +19,16 @@ same (`in_force`, read by `GET /api/v2/alerts`) and makes it hold for paging:
   problem is never silent. Acknowledgements and resolutions still reach the channels told
   before the silence (see `screen`).
 
-Acknowledged alerts show as muted but are not re-screened: nothing pages for them.
+Inhibition that begins later (a source firing after its targets, or rising to a severity
+its rule wants) works the same way. A source's `inhibit_source` rows carry `rescreen_at`
+(when written); the step reads the due ones by that index, finds the firing targets they
+could inhibit by the target index (`inhibition.targets`), mutes them, pausing their
+escalations, and clears it. While the source fires Alertmanager sends nothing for them; so
+neither does Tocsin. Its resolution (or a severity change) wakes them (`screen`), and
+those still firing are told again as at a silence's end.
+
+Acknowledged alerts show as muted but are not re-screened: nothing pages for them; one
+acknowledged while muted is not told again when the mute ends (`recheck_muted`).
 """
 
 from __future__ import annotations
@@ -28,17 +37,17 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.config import TocsinConfig
 from tocsin.db import is_postgresql
 from tocsin.matchers import matches_all
-from tocsin.noise import known_issues, maintenance, silences
+from tocsin.noise import inhibition, known_issues, maintenance, silences
 from tocsin.noise.common import parsed, window_of
 from tocsin.noise.decide import known_issue_applies, maintenance_applies, match_labels
-from tocsin.noise.models import KnownIssue, MaintenanceWindow, MutedAlert, Silence
+from tocsin.noise.models import InhibitSource, KnownIssue, MaintenanceWindow, MutedAlert, Silence
 from tocsin.noise.screen import SCREENED_KINDS, _first_mute, _Reads, _record_mute
 
 # `Pipeline.pause_escalation`: stop paging an alert that was just muted.
@@ -47,16 +56,20 @@ Row = Silence | MaintenanceWindow | KnownIssue
 T = TypeVar("T", Silence, MaintenanceWindow, KnownIssue)
 # Alerts muted per pass: a silence matching more is carried on at the next tick.
 BATCH = 500
+# Sources whose targets are looked up per pass.
+SOURCES = 100
 
 
 def run_due(session: Session, config: TocsinConfig, now: datetime, pause: Pause | None) -> int:
     """Mute the firing alerts each due silence, window or known issue now matches; move its
-    `rescreen_at` on (compare-and-set: two workers never both take one). Returns how many
-    alerts were muted."""
+    `rescreen_at` on (compare-and-set: two workers never both take one). Then the same for
+    the inhibit sources indexed since the last pass. Returns how many alerts were muted and
+    sources looked at."""
     # screen's order, so a window beginning with a silence is the reason recorded
     done = _run_due(session, MaintenanceWindow, config, now, pause)
     done += _run_due(session, KnownIssue, config, now, pause)
-    return done + _run_due(session, Silence, config, now, pause)
+    done += _run_due(session, Silence, config, now, pause)
+    return done + _run_due_sources(session, config, now, pause)
 
 
 def _run_due(
@@ -123,9 +136,59 @@ def _mute_matching(
         for alert_id, labels, check, severity, title, message in candidates
         if applies(match_labels(labels, check, severity), f"{title}\n{message}")
     ]
+    return _mute(session, config, matched[:BATCH], now, pause), len(matched) > BATCH
+
+
+def _run_due_sources(
+    session: Session, config: TocsinConfig, now: datetime, pause: Pause | None
+) -> int:
+    """Mute the firing targets of the inhibit sources indexed since the last pass, then
+    clear their `rescreen_at` (leave it when more targets are left for the next pass).
+    Returns the alerts muted and the sources cleared: a storm of sources inhibiting
+    nothing is still work, so the worker does not wait a poll interval between passes."""
+    if not config.inhibit_rules:
+        return 0
+    query = (
+        select(InhibitSource)
+        .where(InhibitSource.rescreen_at <= now)
+        .order_by(InhibitSource.rescreen_at)
+        .limit(SOURCES)
+    )
+    if is_postgresql(session):  # another worker takes the next ones, not the same
+        query = query.with_for_update(skip_locked=True)
+    sources = session.scalars(query).all()
+    if not sources:
+        return 0
+    found = inhibition.targets(session, config.inhibit_rules, sources, BATCH + 1)
+    muted = _mute(session, config, found[:BATCH], now, pause)
+    if len(found) > BATCH and muted:
+        return muted
+    keys = [(s.rule_key, s.alert_id) for s in sources]
+    cleared = session.execute(
+        update(InhibitSource)
+        .where(
+            tuple_(InhibitSource.rule_key, InhibitSource.alert_id).in_(keys),
+            InhibitSource.rescreen_at <= now,  # not one a severity change wrote since
+        )
+        .values(rescreen_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return muted + int(cleared.rowcount)  # type: ignore[attr-defined]
+
+
+def _mute(
+    session: Session,
+    config: TocsinConfig,
+    alert_ids: list[int],
+    now: datetime,
+    pause: Pause | None,
+) -> int:
+    """Screen each firing alert as its latest fired or severity-changed event was, and
+    record the mute found: the whole screen, not just what asked, so a window that also
+    matches is the reason. Returns how many were muted."""
     muted = 0
     reads = _Reads(session, config)
-    for alert_id in matched[:BATCH]:
+    for alert_id in alert_ids:
         alert = session.get(Alert, alert_id)
         event = session.scalar(
             select(AlertEvent)
@@ -135,7 +198,6 @@ def _mute_matching(
         )
         if alert is None or event is None:
             continue
-        # The whole screen, not just this row: a window that also matches is the reason.
         mute = _first_mute(session, config, alert, now, reads, flap_started=True)
         if mute is None:
             continue
@@ -144,7 +206,7 @@ def _mute_matching(
             pause(session, alert, now, mute.reason)
         muted += 1
     session.flush()
-    return muted, len(matched) > BATCH
+    return muted
 
 
 def in_force(session: Session, alert: Any, now: datetime) -> tuple[str, str] | None:

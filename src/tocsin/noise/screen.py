@@ -84,8 +84,11 @@ class _Reads:
     def __init__(self, session: Session, config: TocsinConfig) -> None:
         self.session, self.config = session, config
 
-    def register(self, alert: Alert, labels: dict[str, str], *, changed: bool) -> None:
-        inhibition.register(self.session, self.config.inhibit_rules, alert, labels, changed=changed)
+    def register(
+        self, alert: Alert, labels: dict[str, str], now: datetime, *, changed: bool
+    ) -> None:
+        rules = self.config.inhibit_rules
+        inhibition.register(self.session, rules, alert, labels, now, changed=changed)
 
     def muted(self, alert: Alert) -> MutedAlert | None:
         return self.session.get(MutedAlert, alert.id)
@@ -146,10 +149,12 @@ class Screening(_Reads):
         for (kind, ref), alerts in self._counts.items():
             count_suppressed(self.session, _COUNTED[kind], ref, alerts)
 
-    def register(self, alert: Alert, labels: dict[str, str], *, changed: bool) -> None:
+    def register(
+        self, alert: Alert, labels: dict[str, str], now: datetime, *, changed: bool
+    ) -> None:
         assert self._sources is not None
         assert not changed  # a batch holds fired events only
-        self._sources.register(alert, labels)
+        self._sources.register(alert, labels, now)
 
     def muted(self, alert: Alert) -> MutedAlert | None:
         return self._muted.get(alert.id)
@@ -197,10 +202,13 @@ def _screen(
     now: datetime,
     reads: _Reads,
 ) -> Verdict:
-    if config.inhibit_rules:  # a muted alert still inhibits others (Alertmanager)
-        reads.register(alert, _labels(alert), changed=event.kind == "severity_changed")
     muted = reads.muted(alert)
     fresh = muted is None or muted.event_id != event.id  # not a re-check of a held event
+    if config.inhibit_rules and fresh:  # a muted alert still inhibits others (Alertmanager)
+        changed = event.kind == "severity_changed"
+        reads.register(alert, _labels(alert), now, changed=changed)
+        if changed:  # it may no longer inhibit the alerts it did
+            wake_inhibited(session, alert.id, now)
     flap = None
     if config.flapping is not None and event.kind == "fired" and fresh:
         flap = reads.record_flap(config.flapping, alert, now)
@@ -323,13 +331,7 @@ def _follow_up(
             flap = flapping.record_change(session, config.flapping, alert.fingerprint, now)
         session.execute(delete(MutedAlert).where(MutedAlert.alert_id == alert.id))
         inhibition.unregister(session, alert.id)
-        # Alerts this one inhibited are looked at again in the worker's next noise step.
-        session.execute(
-            update(MutedAlert)
-            .where(MutedAlert.kind == "inhibition", MutedAlert.ref == str(alert.id))
-            .values(recheck_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        wake_inhibited(session, alert.id, now)
     if grouping.group_of(session, alert.id) is not None:
         if flap is not None and flap.started:  # the group's flush carries the notice
             _mark_flapping(config, event, len(flap.changes))
@@ -343,6 +345,17 @@ def _follow_up(
     reason = f"nobody was told it fired, so nobody is told it was {event.kind}"
     _timeline(session, alert, "suppressed", now, reason, {"by": "never_notified"})
     return Verdict(True, "never_notified", reason=reason)
+
+
+def wake_inhibited(session: Session, source_id: int, now: datetime) -> None:
+    """The alerts `source_id` inhibits are looked at again in the worker's next noise step
+    (`recheck_muted`), found by the index on `ref`."""
+    session.execute(
+        update(MutedAlert)
+        .where(MutedAlert.ref == str(source_id), MutedAlert.kind == "inhibition")
+        .values(recheck_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def told_channels(session: Session, alert_id: int) -> list[str]:
@@ -384,7 +397,9 @@ Dispatch = Callable[[Session, Alert, Sequence[AlertEvent], datetime], None]
 
 def recheck_muted(session: Session, now: datetime, dispatch: Dispatch, *, limit: int = 200) -> int:
     """Muted alerts whose reason may have ended go through the pipeline again: still muted
-    (by the same or another reason) they stay quiet, otherwise the held event is sent."""
+    (by the same or another reason) they stay quiet, otherwise the held event is sent. An
+    alert acknowledged meanwhile has an owner: it is released without telling anyone it
+    fires (nor starting its escalation again)."""
     rows = session.scalars(
         select(MutedAlert)
         .where(MutedAlert.recheck_at <= now)
@@ -397,6 +412,15 @@ def recheck_muted(session: Session, now: datetime, dispatch: Dispatch, *, limit:
         event = session.get(AlertEvent, muted.event_id)
         if alert is None or event is None or alert.state == "resolved":
             session.delete(muted)
+            continue
+        if alert.state == "acknowledged":
+            session.delete(muted)
+            note = (
+                f"no longer muted by {muted.kind} {muted.ref}; acknowledged, so nobody is "
+                "told it fires again"
+            )
+            _timeline(session, alert, "released", now, note, {"by": muted.kind, "id": muted.ref})
+            done += 1
             continue
         dispatch(session, alert, [event], now)
         done += 1

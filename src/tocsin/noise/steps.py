@@ -1,6 +1,6 @@
 """The worker's noise step and the configuration seeds: mute firing alerts a silence,
-window or known issue begins to match, flush due groups, look again at muted alerts whose
-reason may have ended, warn creators of silences about to expire."""
+window, known issue or inhibiting alert begins to match, flush due groups, look again at
+muted alerts whose reason may have ended, warn creators of silences about to expire."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ def seed_id(kind: str, name: str) -> str:
 def seed(session: Session, config: TocsinConfig, now: datetime) -> int:
     """Write the configuration's known issues, silences and maintenance windows; silences
     and windows already in the store (or already over) are left alone. Index the open
-    alerts that could inhibit others under the configuration's rules."""
-    inhibition.backfill(session, config.inhibit_rules)
+    alerts that could inhibit others, or be inhibited, under the configuration's rules
+    (sources new to the index are due for the rescreen)."""
+    inhibition.backfill(session, config.inhibit_rules, now)
     written = known_issues.seed(session, config.known_issues, now)
     for spec in config.silences:
         sid = seed_id("silence", spec.id)
