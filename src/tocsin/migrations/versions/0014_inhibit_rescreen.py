@@ -8,8 +8,8 @@ at once, so an upgraded store mutes what they inhibit on the worker's first pass
 by the worker's noise seed at start. `muted_alert.ref` is indexed: a resolving source wakes
 the alerts it inhibits without reading every muted alert.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-25 09:00:00
 """
 
@@ -21,8 +21,8 @@ from alembic import op
 
 import tocsin.db
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
