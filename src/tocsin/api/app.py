@@ -35,9 +35,11 @@ ROUTERS = (
 OPENAPI_URL = "/api/v1/openapi.json"
 
 
-def create_app(settings: Settings, *, fast_pings: bool = True) -> FastAPI:
-    """The app; `fast_pings=False` leaves pings to FastAPI's routes alone (the tests compare
-    the two)."""
+def create_app(
+    settings: Settings, *, fast_pings: bool = True, fast_resends: bool = True
+) -> FastAPI:
+    """The app; `fast_pings=False` leaves pings, `fast_resends=False` re-sent alerts, to
+    FastAPI's routes alone (the tests compare the two)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -54,7 +56,7 @@ def create_app(settings: Settings, *, fast_pings: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.tokens = TokenCache()
+    app.state.tokens = tokens = TokenCache()
     app.state.metrics = registry(
         StoreCollector(
             settings.factory,
@@ -70,6 +72,8 @@ def create_app(settings: Settings, *, fast_pings: bool = True) -> FastAPI:
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     if fast_pings:
         app.fast_pings(settings, limit)
+    if fast_resends:
+        app.fast_resends(settings, tokens, limit)
     return app
 
 

@@ -22,8 +22,10 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tocsin.api import errors
-from tocsin.api.deps import Settings, committed
+from tocsin.api.deps import Settings, TokenCache, committed
 from tocsin.api.limits import BodyTooLarge, declared_too_large, refuse
+from tocsin.api.resends import PATH as RESENDS
+from tocsin.api.resends import Resends
 from tocsin.errors import NotFound
 from tocsin.heartbeats import service as heartbeats
 
@@ -142,20 +144,31 @@ class Pings:
 
 
 class TocsinApp(FastAPI):
-    """FastAPI, with `/ping/…` requests offered to `Pings` before its own stack. An error
-    `Pings` does not answer itself is a 500 from Starlette's `ServerErrorMiddleware`, as it
-    is on FastAPI's side."""
+    """FastAPI, with `/ping/…` requests offered to `Pings` and `POST /api/v2/alerts` to
+    `Resends` (`tocsin.api.resends`) before its own stack. An error they do not answer
+    themselves is a 500 from Starlette's `ServerErrorMiddleware`, as it is on FastAPI's
+    side."""
 
     pings: ASGIApp | None = None
+    resends: ASGIApp | None = None
 
     def fast_pings(self, settings: Settings, limit: int) -> None:
         self.pings = ServerErrorMiddleware(Pings(settings, limit, self._stack), debug=self.debug)
+
+    def fast_resends(self, settings: Settings, tokens: TokenCache, limit: int) -> None:
+        fast = Resends(settings, tokens, limit, self._stack)
+        self.resends = ServerErrorMiddleware(fast, debug=self.debug)
 
     async def _stack(self, scope: Scope, receive: Receive, send: Send) -> None:
         await super().__call__(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.pings is not None and scope["type"] == "http" and scope["path"].startswith(PREFIX):
-            await self.pings(scope, receive, send)
-        else:
-            await super().__call__(scope, receive, send)
+        if scope["type"] == "http":
+            path = scope["path"]
+            if self.pings is not None and path.startswith(PREFIX):
+                await self.pings(scope, receive, send)
+                return
+            if self.resends is not None and path == RESENDS:
+                await self.resends(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
