@@ -139,10 +139,6 @@ class Repeats:
             while len(known) > CAPACITY:
                 del known[next(iter(known))]
 
-    def forget(self) -> None:
-        with self._lock:
-            self._open.clear()
-
     def close(self) -> None:
         with self._lock:
             if self._reader is not None:
