@@ -52,6 +52,34 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+@dataclass
+class Read:
+    """A body as the fast paths read it: its chunks, whether they passed the limit (reading
+    stopped there), and whether the client has more to send."""
+
+    chunks: list[bytes]
+    too_large: bool
+    more: bool
+
+
+async def read_body(receive: Receive, limit: int) -> Read | None:
+    """Read a request's body until its end or until it passes `limit` bytes; None when the
+    client went away (nobody to answer)."""
+    chunks: list[bytes] = []
+    size, more = 0, True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        more = message.get("more_body", False)
+        if size > limit:
+            return Read(chunks, True, more)
+    return Read(chunks, False, False)
+
+
 def declared_too_large(scope: Scope, limit: int) -> bool:
     """The request's Content-Length says its body is over `limit` bytes."""
     for name, value in scope.get("headers", []):

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tocsin.api import errors
 from tocsin.api.deps import Settings, TokenCache, committed
-from tocsin.api.limits import BodyTooLarge, declared_too_large, refuse
+from tocsin.api.limits import BodyTooLarge, declared_too_large, read_body, refuse
 from tocsin.api.resends import PATH as RESENDS
 from tocsin.api.resends import Resends
 from tocsin.errors import NotFound
@@ -110,27 +110,20 @@ class Pings:
         if declared_too_large(scope, limit):
             await refuse(send, limit)
             return
-        chunks: list[bytes] = []
-        size, more = 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away: nobody to answer
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                too_large = BodyTooLarge(limit)
-                answer = JSONResponse(errors.body(413, too_large.detail), 413)
-                await answer(scope, receive, send)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
+        body = await read_body(receive, limit)
+        if body is None:
+            return  # the client went away: nobody to answer
+        if body.too_large:
+            too_large = BodyTooLarge(limit)
+            answer = JSONResponse(errors.body(413, too_large.detail), 413)
+            await answer(scope, receive, send)
+            return
         client = scope.get("client")
         try:
             status, text = await record(
                 self.settings,
                 *ping,
-                b"".join(chunks),
+                b"".join(body.chunks),
                 scope["method"],
                 client[0] if client else None,
             )

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tocsin.api import auth
 from tocsin.api.deps import Settings, TokenCache
-from tocsin.api.limits import declared_too_large
+from tocsin.api.limits import declared_too_large, read_body
 from tocsin.inbound import alertmanager
 
 PATH = "/api/v2/alerts"
@@ -73,20 +73,13 @@ class Resends:
         if who is None or not who.allows("ingest"):
             await self.fallback(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        size, more = 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away: nobody to answer
-            chunk = message.get("body", b"")
-            chunks.append(chunk)
-            size += len(chunk)
-            more = message.get("more_body", False)
-            if size > self.limit:  # FastAPI's BodyLimit answers it
-                await self.fallback(scope, _replay(chunks, more, receive), send)
-                return
-        body = b"".join(chunks)
+        read = await read_body(receive, self.limit)
+        if read is None:
+            return  # the client went away: nobody to answer
+        if read.too_large:  # FastAPI's BodyLimit answers it
+            await self.fallback(scope, _replay(read.chunks, read.more, receive), send)
+            return
+        body = b"".join(read.chunks)
         try:
             batch = alertmanager.parse_postable(body, settings.clock.now(), who.name)
         except Exception:  # noqa: BLE001 - FastAPI's route parses it again and answers
