@@ -20,9 +20,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tocsin.api.models import ServerSecret
 from tocsin.config import TocsinConfig
 from tocsin.errors import Invalid
+from tocsin.tokens.models import ServerSecret
 
 SECRET_NAME = "ack_links"  # noqa: S105 - the row that holds the key, not the key
 

@@ -327,7 +327,7 @@ class ConditionConfig(_Strict):
     def _compiles(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from tocsin.checks.expressions import compile_expression
+        from tocsin.expressions import compile_expression
 
         compile_expression(value)
         return value
@@ -405,7 +405,7 @@ class CheckConfig(_Strict):
     @classmethod
     def _template(cls, value: str | None) -> str | None:
         if value is not None:
-            from tocsin.checks.expressions import compile_template
+            from tocsin.expressions import compile_template
 
             compile_template(value)
         return value

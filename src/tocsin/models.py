@@ -1,7 +1,6 @@
 """Every table, imported in one place for Alembic and for creating test stores."""
 
 from tocsin.alerts.models import Alert, AlertEvent
-from tocsin.api.models import ApiToken, ServerSecret
 from tocsin.checks.models import CheckSample, CheckSchedule, CheckSeries, Evaluation
 from tocsin.db import Base
 from tocsin.escalation.models import Escalation, EscalationStep
@@ -17,6 +16,7 @@ from tocsin.noise.models import (
 )
 from tocsin.notify.models import Notification
 from tocsin.oncall.models import OncallOverride
+from tocsin.tokens.models import ApiToken, ServerSecret
 from tocsin.worker.models import WorkerHeartbeat
 
 __all__ = [

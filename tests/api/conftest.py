@@ -8,12 +8,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tocsin.api import auth
 from tocsin.api.app import create_app
 from tocsin.api.deps import Settings
 from tocsin.clock import VirtualClock
 from tocsin.config import TocsinConfig, parse
 from tocsin.db import session_scope
+from tocsin.tokens import service as auth
 
 HEARTBEAT_KEY = "0f8fad5b-d9cb-469f-a165-70867728950e"
 CRON_KEY = "7c9e6679-7425-40de-944b-e07fc1f90ae7"

@@ -16,11 +16,11 @@ from schemathesis.checks import not_a_server_error
 from tests.api.conftest import api_config
 
 from tocsin import store
-from tocsin.api import auth
 from tocsin.api.app import OPENAPI_URL, create_app
 from tocsin.api.deps import Settings
 from tocsin.clock import VirtualClock
 from tocsin.db import make_engine, make_sessionmaker, session_scope
+from tocsin.tokens import service as auth
 from tocsin.worker.models import WorkerHeartbeat
 
 pytestmark = pytest.mark.slow

@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from tests.api.conftest import api_config, make_token
 
-from tocsin.api import auth
 from tocsin.api.app import create_app
 from tocsin.api.deps import Settings
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
+from tocsin.tokens import service as auth
 from tocsin.worker.models import WorkerHeartbeat
 
 

@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import Connection, create_engine, text
 from tests.support.pg import pg_schema
 
-from tocsin.checks.expressions import evaluate, render
 from tocsin.config import CheckConfig, TocsinConfig, parse, parse_duration
 from tocsin.demo.storefront import DEFAULT_START, Scenario, create_storefront
+from tocsin.expressions import evaluate, render
 
 SCENARIO = Scenario()
 _PARAM = re.compile(r"^(now|today)\s*(?:([+-])\s*(\S+))?$")

@@ -14,7 +14,6 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.api import auth
 from tocsin.api.limits import RateLimiter, retry_after
 from tocsin.api.writer import GroupWriter
 from tocsin.clock import Clock
@@ -23,6 +22,7 @@ from tocsin.db import read_scope, session_scope
 from tocsin.heartbeats.service import PingHistory
 from tocsin.inbound.repeats import Repeats
 from tocsin.pipeline import Pipeline
+from tocsin.tokens import service as auth
 
 T = TypeVar("T")
 TOKEN_CACHE_SECONDS = 5.0  # a revoked token stops working within this long

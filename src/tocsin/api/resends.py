@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tocsin.api import auth
 from tocsin.api.deps import Settings, TokenCache
 from tocsin.api.limits import declared_too_large, read_body
 from tocsin.inbound import alertmanager
+from tocsin.tokens import service as auth
 
 PATH = "/api/v2/alerts"
 _JSON = (b"content-type", b"application/json")  # as JSONResponse sends it

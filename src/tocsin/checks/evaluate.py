@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from tocsin.checks.expressions import ExpressionError, evaluate, render
 from tocsin.config import (
     DAYS,
     ActiveHoursConfig,
@@ -28,6 +27,7 @@ from tocsin.config import (
     parse_duration,
 )
 from tocsin.errors import SourceError
+from tocsin.expressions import ExpressionError, evaluate, render
 from tocsin.fingerprint import fingerprint
 
 SEVERITY_RANK = {"CRITICAL": 4, "HIGH": 3, "WARNING": 2, "INFO": 1}

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tocsin.api import auth
 from tocsin.cli.common import (
     ConfigOption,
     JsonOption,
@@ -21,6 +20,7 @@ from tocsin.cli.common import (
     when,
 )
 from tocsin.errors import Invalid
+from tocsin.tokens import service as auth
 
 app = typer.Typer(no_args_is_help=True, help="API tokens and integration keys.")
 

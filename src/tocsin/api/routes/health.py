@@ -13,8 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.api import auth
 from tocsin.api.deps import AppSettings, authorize, in_transaction
+from tocsin.tokens import service as auth
 from tocsin.worker.models import WorkerHeartbeat
 
 router = APIRouter(tags=["health"])

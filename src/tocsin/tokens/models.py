@@ -1,4 +1,4 @@
-"""Tables of the API: hashed tokens, and server secrets generated once and kept in the store."""
+"""Credentials: hashed API tokens, and server secrets generated once and kept in the store."""
 
 from __future__ import annotations
 

@@ -26,8 +26,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tocsin.api.models import ApiToken
 from tocsin.errors import Conflict, Invalid, NotFound
+from tocsin.tokens.models import ApiToken
 
 SCOPES = ("ingest", "read", "write", "admin")
 PREFIX = "tsn_"
