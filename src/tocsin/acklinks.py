@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tocsin.config import TocsinConfig
+from tocsin.config.model import TocsinConfig
 from tocsin.errors import Invalid
 from tocsin.tokens.models import ServerSecret
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tocsin.config import ChannelConfig, RouteConfig, TocsinConfig
+from tocsin.config.channels import ChannelConfig
+from tocsin.config.model import TocsinConfig
+from tocsin.config.routing import RouteConfig
 from tocsin.matchers import Matcher, matches_all, parse_matcher
 
 # §6.2.1: CRITICAL → PagerDuty, phone, SMS, Discord @here; HIGH → Discord, email, Slack;

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin.clock import VirtualClock
 from tocsin.config import TocsinConfig, parse
+from tocsin.config.crosscheck import check_target
 from tocsin.db import session_scope
 from tocsin.errors import Invalid, NotFound
 from tocsin.oncall import service
@@ -184,7 +185,7 @@ def test_a_schedule_with_nobody_on_call_resolves_to_nobody(
 )
 def test_a_bad_target_is_invalid(config: TocsinConfig, target: str, error: str) -> None:
     with pytest.raises(Invalid, match=error):
-        service.check_target(config, target)
+        check_target(config, target)
 
 
 def test_each_channel_kind_gets_the_address_it_needs(config: TocsinConfig) -> None:

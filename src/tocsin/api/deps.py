@@ -17,7 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from tocsin.api.limits import RateLimiter, retry_after
 from tocsin.api.writer import GroupWriter
 from tocsin.clock import Clock
-from tocsin.config import HeartbeatConfig, TocsinConfig
+from tocsin.config.heartbeats import HeartbeatConfig
+from tocsin.config.model import TocsinConfig
 from tocsin.db import read_scope, session_scope
 from tocsin.heartbeats.service import PingHistory
 from tocsin.inbound.repeats import Repeats

@@ -18,14 +18,8 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from tocsin.config import (
-    DAYS,
-    ActiveHoursConfig,
-    CheckConfig,
-    ConditionConfig,
-    ScheduleConfig,
-    parse_duration,
-)
+from tocsin.config.checks import ActiveHoursConfig, CheckConfig, ConditionConfig, ScheduleConfig
+from tocsin.config.fields import DAYS, parse_duration
 from tocsin.errors import SourceError
 from tocsin.expressions import ExpressionError, evaluate, render
 from tocsin.fingerprint import fingerprint

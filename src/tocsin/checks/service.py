@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.checks.evaluate import RowResult, first_slot, next_slot, schedule_key
 from tocsin.checks.models import CheckSample, CheckSchedule, CheckSeries, Evaluation
-from tocsin.config import CheckConfig
+from tocsin.config.checks import CheckConfig
 from tocsin.db import is_postgresql
 from tocsin.errors import Conflict
 

@@ -31,7 +31,9 @@ from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.checks.models import Evaluation
 from tocsin.clock import VirtualClock
-from tocsin.config import GroupingConfig, TocsinConfig, parse
+from tocsin.config.loader import parse
+from tocsin.config.model import TocsinConfig
+from tocsin.config.noise import GroupingConfig
 from tocsin.db import make_engine, make_sessionmaker, session_scope
 from tocsin.demo.standins import StandIns
 from tocsin.demo.storefront import DEFAULT_START, Scenario, create_storefront, scenario_events

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from tocsin.config import HeartbeatConfig
+from tocsin.config.heartbeats import HeartbeatConfig
 
 
 def next_due(beat: HeartbeatConfig, after: datetime) -> datetime:

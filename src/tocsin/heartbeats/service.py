@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerts import service as alerts
 from tocsin.alerts.lifecycle import OPEN
 from tocsin.alerts.models import Alert
-from tocsin.config import HeartbeatConfig
+from tocsin.config.heartbeats import HeartbeatConfig
 from tocsin.db import is_postgresql
 from tocsin.errors import Conflict, NotFound
 from tocsin.fingerprint import fingerprint

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.config import FlappingConfig
+from tocsin.config.noise import FlappingConfig
 from tocsin.noise.common import chunks
 from tocsin.noise.decide import Flap, flap_step, settled
 from tocsin.noise.models import FlapSeries

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent
-from tocsin.config import GroupingConfig
+from tocsin.config.noise import GroupingConfig
 from tocsin.db import is_postgresql
 from tocsin.noise.common import add_notification
 from tocsin.noise.decide import (

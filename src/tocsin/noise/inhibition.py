@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.lifecycle import OPEN
 from tocsin.alerts.models import Alert
-from tocsin.config import InhibitRuleConfig
+from tocsin.config.noise import InhibitRuleConfig
 from tocsin.db import is_postgresql
 from tocsin.matchers import Matcher, matches_all
 from tocsin.noise.common import chunks

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tocsin.config import KnownIssueConfig
+from tocsin.config.noise import KnownIssueConfig
 from tocsin.errors import Conflict, Invalid, NotFound
 from tocsin.noise.common import check_matchers, forget, parsed, per_transaction, wake
 from tocsin.noise.decide import known_issue_applies

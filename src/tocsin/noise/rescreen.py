@@ -41,7 +41,7 @@ from sqlalchemy import exists, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent
-from tocsin.config import TocsinConfig
+from tocsin.config.model import TocsinConfig
 from tocsin.db import is_postgresql
 from tocsin.matchers import matches_all
 from tocsin.noise import inhibition, known_issues, maintenance, silences

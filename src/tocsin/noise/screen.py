@@ -24,7 +24,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent
-from tocsin.config import FlappingConfig, TocsinConfig
+from tocsin.config.model import TocsinConfig
+from tocsin.config.noise import FlappingConfig
 from tocsin.noise import flapping, grouping, inhibition, known_issues, maintenance, silences
 from tocsin.noise.common import chunks, count_suppressed
 from tocsin.noise.decide import Candidate, Flap, match_labels

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tocsin.config import TocsinConfig
+from tocsin.config.model import TocsinConfig
 from tocsin.errors import Invalid, NotFound
 from tocsin.matchers import matches_all
 from tocsin.noise.common import (

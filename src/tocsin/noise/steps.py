@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from tocsin.config import TocsinConfig
+from tocsin.config.model import TocsinConfig
 from tocsin.noise import grouping, inhibition, known_issues, maintenance, rescreen, silences
 from tocsin.noise.models import MaintenanceWindow, Silence
 from tocsin.noise.screen import Dispatch, note_expiring, recheck_muted

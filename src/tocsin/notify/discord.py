@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tocsin.config import DiscordChannelConfig
+from tocsin.config.channels import DiscordChannelConfig
 from tocsin.notify.base import Message, TransportError
 from tocsin.notify.http import JsonChannel
 from tocsin.notify.text import ack_link, clip, format_value, notice, runbook_link

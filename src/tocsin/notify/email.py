@@ -33,7 +33,7 @@ from typing import Any
 
 from jinja2 import Environment, Template
 
-from tocsin.config import EmailChannelConfig
+from tocsin.config.channels import EmailChannelConfig
 from tocsin.notify.base import Message, TransportError
 from tocsin.notify.text import ack_link, notice
 

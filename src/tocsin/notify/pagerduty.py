@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tocsin.config import PagerDutyChannelConfig
+from tocsin.config.channels import PagerDutyChannelConfig
 from tocsin.notify.base import Message, TransportError
 from tocsin.notify.http import JsonChannel
 from tocsin.notify.text import ack_link, clip, notice, runbook_link

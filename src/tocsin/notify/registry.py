@@ -7,16 +7,16 @@ from collections.abc import Callable
 import httpx
 
 from tocsin.clock import SystemClock
-from tocsin.config import (
+from tocsin.config.channels import (
     ConsoleChannelConfig,
     DiscordChannelConfig,
     EmailChannelConfig,
     PagerDutyChannelConfig,
     SlackChannelConfig,
-    TocsinConfig,
     TwilioChannelConfig,
     WebhookChannelConfig,
 )
+from tocsin.config.model import TocsinConfig
 from tocsin.notify.base import Channel
 from tocsin.notify.console import ConsoleChannel
 from tocsin.notify.discord import DiscordChannel

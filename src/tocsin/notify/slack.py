@@ -16,7 +16,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from tocsin.config import SlackChannelConfig
+from tocsin.config.channels import SlackChannelConfig
 from tocsin.notify.base import Message, TransportError
 from tocsin.notify.http import JsonChannel
 from tocsin.notify.text import ack_link, clip, format_value, notice, runbook_link

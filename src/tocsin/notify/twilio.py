@@ -28,7 +28,7 @@ from xml.sax.saxutils import escape
 
 import httpx
 
-from tocsin.config import TwilioChannelConfig
+from tocsin.config.channels import TwilioChannelConfig
 from tocsin.notify.base import Message, TransportError
 from tocsin.notify.http import post
 from tocsin.notify.text import notice

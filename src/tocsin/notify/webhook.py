@@ -45,7 +45,7 @@ import json
 import httpx
 
 from tocsin.clock import Clock, SystemClock
-from tocsin.config import WebhookChannelConfig
+from tocsin.config.channels import WebhookChannelConfig
 from tocsin.notify.base import Message
 from tocsin.notify.http import post
 

@@ -26,7 +26,8 @@ from heapq import heappop, heappush
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from tocsin.config import DAYS, LayerConfig, OncallScheduleConfig
+from tocsin.config.fields import DAYS
+from tocsin.config.oncall import LayerConfig, OncallScheduleConfig
 
 # Far enough back and ahead to find where a shift crossing the asked range really begins and
 # ends (a shift can be an override of any length); past this a shift is shown cut.

@@ -3,7 +3,7 @@
 Users and schedules come from the configuration; overrides from the store. Nothing here
 commits: the CLI command or worker step that calls it owns the transaction.
 
-Escalation targets are strings (validate them at config load with `check_target`):
+Escalation targets are strings (`config.crosscheck.check_target` validates them at load):
 
     user:ana                   that user
     schedule:primary           whoever is on call in `primary` when the step fires
@@ -23,17 +23,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tocsin.clock import ensure_utc
-from tocsin.config import (
+from tocsin.config.channels import (
     ChannelConfig,
     ConsoleChannelConfig,
     DiscordChannelConfig,
     EmailChannelConfig,
-    OncallScheduleConfig,
     SlackChannelConfig,
-    TocsinConfig,
     TwilioChannelConfig,
     WebhookChannelConfig,
 )
+from tocsin.config.crosscheck import check_target
+from tocsin.config.model import TocsinConfig
+from tocsin.config.oncall import OncallScheduleConfig
 from tocsin.errors import Invalid, NotFound
 from tocsin.oncall import rotation
 from tocsin.oncall.models import OncallOverride
@@ -212,24 +213,6 @@ def _with_covers(
         reach = rotation.MAX_REACH
         found = compute(covers(session, name, start - reach, end + reach))
     return found
-
-
-def check_target(config: TocsinConfig, target: str) -> None:
-    """Raise Invalid unless `target` names a known user, schedule, or schedule with a backup."""
-    kind, _, rest = target.partition(":")
-    name, _, role = rest.partition(":")
-    try:
-        if kind == "user" and not role:
-            contact(config, name)
-            return
-        if kind == "schedule" and role in ("", "backup"):
-            spec = schedule_config(config, name)
-            if role == "backup" and spec.backup is None:
-                raise Invalid(f"schedule {name!r} has no backup schedule")
-            return
-    except NotFound as exc:
-        raise Invalid(f"target {target!r}: {exc}") from None
-    raise Invalid(f"target {target!r} is not user:NAME, schedule:NAME or schedule:NAME:backup")
 
 
 def resolve_targets(

@@ -7,7 +7,7 @@ from tocsin.checks.sources.http import HttpSource
 from tocsin.checks.sources.prometheus import PrometheusSource
 from tocsin.checks.sources.sql import SqlSource
 from tocsin.clock import Clock
-from tocsin.config import (
+from tocsin.config.sources import (
     HttpSourceConfig,
     PrometheusSourceConfig,
     SourceConfig,

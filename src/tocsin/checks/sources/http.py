@@ -20,7 +20,7 @@ import httpx
 
 from tocsin.checks.sources.base import Row
 from tocsin.clock import Clock, SystemClock
-from tocsin.config import HttpSourceConfig
+from tocsin.config.sources import HttpSourceConfig
 from tocsin.errors import SourceError
 
 

@@ -18,7 +18,7 @@ import httpx
 from tocsin.checks.sources.base import Row
 from tocsin.checks.sources.http import checked_url, read_capped, translate_errors
 from tocsin.clock import ensure_utc
-from tocsin.config import PrometheusSourceConfig
+from tocsin.config.sources import PrometheusSourceConfig
 from tocsin.errors import SourceError
 
 MAX_SERIES = 10_000

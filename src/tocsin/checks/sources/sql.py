@@ -27,7 +27,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
 from tocsin.checks.sources.base import Row
-from tocsin.config import SqlSourceConfig
+from tocsin.config.sources import SqlSourceConfig
 from tocsin.errors import SourceError
 
 MAX_ROWS = 10_000

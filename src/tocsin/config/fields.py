@@ -1,0 +1,106 @@
+"""The building blocks every section shares: durations, zones, names, matchers, daily windows,
+and `Strict`, the base of every section (unknown keys are errors, values are frozen)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from tocsin.errors import Invalid
+from tocsin.matchers import parse_matcher
+
+SEVERITIES = ("CRITICAL", "HIGH", "WARNING", "INFO")
+Severity = Literal["CRITICAL", "HIGH", "WARNING", "INFO"]
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> timedelta:
+    """Parse `90s`, `5m`, `1h30m`, `7d` (or a number of seconds) into a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a duration like 30s, 5m, 1h30m, 7d")
+    text = value.strip()
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{value!r} is not a duration like 30s, 5m, 1h30m, 7d")
+    return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
+
+
+def _zone(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a time zone name")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not a known time zone (e.g. America/New_York)") from exc
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+ZoneName = Annotated[str, BeforeValidator(_zone)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
+
+
+# The base of every section: an unknown key is an error (a typo must not pass silently), values
+# are frozen, and a field with an alias (`for`, `continue`) may also be given by its name.
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _matcher_list(value: list[str]) -> list[str]:
+    for text in value:
+        try:
+            parse_matcher(text)
+        except Invalid as exc:
+            raise ValueError(str(exc)) from exc
+    return value
+
+
+Matchers = Annotated[list[str], AfterValidator(_matcher_list)]
+
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
+
+
+# `between: "06:00-23:00"` on some days: a check's active hours, an on-call layer's restriction.
+class DailyWindow(Strict):
+    between: str
+    days: list[Day] = Field(default_factory=lambda: list(DAYS))
+
+    @field_validator("between")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        match = _HOURS.match(value)
+        if not match:
+            raise ValueError(f"{value!r} is not a window like '06:00-23:00'")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59:
+            raise ValueError(f"{value!r} has an impossible time")
+        return value
+
+    def _parts(self) -> tuple[int, int, int, int]:
+        match = _HOURS.match(self.between)
+        assert match is not None
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        return h1, m1, h2, m2
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"{value.isoformat()} has no time zone; write it like 2026-11-22T02:00Z")
+    return value
+
+
+AwareTime = Annotated[datetime, AfterValidator(_aware)]

@@ -1,0 +1,67 @@
+"""Who hears of an alert: the route tree, escalation policies, and how notifications go out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field, model_validator
+
+from tocsin.config.fields import Duration, Matchers, Strict, ZoneName
+
+
+class RouteConfig(Strict):
+    """One node of the route tree (Alertmanager's semantics). A child is tried in order when
+    its parent matches; the first matching child wins unless it says `continue: true`. Unset
+    `notify`, `escalation` and `digest` are inherited from the parent."""
+
+    matchers: Matchers = Field(default_factory=list)
+    notify: list[str] | None = None
+    escalation: str | None = None
+    digest: bool | None = Field(
+        default=None, description="send INFO-style: in the daily digest instead of at once"
+    )
+    continue_: bool = Field(default=False, alias="continue")
+    routes: list[RouteConfig] = Field(default_factory=list)
+
+
+class EscalationStepConfig(Strict):
+    after: Duration = timedelta(0)
+    notify: list[str] = Field(
+        min_length=1, description="channel names, user:NAME, schedule:NAME or schedule:NAME:backup"
+    )
+    via: list[str] | None = Field(
+        default=None, description="channels that reach users and schedules (default: all that can)"
+    )
+
+
+class EscalationPolicyConfig(Strict):
+    steps: list[EscalationStepConfig] = Field(min_length=1)
+    repeat: Duration | None = Field(
+        default=None, description="re-run the last step this often until acknowledged"
+    )
+    repeat_limit: int = Field(default=10, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EscalationPolicyConfig:
+        for before, step in zip(self.steps, self.steps[1:], strict=False):
+            if step.after < before.after:
+                raise ValueError("steps must be in order of 'after'")
+        if self.repeat is not None and self.repeat <= timedelta(0):
+            raise ValueError("repeat must be longer than 0s")
+        return self
+
+
+class NotificationsConfig(Strict):
+    fallback: list[str] | None = Field(
+        default=None,
+        description="where 'a notification failed for good' goes (default: every other channel)",
+    )
+    digest_at: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    digest_timezone: ZoneName = "UTC"
+    concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="deliveries in flight at once (one alert's notifications to one channel "
+        "still go in order)",
+    )
