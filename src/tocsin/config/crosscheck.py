@@ -1,6 +1,6 @@
 """References between sections, checked once every section is valid on its own: a check's
 source and channels, a route's policy, an escalation step's targets, a schedule's users and
-backup, and names that must be unique."""
+backup, and names that must be unique. A new subject adds its function to `cross_check`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from tocsin.config.problems import Loc
 from tocsin.config.routing import RouteConfig
 from tocsin.errors import Invalid
 
+At = Callable[[Loc, str], None]
+
 
 def cross_check(config: TocsinConfig) -> list[tuple[Loc, str]]:
     """References between sections (sources, channels, policies, users, schedules) and unique
@@ -20,6 +22,12 @@ def cross_check(config: TocsinConfig) -> list[tuple[Loc, str]]:
     def at(loc: Loc, message: str) -> None:
         problems.append((loc, message))
 
+    for subject in (_heartbeats, _checks, _routing, _oncall, _noise):
+        subject(config, at)
+    return problems
+
+
+def _heartbeats(config: TocsinConfig, at: At) -> None:
     beats: dict[str, int] = {}
     for i, beat in enumerate(config.heartbeats):
         if beat.name in beats:
@@ -28,6 +36,10 @@ def cross_check(config: TocsinConfig) -> list[tuple[Loc, str]]:
                 f"{beat.name!r} is already heartbeats[{beats[beat.name]}]",
             )
         beats.setdefault(beat.name, i)
+
+
+def _checks(config: TocsinConfig, at: At) -> None:
+    """Check names are unique; a check's source exists and suits its query; its channels exist."""
     seen: dict[str, int] = {}
     for i, check in enumerate(config.checks):
         if check.name in seen:
@@ -38,7 +50,7 @@ def cross_check(config: TocsinConfig) -> list[tuple[Loc, str]]:
         seen.setdefault(check.name, i)
         source = config.sources.get(check.source)
         if source is None:
-            known = ", ".join(sorted(config.sources)) or "none are defined"
+            known = _known(config.sources)
             at(("checks", i, "source"), f"source {check.source!r} does not exist (known: {known})")
         elif source.type in ("sql", "prometheus") and check.query is None and not check.queries:
             at(("checks", i), f"a {source.type} check needs 'query' or 'queries'")
@@ -56,10 +68,12 @@ def cross_check(config: TocsinConfig) -> list[tuple[Loc, str]]:
             at(("checks", i, "baseline"), "a baseline query needs an sql source; use 'history'")
         for name in check.notify or []:
             if name not in config.channels:
-                known = ", ".join(sorted(config.channels)) or "none are defined"
+                known = _known(config.channels)
                 at(("checks", i, "notify"), f"channel {name!r} does not exist (known: {known})")
-    _cross_check_routing(config, at)
-    _cross_check_oncall(config, at)
+
+
+def _noise(config: TocsinConfig, at: At) -> None:
+    """Known issues, silences and maintenance windows each have unique ids."""
     for section in ("known_issues", "silences", "maintenance"):
         ids: dict[str, int] = {}
         for i, item in enumerate(getattr(config, section)):
@@ -69,11 +83,11 @@ def cross_check(config: TocsinConfig) -> list[tuple[Loc, str]]:
                     f"{item.id!r} is already the id of {section}[{ids[item.id]}]",
                 )
             ids.setdefault(item.id, i)
-    return problems
 
 
-def _cross_check_routing(config: TocsinConfig, at: Callable[[Loc, str], None]) -> None:
-    known_channels = ", ".join(sorted(config.channels)) or "none are defined"
+def _routing(config: TocsinConfig, at: At) -> None:
+    """Routes, escalation steps and the fallback name channels, policies and targets that exist."""
+    known_channels = _known(config.channels)
 
     def channel(loc: Loc, name: str) -> None:
         if name not in config.channels:
@@ -87,7 +101,7 @@ def _cross_check_routing(config: TocsinConfig, at: Callable[[Loc, str], None]) -
             if digest and spec is not None and spec.type not in ("email", "console"):
                 at((*loc, "notify"), f"a digest goes by email or console, not {spec.type} ({name})")
         if node.escalation is not None and node.escalation not in config.escalation_policies:
-            known = ", ".join(sorted(config.escalation_policies)) or "none are defined"
+            known = _known(config.escalation_policies)
             at((*loc, "escalation"), f"policy {node.escalation!r} does not exist (known: {known})")
         for i, child in enumerate(node.routes):
             route(child, (*loc, "routes", i), digest)
@@ -111,12 +125,12 @@ def _cross_check_routing(config: TocsinConfig, at: Callable[[Loc, str], None]) -
         channel(("notifications", "fallback"), name)
 
 
-def _cross_check_oncall(config: TocsinConfig, at: Callable[[Loc, str], None]) -> None:
+def _oncall(config: TocsinConfig, at: At) -> None:
     """Schedules name known users and a known backup; layer names are unique per schedule."""
-    users = ", ".join(sorted(config.users)) or "none are defined"
+    users = _known(config.users)
     for name, schedule in config.schedules.items():
         if schedule.backup is not None and schedule.backup not in config.schedules:
-            known = ", ".join(sorted(config.schedules))
+            known = _known(config.schedules)
             at(
                 ("schedules", name, "backup"),
                 f"schedule {schedule.backup!r} does not exist (known: {known})",
