@@ -1,7 +1,8 @@
 """The storefront demo database: 30 days of a print-on-demand shop, then one bad morning.
 
-`create_storefront(url, start, scenario)` (re)creates four tables of reference 000 — `orders`,
-`system_logs`, `fulfillment_events`, `manual_queue` — and fills them from `random.Random(seed)`,
+`create_storefront(url, start, scenario)` (re)creates five tables of reference 000 — `orders`,
+`system_logs`, `fulfillment_events`, `manual_queue`, and `provider_config`, which its provider
+failover runbook changes — and fills them from `random.Random(seed)`,
 so the same arguments always give the same rows, on SQLite and on PostgreSQL alike.
 
 Timestamps are UTC. SQLite stores them as TEXT `YYYY-MM-DD HH:MM:SS`, the form Tocsin's SQL
@@ -28,6 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -208,6 +210,20 @@ manual_queue = Table(
     Column("created_at", UtcTimestamp, nullable=False),
     Column("completed_at", UtcTimestamp),
     Index("ix_manual_queue_created_at", "created_at"),
+)
+
+# One row per provider: the switch reference 000 §6.3.3 flips to fail over by hand.
+provider_config = Table(
+    "provider_config",
+    metadata,
+    Column("provider_name", String(20), primary_key=True),
+    Column("is_enabled", Boolean, nullable=False),
+    Column("disabled_reason", Text),
+    Column("disabled_at", UtcTimestamp),
+    Column("disabled_by", String(40)),
+    Column("re_enabled_at", UtcTimestamp),
+    Column("last_successful_call", UtcTimestamp),
+    Column("current_health_score", Integer, nullable=False),  # 0-100
 )
 
 
@@ -630,11 +646,28 @@ class _Generator:
 def generate(start: datetime, scenario: Scenario) -> dict[str, list[Row]]:
     """The storefront's rows per table, without touching a database."""
     data = _Generator(ensure_utc(start), scenario).run()
+    last_call = {
+        provider: max(e["created_at"] for e in data.events if e["provider_name"] == provider)
+        for provider in _PROVIDERS
+    }
     return {
         "orders": data.orders,
         "fulfillment_events": data.events,
         "manual_queue": data.queue,
         "system_logs": data.logs,
+        "provider_config": [
+            {
+                "provider_name": provider,
+                "is_enabled": True,
+                "disabled_reason": None,
+                "disabled_at": None,
+                "disabled_by": None,
+                "re_enabled_at": None,
+                "last_successful_call": last_call[provider],
+                "current_health_score": 100,
+            }
+            for provider in _PROVIDERS
+        ],
     }
 
 

@@ -1,0 +1,134 @@
+"""Every SQL block of every shipped runbook runs on a storefront the demo's generator built.
+
+On PostgreSQL the storefront gets a database of its own (so `current_database()`, which the
+database runbooks use, is a throwaway one). Read blocks run as a runbook step will: through the
+SQL source, read-only, with the statement timeout. A write block cannot run read-only; it runs
+in a transaction that is rolled back. Blocks without a dialect, and the `sqlite` ones, also run
+on a SQLite storefront.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from tests.conftest import PG_ADMIN_URL, pg_url
+
+from tocsin.checks.evaluate import resolve_params
+from tocsin.checks.sources.sql import SqlSource
+from tocsin.config import SqlSourceConfig
+from tocsin.demo.storefront import DEFAULT_START, Scenario, create_storefront
+from tocsin.runbooks.blocks import Block
+from tocsin.runbooks.parse import Runbook
+from tocsin.runbooks.service import read
+
+SMALL = Scenario(history_days=3, log_history_hours=6, minutes=120)
+NOW = DEFAULT_START + timedelta(minutes=100)  # inside the scenario's bad morning
+# What an operator would answer the prompts with.
+ANSWERS = {"order_id": "12", "provider_name": "printful", "backup_provider": "printify"}
+
+
+def shipped() -> list[Runbook]:
+    folder = Path(str(resources.files("tocsin.examples").joinpath("runbooks")))
+    runbooks, problems = read([folder])
+    assert not problems
+    return runbooks
+
+
+def sql_blocks(dialect: str) -> list[tuple[Runbook, Block]]:
+    return [
+        (runbook, block)
+        for runbook in shipped()
+        for block in runbook.blocks
+        if block.kind == "sql" and block.dialect in (None, dialect)
+    ]
+
+
+def params_for(runbook: Runbook, block: Block) -> dict[str, object]:
+    assert runbook.meta is not None
+    out: dict[str, object] = {}
+    for use in block.params:
+        spec = runbook.meta.param(use.name)
+        assert spec is not None, f"{runbook.path}:{use.line}: {use.written} is not declared"
+        if spec.is_time:
+            assert spec.default is not None
+            out[use.name] = resolve_params({use.name: spec.default}, NOW, "UTC")[use.name]
+        else:
+            assert use.name in ANSWERS, f"{runbook.path}:{use.line}: no answer for {use.written}"
+            out[use.name] = ANSWERS[use.name]
+    return out
+
+
+def run(url: str, runbook: Runbook, block: Block) -> None:
+    where = f"{runbook.path}:{block.line}"
+    params = params_for(runbook, block)
+    if block.mode == "read":
+        source = SqlSource(SqlSourceConfig(type="sql", url=url))
+        try:
+            source.fetch(block.body, params)
+        except Exception as exc:  # noqa: BLE001 - the message names the block that failed
+            pytest.fail(f"{where}: {exc}")
+        finally:
+            source.close()
+        return
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            try:
+                conn.execute(text(block.body), params)
+            except Exception as exc:  # noqa: BLE001
+                pytest.fail(f"{where}: {exc}")
+            finally:
+                conn.rollback()
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def shop_pg() -> Iterator[str]:
+    name = f"tocsin_shop_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = pg_url(name)
+        create_storefront(url, DEFAULT_START, SMALL)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def shop_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('shop') / 'shop.db'}"
+    create_storefront(url, DEFAULT_START, SMALL)
+    return url
+
+
+def test_every_sql_block_runs_on_a_postgresql_storefront(shop_pg: str) -> None:
+    blocks = sql_blocks("postgresql")
+    assert len(blocks) > 4
+    for runbook, block in blocks:
+        run(shop_pg, runbook, block)
+
+
+def test_every_portable_sql_block_runs_on_a_sqlite_storefront(shop_sqlite: str) -> None:
+    blocks = sql_blocks("sqlite")
+    assert len(blocks) > 4
+    for runbook, block in blocks:
+        run(shop_sqlite, runbook, block)
+
+
+def test_a_step_written_for_both_dialects_has_a_block_for_each() -> None:
+    for runbook in shipped():
+        for step in runbook.steps:
+            dialects = {b.dialect for b in step.blocks if b.kind == "sql"}
+            if "sqlite" in dialects:
+                assert "postgresql" in dialects, f"{runbook.path}:{step.line}"
