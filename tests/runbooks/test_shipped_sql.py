@@ -17,12 +17,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 from tests.conftest import PG_ADMIN_URL, pg_url
 
 from tocsin.checks.evaluate import resolve_params
 from tocsin.checks.sources.sql import SqlSource
 from tocsin.config import SqlSourceConfig
 from tocsin.demo.storefront import DEFAULT_START, Scenario, create_storefront
+from tocsin.errors import SourceError
 from tocsin.runbooks.blocks import Block
 from tocsin.runbooks.parse import Runbook
 from tocsin.runbooks.service import read
@@ -30,7 +32,7 @@ from tocsin.runbooks.service import read
 SMALL = Scenario(history_days=3, log_history_hours=6, minutes=120)
 NOW = DEFAULT_START + timedelta(minutes=100)  # inside the scenario's bad morning
 # What an operator would answer the prompts with.
-ANSWERS = {"order_id": "12", "provider_name": "printful", "backup_provider": "printify"}
+ANSWERS = {"order_id": "12", "provider_name": "printful", "assignee": "ana"}
 
 
 def shipped() -> list[Runbook]:
@@ -38,15 +40,6 @@ def shipped() -> list[Runbook]:
     runbooks, problems = read([folder])
     assert not problems
     return runbooks
-
-
-def sql_blocks(dialect: str) -> list[tuple[Runbook, Block]]:
-    return [
-        (runbook, block)
-        for runbook in shipped()
-        for block in runbook.blocks
-        if block.kind == "sql" and block.dialect in (None, dialect)
-    ]
 
 
 def params_for(runbook: Runbook, block: Block) -> dict[str, object]:
@@ -58,33 +51,53 @@ def params_for(runbook: Runbook, block: Block) -> dict[str, object]:
         if spec.is_time:
             assert spec.default is not None
             out[use.name] = resolve_params({use.name: spec.default}, NOW, "UTC")[use.name]
+        elif spec.default is not None:
+            out[use.name] = spec.default
         else:
             assert use.name in ANSWERS, f"{runbook.path}:{use.line}: no answer for {use.written}"
             out[use.name] = ANSWERS[use.name]
     return out
 
 
-def run(url: str, runbook: Runbook, block: Block) -> None:
-    where = f"{runbook.path}:{block.line}"
-    params = params_for(runbook, block)
-    if block.mode == "read":
-        source = SqlSource(SqlSourceConfig(type="sql", url=url))
-        try:
-            source.fetch(block.body, params)
-        except Exception as exc:  # noqa: BLE001 - the message names the block that failed
-            pytest.fail(f"{where}: {exc}")
-        finally:
-            source.close()
-        return
+def run_all(url: str, dialect: str) -> int:
+    """Run every block of `dialect` in every shipped runbook; return how many ran."""
+    count = 0
+    for runbook in shipped():
+        blocks = [b for b in runbook.blocks if b.kind == "sql" and b.dialect in (None, dialect)]
+        writes: dict[tuple[str | None, int | None], list[Block]] = {}
+        for block in blocks:
+            if block.mode == "read":
+                read_only(url, runbook, block)
+            else:
+                writes.setdefault((block.section, block.step), []).append(block)
+        for group in writes.values():
+            rolled_back(url, runbook, group)
+        count += len(blocks)
+    return count
+
+
+def read_only(url: str, runbook: Runbook, block: Block) -> None:
+    source = SqlSource(SqlSourceConfig(type="sql", url=url))
+    try:
+        source.fetch(block.body, params_for(runbook, block))
+    except SourceError as exc:
+        pytest.fail(f"{runbook.path}:{block.line}: {exc}")
+    finally:
+        source.close()
+
+
+def rolled_back(url: str, runbook: Runbook, blocks: list[Block]) -> None:
+    """The write blocks of one step (or of one section outside the steps) in one transaction,
+    in order, as they build on each other (a column, then its index), then rolled back."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            try:
-                conn.execute(text(block.body), params)
-            except Exception as exc:  # noqa: BLE001
-                pytest.fail(f"{where}: {exc}")
-            finally:
-                conn.rollback()
+            for block in blocks:
+                try:
+                    conn.execute(text(block.body), params_for(runbook, block))
+                except DBAPIError as exc:
+                    pytest.fail(f"{runbook.path}:{block.line}: {exc.orig}")
+            conn.rollback()
     finally:
         engine.dispose()
 
@@ -113,17 +126,11 @@ def shop_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_every_sql_block_runs_on_a_postgresql_storefront(shop_pg: str) -> None:
-    blocks = sql_blocks("postgresql")
-    assert len(blocks) > 4
-    for runbook, block in blocks:
-        run(shop_pg, runbook, block)
+    assert run_all(shop_pg, "postgresql") > 4
 
 
 def test_every_portable_sql_block_runs_on_a_sqlite_storefront(shop_sqlite: str) -> None:
-    blocks = sql_blocks("sqlite")
-    assert len(blocks) > 4
-    for runbook, block in blocks:
-        run(shop_sqlite, runbook, block)
+    assert run_all(shop_sqlite, "sqlite") > 4
 
 
 def test_a_step_written_for_both_dialects_has_a_block_for_each() -> None:
