@@ -18,6 +18,7 @@ from tocsin.errors import Invalid
 from tocsin.matchers import parse_matcher
 
 Severity = Literal["CRITICAL", "HIGH", "WARNING", "INFO"]
+SEVERITIES: tuple[Severity, ...] = ("CRITICAL", "HIGH", "WARNING", "INFO")
 Loc = tuple[str | int, ...]
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,99}$"
@@ -84,6 +85,15 @@ class FrontMatter(_Strict):
     params: dict[Annotated[str, Field(pattern=PARAM_NAME)], str | ParamSpec] = Field(
         default_factory=dict
     )
+
+    @field_validator("severity")
+    @classmethod
+    def _worst_first(cls, value: Severity | list[Severity]) -> Severity | list[Severity]:
+        if isinstance(value, list):
+            ranks = [SEVERITIES.index(s) for s in value]
+            if not value or ranks != sorted(set(ranks)):
+                raise ValueError("list each severity once, worst first (CRITICAL, HIGH, …)")
+        return value
 
     @field_validator("expected_duration")
     @classmethod
