@@ -113,7 +113,8 @@ def parse(
     problems = [at(filename, loader.line_of(loc), loc, why) for loc, why in cross_check(config)]
     if problems:
         raise ConfigError(problems)
-    return config, frozenset(loader.secrets)
+    runbooks = config.runbooks.relative_to(Path(filename).parent)
+    return config.model_copy(update={"runbooks": runbooks}), frozenset(loader.secrets)
 
 
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:

@@ -25,6 +25,7 @@ from tocsin.config.noise import (
 )
 from tocsin.config.oncall import OncallScheduleConfig, UserConfig
 from tocsin.config.routing import EscalationPolicyConfig, NotificationsConfig, RouteConfig
+from tocsin.config.runbooks import RunbooksConfig
 from tocsin.config.runtime import ApiConfig, StoreConfig, WorkerConfig
 from tocsin.config.sources import SourceConfig
 
@@ -56,6 +57,7 @@ class TocsinConfig(Strict):
     flapping: FlappingConfig | None = None
     silences: list[SilenceSeedConfig] = Field(default_factory=list)
     maintenance: list[MaintenanceSeedConfig] = Field(default_factory=list)
+    runbooks: RunbooksConfig = Field(default_factory=RunbooksConfig)
 
     def check(self, name: str) -> CheckConfig:
         for check in self.checks:

@@ -35,6 +35,7 @@ from tocsin.config.noise import (
     SilenceSeedConfig,
 )
 from tocsin.config.oncall import LayerConfig, OncallScheduleConfig, RestrictConfig, UserConfig
+from tocsin.config.runbooks import RunbooksConfig
 from tocsin.config.runtime import ApiConfig, StoreConfig, WorkerConfig
 from tocsin.config.sources import (
     HttpSourceConfig,
@@ -151,6 +152,7 @@ _FIELDS_BY_DEPTH: dict[str, type[BaseModel]] = {
     "flapping": FlappingConfig,
     "silences": SilenceSeedConfig,
     "maintenance": MaintenanceSeedConfig,
+    "runbooks": RunbooksConfig,
 }
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from tocsin.config import parse_duration
+from tocsin.config.fields import parse_duration
 from tocsin.errors import Invalid
 from tocsin.matchers import parse_matcher
 

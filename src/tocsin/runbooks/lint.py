@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from tocsin.config import TocsinConfig
+from tocsin.config.model import TocsinConfig
 from tocsin.matchers import parse_matcher
 from tocsin.runbooks.blocks import Block
 from tocsin.runbooks.parse import Problem, Runbook
