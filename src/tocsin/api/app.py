@@ -20,7 +20,16 @@ from tocsin.api.deps import Settings, TokenCache, in_transaction
 from tocsin.api.limits import BodyLimit
 from tocsin.api.metrics import StoreCollector, registry
 from tocsin.api.pings import TocsinApp
-from tocsin.api.routes import ack, health, heartbeats, inbound, maintenance, operator, silences
+from tocsin.api.routes import (
+    ack,
+    health,
+    heartbeats,
+    inbound,
+    maintenance,
+    operator,
+    runbooks,
+    silences,
+)
 from tocsin.heartbeats import service as heartbeat_rows
 
 ROUTERS = (
@@ -31,6 +40,7 @@ ROUTERS = (
     ack.router,
     silences.router,
     maintenance.router,
+    runbooks.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 

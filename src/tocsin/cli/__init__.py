@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tocsin.cli import alerts, checks, demo, noise, oncall, run, setup, tokens
+from tocsin.cli import alerts, checks, demo, noise, oncall, run, runbooks, setup, tokens
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -21,6 +21,7 @@ app.add_typer(noise.silence_app, name="silence")
 app.add_typer(noise.maintenance_app, name="maintenance")
 app.add_typer(noise.known_issue_app, name="known-issue")
 app.add_typer(noise.stats_app, name="stats")
+app.add_typer(runbooks.app, name="runbook")
 app.command("init")(setup.init)
 app.command("run")(run.run)
 app.command("demo")(demo.demo)

@@ -23,14 +23,28 @@ def init(
     ),
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a commented starter tocsin.yaml with the five storefront checks."""
+    """Write a commented starter tocsin.yaml with the five storefront checks, and the
+    eighteen runbooks of the reference documents in runbooks/ beside it."""
     if path.exists() and not force:
         fail(f"{path} already exists; pass --force to overwrite it")
-    text = resources.files("tocsin.examples").joinpath("starter.yaml").read_text("utf-8")
-    path.write_text(text, encoding="utf-8")
+    examples = resources.files("tocsin.examples")
+    path.write_text(examples.joinpath("starter.yaml").read_text("utf-8"), encoding="utf-8")
+    folder = path.parent / "runbooks"
+    folder.mkdir(exist_ok=True)
+    copied = kept = 0
+    for item in sorted(examples.joinpath("runbooks").iterdir(), key=lambda i: i.name):
+        if not item.name.endswith(".md"):
+            continue
+        target = folder / item.name
+        if target.exists() and not force:
+            kept += 1  # an edited runbook is the team's own: only --force replaces it
+            continue
+        target.write_text(item.read_text("utf-8"), encoding="utf-8")
+        copied += 1
+    unchanged = f" ({kept} already there, kept)" if kept else ""
     console.print(
-        f"wrote {path}: set SHOP_DATABASE_URL (or edit the DSN), then run "
-        f"`tocsin config validate` and `tocsin db upgrade`"
+        f"wrote {path} and {copied} runbooks in {folder}{unchanged}: set SHOP_DATABASE_URL "
+        f"(or edit the DSN), then run `tocsin config validate` and `tocsin db upgrade`"
     )
 
 

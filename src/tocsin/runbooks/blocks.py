@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from tocsin.expressions import ExpressionError, compile_expression
 from tocsin.config.fields import parse_duration
+from tocsin.expressions import ExpressionError, compile_expression
 from tocsin.runbooks.frontmatter import Mistake
 
 Kind = Literal["sql", "http", "sh"]

@@ -171,10 +171,10 @@ def read(text: str, first_line: int) -> Read:
     try:
         return Read(FrontMatter.model_validate(data), data, lines, [])
     except ValidationError as exc:
-        mistakes = []
-        for error in exc.errors():
-            loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
-            mistakes.append(Mistake(_line_of(lines, loc, first_line), _describe(loc, error)))
+        mistakes = [
+            Mistake(_line_of(lines, loc, first_line), _describe(loc, error))
+            for loc, error in _errors(exc)
+        ]
         return Read(None, data, lines, mistakes)
 
 
@@ -206,6 +206,22 @@ def _line_of(lines: dict[Loc, int], loc: Loc, fallback: int) -> int:
     return fallback
 
 
+def _errors(exc: ValidationError) -> list[tuple[Loc, Any]]:
+    """pydantic's errors, one per place: a value that fits no member of a union (`severity:
+    HIGH | [HIGH, …]`) gets one error per member; keep the first, or the one that went deeper
+    into a member (an unknown field of a parameter, not "not a string")."""
+    found: list[tuple[Loc, bool, Any]] = []
+    for error in exc.errors():
+        loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
+        found.append((loc, len(loc) < len(error["loc"]), error))
+    out: dict[Loc, Any] = {}
+    for loc, in_union, error in found:
+        deeper = any(len(other) > len(loc) and other[: len(loc)] == loc for other, _, _ in found)
+        if not (in_union and deeper):
+            out.setdefault(loc, error)
+    return list(out.items())
+
+
 def _is_union_tag(part: object) -> bool:
     # pydantic names the union member it tried: `str`, `ParamSpec`, `list[…]`, `function-…`.
     return isinstance(part, str) and (
@@ -219,7 +235,11 @@ def _describe(loc: Loc, error: Any) -> str:
     if kind == "missing":
         return f"front matter: {where} is required"
     if kind == "extra_forbidden":
-        known = ", ".join(FrontMatter.model_fields)
+        model = ParamSpec if loc[:1] == ("params",) else FrontMatter
+        known = ", ".join(model.model_fields)
         return f"front matter: unknown field {where!r} (known: {known})"
+    if kind == "literal_error":
+        allowed = ", ".join(re.findall(r"'([^']*)'", error.get("ctx", {}).get("expected", "")))
+        return f"front matter: {where}: {error.get('input')!r} is not one of {allowed}"
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"front matter: {where}: {message}"

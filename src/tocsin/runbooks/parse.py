@@ -189,6 +189,22 @@ def slug(text: str) -> str:
     return kept.replace(" ", "-") or "section"
 
 
+class Anchors:
+    """Unique anchors for a document's headings, in order: `setup`, `setup-1`, …"""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def next(self, title: str) -> str:
+        base = candidate = slug(title)
+        count = 0
+        while candidate in self._seen:
+            count += 1
+            candidate = f"{base}-{count}"
+        self._seen.add(candidate)
+        return candidate
+
+
 def inline_text(token: Token) -> str:
     """The plain text of an inline token: emphasis dropped, code spans kept."""
     children = token.children or []
@@ -219,7 +235,7 @@ class _Walk:
         self.items: list[CheckItem] = []
         self.blocks: list[Block] = []
         self.mistakes: list[frontmatter.Mistake] = []
-        self._anchors: set[str] = set()
+        self._anchors = Anchors()
         self._section: Section | None = None
         self._heading_step: _Item | None = None
         self._list_item: _Item | None = None
@@ -245,15 +261,6 @@ class _Walk:
                 self._fence(token)
         self._close_heading_step()
 
-    def anchor(self, title: str) -> str:
-        base = candidate = slug(title)
-        count = 0
-        while candidate in self._anchors:
-            count += 1
-            candidate = f"{base}-{count}"
-        self._anchors.add(candidate)
-        return candidate
-
     def _key(self) -> str | None:
         return self._section.key if self._section else None
 
@@ -262,7 +269,7 @@ class _Walk:
         level = int(token.tag[1])
         if self._first_heading is None:
             self._first_heading = line
-        anchor = self.anchor(title)
+        anchor = self._anchors.next(title)
         if level == 2:
             self._close_heading_step()
             key = _BY_HEADING.get(" ".join(title.lower().replace("&", "and").split()))
