@@ -3,13 +3,12 @@ maintenance windows the worker writes to the store when it starts."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from croniter import croniter
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from tocsin.config.fields import AwareTime, Duration, Matchers, Name, Strict, ZoneName
+from tocsin.config.fields import AwareTime, Duration, Matchers, Name, Regex, Strict, ZoneName
 
 
 class GroupingConfig(Strict):
@@ -35,19 +34,9 @@ class KnownIssueConfig(Strict):
     id: Name
     matchers: Matchers = Field(default_factory=list)
     message_contains: str | None = None
-    message_regex: str | None = None
+    message_regex: Regex | None = None
     expires_at: AwareTime
     reason: str = Field(min_length=1)
-
-    @field_validator("message_regex")
-    @classmethod
-    def _regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"{value!r} is not a regular expression ({exc})") from None
-        return value
 
     @model_validator(mode="after")
     def _some_pattern(self) -> KnownIssueConfig:

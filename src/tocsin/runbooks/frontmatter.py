@@ -8,17 +8,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
-from tocsin.config.fields import parse_duration
-from tocsin.errors import Invalid
-from tocsin.matchers import parse_matcher
+from tocsin.config.fields import SEVERITIES, Matchers, Regex, Severity, Strict, parse_duration
 
-Severity = Literal["CRITICAL", "HIGH", "WARNING", "INFO"]
-SEVERITIES: tuple[Severity, ...] = ("CRITICAL", "HIGH", "WARNING", "INFO")
 Loc = tuple[str | int, ...]
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,99}$"
@@ -27,28 +23,7 @@ PARAM_NAME = r"^[a-z_][a-z0-9_]{0,63}$"
 TIME_DEFAULT = re.compile(r"^(now|today)\s*(?:([+-])\s*(\S+))?$")
 
 
-def _matcher(text: str) -> str:
-    try:
-        parse_matcher(text)
-    except Invalid as exc:
-        raise ValueError(str(exc)) from exc
-    return text
-
-
-def _regex(text: str | None) -> str | None:
-    if text is not None:
-        try:
-            re.compile(text)
-        except re.error as exc:
-            raise ValueError(f"{text!r} is not a regular expression: {exc}") from None
-    return text
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ParamSpec(_Strict):
+class ParamSpec(Strict):
     """Where a parameter's value comes from when no alert or incident label gives it."""
 
     default: str | None = Field(
@@ -60,7 +35,7 @@ class ParamSpec(_Strict):
         pattern=r"^[A-Z_][A-Z0-9_]*$",
         description="read from Tocsin's environment; a secret, redacted from every output",
     )
-    pattern: Annotated[str | None, AfterValidator(_regex)] = Field(
+    pattern: Regex | None = Field(
         default=None, description="a regular expression the whole value must match"
     )
 
@@ -69,7 +44,7 @@ class ParamSpec(_Strict):
         return self.default is not None and TIME_DEFAULT.match(self.default.strip()) is not None
 
 
-class FrontMatter(_Strict):
+class FrontMatter(Strict):
     id: str = Field(pattern=ID_PATTERN, description="the slug alerts link to: /runbooks/<id>")
     title: str = Field(min_length=1, max_length=200)
     severity: Severity | list[Severity] = Field(
@@ -78,7 +53,7 @@ class FrontMatter(_Strict):
     expected_duration: str = Field(description="like 15m-30m, or 45m")
     services: list[str] = Field(default_factory=list)
     checks: list[str] = Field(default_factory=list, description="checks whose alerts it answers")
-    alerts: list[Annotated[str, AfterValidator(_matcher)]] = Field(
+    alerts: Matchers = Field(
         default_factory=list, description="label matchers of alerts it answers (any check)"
     )
     source: str | None = Field(default=None, description="the source of sql blocks naming none")
