@@ -92,12 +92,14 @@ def load_example(
 ) -> TocsinConfig:
     """The example configuration; with `channels`, those replace its console channel and
     §6.2.3's escalation policies are added (the default routes then follow §6.2.1)."""
-    text = resources.files("tocsin.examples").joinpath("storefront.yaml").read_text("utf-8")
+    example = resources.files("tocsin.examples").joinpath("storefront.yaml")
+    text = example.read_text("utf-8")
     if channels is not None:
         data = yaml.safe_load(text)
         data.update(channels=channels, escalation_policies=POLICIES)
         text = yaml.safe_dump(data, sort_keys=False)
-    config, _ = parse(text, "storefront.yaml", env={"SHOP_DATABASE_URL": shop_url})
+    # Its real path, so that `runbooks.path` finds the shipped runbooks beside it.
+    config, _ = parse(text, str(example), env={"SHOP_DATABASE_URL": shop_url})
     return config.model_copy(update={"store": config.store.model_copy(update={"url": store_url})})
 
 
