@@ -160,23 +160,17 @@ def parse(text: str, path: str) -> Runbook:
     )
 
 
+_NO_FRONT_MATTER = (
+    "the file must start with front matter: a '---' line, YAML (id, title, severity, "
+    "expected_duration), a '---' line"
+)
+
+
 def _split(text: str) -> tuple[str | None, str, int, list[frontmatter.Mistake]]:
     """(front matter, body, the body's first line, mistakes) of a file."""
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
-        return (
-            None,
-            text,
-            1,
-            [
-                frontmatter.Mistake(
-                    1,
-                    "the file must start with front matter: a "
-                    "'---' line, YAML (id, title, severity, "
-                    "expected_duration), a '---' line",
-                )
-            ],
-        )
+        return None, text, 1, [frontmatter.Mistake(1, _NO_FRONT_MATTER)]
     for index in range(1, len(lines)):
         if lines[index].strip() in ("---", "..."):
             return "".join(lines[1:index]), "".join(lines[index + 1 :]), index + 2, []
