@@ -157,3 +157,48 @@ def test_durations_parse(text: str) -> None:
 def test_bad_durations_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         configuration.parse_duration(text)
+
+
+def test_an_unset_variable_in_a_typed_field_is_one_problem_not_two() -> None:
+    text = GOOD.replace("{every: 1m}", "{every: '${EVERY}'}")
+    assert problems(text) == [
+        "tocsin.yaml:10: checks[0].schedule.every: environment variable EVERY is not set"
+    ]
+
+
+def test_an_unknown_key_of_a_source_is_compared_with_its_own_type_fields() -> None:
+    text = GOOD.replace("    url: ${SHOP_URL}\n", "    url: ${SHOP_URL}\n    timeout: 5s\n")
+    assert problems(text) == [
+        "tocsin.yaml:5: sources.shop.timeout: unknown field 'timeout' (did you mean "
+        "'statement_timeout'?)"
+    ]
+
+
+def test_a_reference_to_an_invalid_entry_is_not_called_missing() -> None:
+    # The source is left out of the cross-checks whole; the check naming it is not wrong.
+    assert problems(GOOD.replace("type: sql", "type: oracle")) == [
+        "tocsin.yaml:3: sources.shop: type 'oracle' is not one of 'sql', 'http', 'prometheus'"
+    ]
+    text = GOOD.replace("    type: sql\n", "    type: sql\n    statement_timeout: soon\n")
+    text = text.replace("source: shop", "source: shop\n    notify: [pager]")
+    found = problems(text)
+    assert [p.split(": ", 2)[1] for p in found] == [
+        "sources.shop.statement_timeout",
+        "checks[0].notify",
+    ]
+
+
+def test_a_check_with_one_bad_condition_still_counts_when_names_are_compared() -> None:
+    text = GOOD.replace("severity: HIGH", "severity: HIHG").replace(
+        "  console: {type: console}\n", "  console: {type: console}\n  mail: {type: email}\n"
+    )
+    text += "  - name: error_rate\n    source: shop\n    schedule: {every: 1m}\n"
+    text += "    query: SELECT 1\n    conditions: [{when: '> 1', severity: INFO}]\n"
+    found = problems(text)
+    assert [p.split(": ", 2)[0:2] for p in found] == [
+        ["tocsin.yaml:7", "channels.mail.host"],
+        ["tocsin.yaml:7", "channels.mail.from_address"],
+        ["tocsin.yaml:7", "channels.mail.to"],
+        ["tocsin.yaml:14", "checks[0].conditions[0].severity"],
+        ["tocsin.yaml:16", "checks[1].name"],
+    ]

@@ -84,8 +84,12 @@ def test_known_issue_ids_are_unique_and_need_a_pattern() -> None:
     )
     with pytest.raises(ConfigError) as caught:
         parse(text, "t.yaml", env={})
+    # Both in one pass (issue 12, item 4): the duplicate is found among the entries that
+    # validated while the invalid one is named.
     assert caught.value.problems == [
-        "t.yaml:14: known_issues[2]: give 'matchers', 'message_contains' or 'message_regex'"
+        "t.yaml:13: known_issues[1].id: 'PRINT-2025-11-16-001' is already the id of "
+        "known_issues[0]",
+        "t.yaml:14: known_issues[2]: give 'matchers', 'message_contains' or 'message_regex'",
     ]
     text = text.replace("  - {id: K-2, expires_at: 2026-11-18T00:00:00Z, reason: none}\n", "")
     with pytest.raises(ConfigError) as caught:

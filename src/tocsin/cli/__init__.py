@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from tocsin.cli import alerts, checks, demo, noise, oncall, run, runbooks, setup, tokens
+from tocsin.cli import alerts, checks, config, demo, noise, oncall, run, runbooks, setup, tokens
 
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     help="Tocsin: alerting, escalation and incident response.",
 )
-app.add_typer(setup.config_app, name="config")
+app.add_typer(config.app, name="config")
 app.add_typer(setup.db_app, name="db")
 app.add_typer(checks.app, name="check")
 app.add_typer(alerts.app, name="alerts")

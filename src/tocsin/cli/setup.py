@@ -1,4 +1,4 @@
-"""`tocsin init`, `tocsin config validate|show`, `tocsin db upgrade|current`."""
+"""`tocsin init`, `tocsin db upgrade|current`."""
 
 from __future__ import annotations
 
@@ -7,13 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 
-from tocsin import config as configuration
 from tocsin import store as versions
-from tocsin.cli.common import ConfigOption, console, engine_for, fail, load_config, optional_config
+from tocsin.cli.common import ConfigOption, console, engine_for, fail, optional_config
 
-config_app = typer.Typer(no_args_is_help=True, help="Check and print the configuration.")
 db_app = typer.Typer(no_args_is_help=True, help="Manage the store's schema.")
 
 
@@ -46,24 +43,6 @@ def init(
         f"wrote {path} and {copied} runbooks in {folder}{unchanged}: set SHOP_DATABASE_URL "
         f"(or edit the DSN), then run `tocsin config validate` and `tocsin db upgrade`"
     )
-
-
-@config_app.command("validate")
-def validate(config: ConfigOption = None) -> None:
-    """Validate the configuration; exit 1 naming file, line and field of every mistake."""
-    loaded = load_config(config)
-    cfg = loaded.config
-    console.print(
-        f"{loaded.path}: valid — {len(cfg.sources)} sources, {len(cfg.checks)} checks, "
-        f"{len(cfg.channels)} channels"
-    )
-
-
-@config_app.command("show")
-def show(config: ConfigOption = None) -> None:
-    """Print the effective configuration with every secret masked."""
-    loaded = load_config(config)
-    console.print(yaml.safe_dump(configuration.masked(loaded), sort_keys=False), markup=False)
 
 
 @db_app.command("upgrade")

@@ -1,11 +1,13 @@
-"""References between sections, checked once every section is valid on its own: a check's
-source and channels, a route's policy, an escalation step's targets, a schedule's users and
-backup, and names that must be unique. A new subject adds its function to `cross_check`."""
+"""References between sections: a check's source and channels, a route's policy, an escalation
+step's targets, a schedule's users and backup, and names that must be unique. They run over the
+entries that validated (`lenient.Survivors`), so they are named with the schema's errors in one
+pass. A new subject adds its function to `cross_check`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 
+from tocsin.config.lenient import Survivors, whole
 from tocsin.config.model import TocsinConfig
 from tocsin.config.problems import Loc
 from tocsin.config.routing import RouteConfig
@@ -14,44 +16,45 @@ from tocsin.errors import Invalid
 At = Callable[[Loc, str], None]
 
 
-def cross_check(config: TocsinConfig) -> list[tuple[Loc, str]]:
+def cross_check(found: TocsinConfig | Survivors) -> list[tuple[Loc, str]]:
     """References between sections (sources, channels, policies, users, schedules) and unique
     names, each problem at the place in the file it is about."""
+    file = found if isinstance(found, Survivors) else whole(found)
     problems: list[tuple[Loc, str]] = []
 
     def at(loc: Loc, message: str) -> None:
-        problems.append((loc, message))
+        problems.append((file.in_file(loc), message))
 
     for subject in (_heartbeats, _checks, _routing, _oncall, _noise):
-        subject(config, at)
+        subject(file, at)
     return problems
 
 
-def _heartbeats(config: TocsinConfig, at: At) -> None:
-    beats: dict[str, int] = {}
-    for i, beat in enumerate(config.heartbeats):
-        if beat.name in beats:
-            at(
-                ("heartbeats", i, "name"),
-                f"{beat.name!r} is already heartbeats[{beats[beat.name]}]",
-            )
-        beats.setdefault(beat.name, i)
+def _heartbeats(file: Survivors, at: At) -> None:
+    _unique(file, "heartbeats", (beat.name for beat in file.config.heartbeats), "name", at)
 
 
-def _checks(config: TocsinConfig, at: At) -> None:
-    """Check names are unique; a check's source exists and suits its query; its channels exist."""
+def _unique(file: Survivors, section: str, names: Iterable[str], field: str, at: At) -> None:
+    """Each of a list section's entries has its own `field`."""
     seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in seen:
+            first = file.in_file((section, seen[name]))[1]
+            at((section, i, field), f"{name!r} is already the {field} of {section}[{first}]")
+        seen.setdefault(name, i)
+
+
+def _checks(file: Survivors, at: At) -> None:
+    """Check names are unique; a check's source exists and suits its query; its channels exist."""
+    config = file.config
+    _unique(file, "checks", (check.name for check in config.checks), "name", at)
     for i, check in enumerate(config.checks):
-        if check.name in seen:
-            at(
-                ("checks", i, "name"),
-                f"{check.name!r} is already the name of checks[{seen[check.name]}]",
-            )
-        seen.setdefault(check.name, i)
         source = config.sources.get(check.source)
-        if source is None:
-            known = _known(config.sources)
+        if source is None and not file.exists("sources", check.source):
+            known = _known(file.names("sources"))
             at(("checks", i, "source"), f"source {check.source!r} does not exist (known: {known})")
+        elif source is None:
+            pass  # defined but invalid: its own problems are named
         elif source.type in ("sql", "prometheus") and check.query is None and not check.queries:
             at(("checks", i), f"a {source.type} check needs 'query' or 'queries'")
         elif source.type == "http" and (check.query or check.queries):
@@ -67,30 +70,24 @@ def _checks(config: TocsinConfig, at: At) -> None:
         ):
             at(("checks", i, "baseline"), "a baseline query needs an sql source; use 'history'")
         for name in check.notify or []:
-            if name not in config.channels:
-                known = _known(config.channels)
+            if not file.exists("channels", name):
+                known = _known(file.names("channels"))
                 at(("checks", i, "notify"), f"channel {name!r} does not exist (known: {known})")
 
 
-def _noise(config: TocsinConfig, at: At) -> None:
+def _noise(file: Survivors, at: At) -> None:
     """Known issues, silences and maintenance windows each have unique ids."""
     for section in ("known_issues", "silences", "maintenance"):
-        ids: dict[str, int] = {}
-        for i, item in enumerate(getattr(config, section)):
-            if item.id in ids:
-                at(
-                    (section, i, "id"),
-                    f"{item.id!r} is already the id of {section}[{ids[item.id]}]",
-                )
-            ids.setdefault(item.id, i)
+        _unique(file, section, (item.id for item in getattr(file.config, section)), "id", at)
 
 
-def _routing(config: TocsinConfig, at: At) -> None:
+def _routing(file: Survivors, at: At) -> None:
     """Routes, escalation steps and the fallback name channels, policies and targets that exist."""
-    known_channels = _known(config.channels)
+    config = file.config
+    known_channels = _known(file.names("channels"))
 
     def channel(loc: Loc, name: str) -> None:
-        if name not in config.channels:
+        if not file.exists("channels", name):
             at(loc, f"channel {name!r} does not exist (known: {known_channels})")
 
     def route(node: RouteConfig, loc: Loc, digest: bool = False) -> None:
@@ -100,8 +97,8 @@ def _routing(config: TocsinConfig, at: At) -> None:
             spec = config.channels.get(name)
             if digest and spec is not None and spec.type not in ("email", "console"):
                 at((*loc, "notify"), f"a digest goes by email or console, not {spec.type} ({name})")
-        if node.escalation is not None and node.escalation not in config.escalation_policies:
-            known = _known(config.escalation_policies)
+        if node.escalation is not None and not file.exists("escalation_policies", node.escalation):
+            known = _known(file.names("escalation_policies"))
             at((*loc, "escalation"), f"policy {node.escalation!r} does not exist (known: {known})")
         for i, child in enumerate(node.routes):
             route(child, (*loc, "routes", i), digest)
@@ -114,7 +111,7 @@ def _routing(config: TocsinConfig, at: At) -> None:
             for target in step.notify:
                 if ":" not in target:
                     channel((*loc, "notify"), target)
-                else:
+                elif not _left_out(file, target):
                     try:
                         check_target(config, target)
                     except Invalid as exc:
@@ -125,12 +122,23 @@ def _routing(config: TocsinConfig, at: At) -> None:
         channel(("notifications", "fallback"), name)
 
 
-def _oncall(config: TocsinConfig, at: At) -> None:
+def _left_out(file: Survivors, target: str) -> bool:
+    """Whether a `user:`/`schedule:` target names an entry the file has but that is invalid."""
+    kind, _, rest = target.partition(":")
+    name = rest.partition(":")[0]
+    section = {"user": "users", "schedule": "schedules"}.get(kind)
+    if section is None:
+        return False
+    return file.exists(section, name) and name not in getattr(file.config, section)
+
+
+def _oncall(file: Survivors, at: At) -> None:
     """Schedules name known users and a known backup; layer names are unique per schedule."""
-    users = _known(config.users)
+    config = file.config
+    users = _known(file.names("users"))
     for name, schedule in config.schedules.items():
-        if schedule.backup is not None and schedule.backup not in config.schedules:
-            known = _known(config.schedules)
+        if schedule.backup is not None and not file.exists("schedules", schedule.backup):
+            known = _known(file.names("schedules"))
             at(
                 ("schedules", name, "backup"),
                 f"schedule {schedule.backup!r} does not exist (known: {known})",
@@ -143,7 +151,7 @@ def _oncall(config: TocsinConfig, at: At) -> None:
                 at(("schedules", name, "layers", i, "name"), f"layer {layer.name!r} is repeated")
             seen.add(layer.name)
             for j, user in enumerate(layer.participants):
-                if user not in config.users:
+                if not file.exists("users", user):
                     at(
                         ("schedules", name, "layers", i, "participants", j),
                         f"user {user!r} does not exist (known: {users})",
@@ -173,5 +181,5 @@ def check_target(config: TocsinConfig, target: str) -> None:
     raise Invalid(f"target {target!r} is not user:NAME, schedule:NAME or schedule:NAME:backup")
 
 
-def _known(names: Mapping[str, object]) -> str:
+def _known(names: Iterable[str]) -> str:
     return ", ".join(sorted(names)) or "none are defined"

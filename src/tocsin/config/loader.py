@@ -2,8 +2,10 @@
 validation, then the cross-checks. The only reader of the environment.
 
 `load(path)` returns a `LoadedConfig` or raises `ConfigError` whose problems each read
-`file:line: field.path: what is wrong`. Every value that came from a variable is remembered
-as a secret, so `masked()` can hide it.
+`file:line: field.path: what is wrong`, sorted by line: unset variables, schema errors and
+cross-reference errors together, in one pass (`lenient` says how the cross-checks run over a
+file with schema errors). Only malformed YAML stops at its first error. Every value that came
+from a variable is remembered as a secret, so `masked()` can hide it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from tocsin.config.crosscheck import cross_check
+from tocsin.config.lenient import Survivors, survivors, whole
 from tocsin.config.model import LoadedConfig, TocsinConfig
 from tocsin.config.problems import Loc, at, validation_problems
 from tocsin.config.runtime import DEFAULT_DATABASE_URL
@@ -34,7 +37,10 @@ class _Loader:
         self.filename = filename
         self.env = env
         self.lines: dict[Loc, int] = {}
-        self.problems: list[str] = []
+        self.problems: list[tuple[int, Loc, str]] = []
+        # Where an unset variable was: the schema's complaint about the empty value left
+        # there would name the same mistake twice.
+        self.unset: set[Loc] = set()
         self.secrets: set[str] = set()
         # Builds scalars straight from their nodes (tags already resolved by compose).
         self._constructor = yaml.constructor.SafeConstructor()
@@ -45,16 +51,11 @@ class _Loader:
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
                 key = self._constructor.construct_object(key_node, deep=True)
+                self.lines[(*loc, key)] = key_node.start_mark.line + 1
                 if key in out:
                     self.problems.append(
-                        at(
-                            self.filename,
-                            key_node.start_mark.line + 1,
-                            (*loc, key),
-                            "duplicate key",
-                        )
+                        (key_node.start_mark.line + 1, (*loc, key), "duplicate key")
                     )
-                self.lines[(*loc, key)] = key_node.start_mark.line + 1
                 out[key] = self.build(value_node, (*loc, key))
             return out
         if isinstance(node, yaml.SequenceNode):
@@ -72,15 +73,17 @@ class _Loader:
             elif default is not None:
                 found = default
             else:
-                self.problems.append(
-                    at(self.filename, line, loc, f"environment variable {name} is not set")
-                )
+                self.problems.append((line, loc, f"environment variable {name} is not set"))
+                self.unset.add(loc)
                 return ""
             if found:
                 self.secrets.add(found)
             return found
 
         return _ENV.sub(replace, text)
+
+    def came_from_unset(self, loc: Loc) -> bool:
+        return any(loc[: len(place)] == place for place in self.unset)
 
     def line_of(self, loc: Loc) -> int:
         for end in range(len(loc), -1, -1):
@@ -104,15 +107,23 @@ def parse(
     data = {} if node is None else loader.build(node, ())
     if not isinstance(data, dict):
         raise ConfigError([f"{filename}:1: the file must be a mapping of sections"])
-    if loader.problems:
-        raise ConfigError(loader.problems)
+    problems = list(loader.problems)
+    file: Survivors | None
     try:
         config = TocsinConfig.model_validate(data)
+        file = whole(config)
     except ValidationError as exc:
-        raise ConfigError(validation_problems(exc, data, filename, loader.line_of)) from None
-    problems = [at(filename, loader.line_of(loc), loc, why) for loc, why in cross_check(config)]
+        wrong = validation_problems(exc, data)
+        problems += [
+            (loader.line_of(loc), loc, why) for loc, why in wrong if not loader.came_from_unset(loc)
+        ]
+        file = survivors(data)
+    if file is not None:
+        problems += [(loader.line_of(loc), loc, why) for loc, why in cross_check(file)]
     if problems:
-        raise ConfigError(problems)
+        # By line, as the user reads the file; the sort is stable, so one line's stay in order.
+        problems.sort(key=lambda found: found[0])
+        raise ConfigError([at(filename, line, loc, why) for line, loc, why in problems])
     runbooks = config.runbooks.relative_to(Path(filename).parent)
     return config.model_copy(update={"runbooks": runbooks}), frozenset(loader.secrets)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
 from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
@@ -37,12 +36,7 @@ from tocsin.config.noise import (
 from tocsin.config.oncall import LayerConfig, OncallScheduleConfig, RestrictConfig, UserConfig
 from tocsin.config.runbooks import RunbooksConfig
 from tocsin.config.runtime import ApiConfig, StoreConfig, WorkerConfig
-from tocsin.config.sources import (
-    HttpSourceConfig,
-    PrometheusSourceConfig,
-    SourceConfig,
-    SqlSourceConfig,
-)
+from tocsin.config.sources import SourceConfig
 
 Loc = tuple[str | int, ...]
 
@@ -52,14 +46,12 @@ def at(filename: str, line: int, loc: Loc, message: str) -> str:
     return f"{filename}:{line}: {format_loc(loc)}: {message}"
 
 
-def validation_problems(
-    error: ValidationError, data: Any, filename: str, line_of: Callable[[Loc], int]
-) -> list[str]:
-    """Each of pydantic's errors as a problem at the line of the key it is about."""
+def validation_problems(error: ValidationError, data: Any) -> list[tuple[Loc, str]]:
+    """Each of pydantic's errors at the key in the file it is about, in plain words."""
     problems = []
     for item in error.errors():
-        loc = _data_loc(data, item["loc"])
-        problems.append(at(filename, line_of(loc), loc, _describe(item, loc)))
+        loc = data_loc(data, item["loc"])
+        problems.append((loc, _describe(item, loc, data)))
     return problems
 
 
@@ -73,7 +65,7 @@ def format_loc(loc: Loc) -> str:
     return out or "(top)"
 
 
-def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
+def data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
     """Follow pydantic's error location through the data, dropping union tags it inserts."""
     path: list[str | int] = []
     node = data
@@ -94,22 +86,28 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
     return tuple(path)
 
 
-def _type_tags(*unions: object) -> frozenset[str]:
-    """The `type` values of the models in discriminated unions (`sql`, `discord`, …)."""
-    tags: set[str] = set()
-    for union in unions:
-        for model in get_args(get_args(union)[0]):
-            tags.update(get_args(model.model_fields["type"].annotation))
-    return frozenset(tags)
+def _by_type(union: object) -> dict[str, type[BaseModel]]:
+    """The models of a discriminated union by their `type` value (`sql`, `discord`, …)."""
+    return {
+        tag: model
+        for model in get_args(get_args(union)[0])
+        for tag in get_args(model.model_fields["type"].annotation)
+    }
 
 
+_TYPED_SECTIONS = {"sources": _by_type(SourceConfig), "channels": _by_type(ChannelConfig)}
 # Pydantic names a union member in an error's location by its tag (a source or channel type) or
 # by a plain type's name; neither is a key in the file. Derived from the unions, so a new channel
 # or source type needs no edit here.
-_UNION_TAGS = _type_tags(SourceConfig, ChannelConfig) | {"str", "int", "float", "none"}
+_UNION_TAGS = frozenset(tag for models in _TYPED_SECTIONS.values() for tag in models) | {
+    "str",
+    "int",
+    "float",
+    "none",
+}
 
 
-def _describe(error: Any, loc: Loc) -> str:
+def _describe(error: Any, loc: Loc, data: Any) -> str:
     kind = error["type"]
     given = error.get("input")
     if kind == "literal_error":
@@ -118,7 +116,11 @@ def _describe(error: Any, loc: Loc) -> str:
         return f"{given!r} is not one of {allowed}"
     if kind == "extra_forbidden":
         name = loc[-1] if loc else "?"
-        hint = difflib.get_close_matches(str(name), _model_fields_for(loc), n=1)
+        allowed = _model_fields_for(loc, data)
+        # A close spelling, or the short form of a longer name (`timeout`: `statement_timeout`).
+        hint = difflib.get_close_matches(str(name), allowed, n=1) or [
+            f for f in allowed if f.endswith(f"_{name}") or f.startswith(f"{name}_")
+        ]
         suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
         return f"unknown field '{name}'{suffix}"
     if kind == "missing":
@@ -156,11 +158,17 @@ _FIELDS_BY_DEPTH: dict[str, type[BaseModel]] = {
 }
 
 
-def _model_fields_for(loc: Loc) -> list[str]:
+def _model_fields_for(loc: Loc, data: Any) -> list[str]:
     """Field names that were allowed where an unknown key was found, for 'did you mean'."""
     names = [p for p in loc[:-1] if isinstance(p, str)]
     if not names:
         return list(TocsinConfig.model_fields)
+    if names[0] in _TYPED_SECTIONS and len(loc) == 3:
+        # A source or channel: the fields of its own type.
+        entry = (data.get(names[0]) or {}).get(loc[1]) if isinstance(data, dict) else None
+        kind = entry.get("type") if isinstance(entry, dict) else None
+        typed = _TYPED_SECTIONS[names[0]].get(kind) if isinstance(kind, str) else None
+        return list(typed.model_fields) if typed is not None else []
     if names == ["checks"]:
         return [f.alias or n for n, f in CheckConfig.model_fields.items()]
     model = _FIELDS_BY_DEPTH.get(names[-1])
@@ -170,12 +178,4 @@ def _model_fields_for(loc: Loc) -> list[str]:
         return list(UserConfig.model_fields)
     if names[0] == "schedules" and len(names) == 2:
         return list(OncallScheduleConfig.model_fields)
-    if names[0] == "sources":
-        return sorted(
-            {
-                *SqlSourceConfig.model_fields,
-                *HttpSourceConfig.model_fields,
-                *PrometheusSourceConfig.model_fields,
-            }
-        )
     return []
