@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from tocsin.config.checks import ActiveHoursConfig, CheckConfig, ConditionConfig, ScheduleConfig
+from tocsin.checks.verdict import apply_for, column_message, column_severity, ladder_severity
+from tocsin.config.checks import ActiveHoursConfig, CheckConfig, ScheduleConfig
 from tocsin.config.fields import DAYS, parse_duration
 from tocsin.errors import SourceError
-from tocsin.expressions import ExpressionError, evaluate, render
+from tocsin.expressions import ExpressionError, render
 from tocsin.fingerprint import fingerprint
 
 SEVERITY_RANK = {"CRITICAL": 4, "HIGH": 3, "WARNING": 2, "INFO": 1}
@@ -169,7 +170,9 @@ def value_column(check: CheckConfig, row: Mapping[str, Any]) -> str | None:
     numeric = [
         k
         for k, v in row.items()
-        if isinstance(v, int | float | Decimal) and not isinstance(v, bool) and k not in check.key
+        if isinstance(v, int | float | Decimal)
+        and not isinstance(v, bool)
+        and k not in (*check.key, check.firing_column)
     ]
     return numeric[0] if len(numeric) == 1 else None
 
@@ -213,56 +216,6 @@ def aggregate(values: Sequence[float], how: str) -> float | None:
         return max(values)
     ordered = sorted(values)
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
-
-
-# --- the ladder --------------------------------------------------------------------------
-
-
-def ladder_severity(
-    conditions: Sequence[ConditionConfig], variables: Mapping[str, Any], previous: str | None
-) -> str | None:
-    """First rung whose `when` holds; a rung at or below the previous severity also holds
-    until its `clear` does (hysteresis: fire at 10, clear only below 5)."""
-    previous_index = _rung_index(conditions, previous)
-    for index, rung in enumerate(conditions):
-        if evaluate(rung.when, variables):
-            return rung.severity
-        if (
-            rung.clear is not None
-            and previous_index is not None
-            and previous_index <= index
-            and not evaluate(rung.clear, variables)
-        ):
-            return rung.severity
-    return None
-
-
-def _rung_index(conditions: Sequence[ConditionConfig], severity: str | None) -> int | None:
-    if severity is None:
-        return None
-    for index, rung in enumerate(conditions):
-        if rung.severity == severity:
-            return index
-    return None
-
-
-def apply_for(
-    raw: str | None,
-    previous: str | None,
-    pending: tuple[str, datetime] | None,
-    hold: timedelta,
-    now: datetime,
-) -> tuple[str | None, datetime | None]:
-    """Return (severity now, pending since). A new condition must hold for `hold` before it
-    fires; an alert already open follows the ladder at once; a cleared condition clears."""
-    if raw is None:
-        return None, None
-    if previous is not None or hold <= timedelta(0):
-        return raw, None
-    since = pending[1] if pending is not None else now
-    if now - since >= hold:
-        return raw, None
-    return None, since
 
 
 # --- one evaluation ----------------------------------------------------------------------
@@ -324,7 +277,16 @@ def _evaluate_row(
         if value is None and current is not None:
             notes.append("no baseline to compare with")
     columns = {k: _json_safe(v) for k, v in row.items()}
-    if column is not None and current is None and check.no_data == "error" and not notes:
+    decides = check.firing_column is not None  # the row's own columns, not the ladder
+    # A NULL value is no data, unless the row decides by its own columns (the value is then
+    # only shown).
+    if (
+        column is not None
+        and current is None
+        and check.no_data == "error"
+        and not notes
+        and not decides
+    ):
         raise SourceError("no_data", f"column {column!r} is NULL")
     variables = {
         **columns,
@@ -333,7 +295,9 @@ def _evaluate_row(
         "baseline": baseline,
         "labels": labels,
     }
-    if value is None and column is not None:
+    if decides:
+        raw = column_severity(check, row)
+    elif value is None and column is not None:
         raw = None  # nothing to compare: clear, never a guess
     else:
         try:
@@ -344,11 +308,12 @@ def _evaluate_row(
     if raw is not None and severity is None:
         notes.append(f"pending since {since:%H:%M:%S} (for {check.for_})" if since else "pending")
     title = render(check.title, variables) if check.title else _default_title(check, labels, key)
-    message = (
-        render(check.message, variables)
-        if check.message
-        else _default_message(column, value, current, baseline)
-    )
+    if check.message:
+        message = render(check.message, variables)
+    elif decides:
+        message = column_message(check, columns)
+    else:
+        message = _default_message(column, value, current, baseline)
     return RowResult(
         fingerprint=fp,
         labels=labels,

@@ -107,7 +107,9 @@ class CheckConfig(Strict):
     params: dict[str, str] = Field(default_factory=dict)
     value: str | None = None
     key: list[str] = Field(default_factory=list)
-    conditions: list[ConditionConfig] = Field(min_length=1)
+    conditions: list[ConditionConfig] = Field(default_factory=list)
+    firing_column: str | None = None
+    severity_column: str | None = None
     for_: Duration = Field(default=timedelta(0), alias="for")
     active_hours: ActiveHoursConfig | None = None
     baseline: BaselineConfig | None = None
@@ -143,6 +145,29 @@ class CheckConfig(Strict):
     def _query(self) -> CheckConfig:
         if self.query is not None and self.queries is not None:
             raise ValueError("give 'query' or 'queries' (one per dialect), not both")
+        return self
+
+    @model_validator(mode="after")
+    def _verdict(self) -> CheckConfig:
+        """Either the ladder decides, or the row's own columns do (reference 000 §6.2.2)."""
+        columns = (self.firing_column, self.severity_column)
+        if None not in columns:
+            if self.conditions:
+                raise ValueError(
+                    "give 'conditions' or 'firing_column', not both: with 'firing_column' "
+                    "the query decides"
+                )
+            if self.baseline is not None:
+                raise ValueError(
+                    "a baseline is compared by 'conditions'; with 'firing_column' the query decides"
+                )
+        elif columns != (None, None):
+            raise ValueError("'firing_column' and 'severity_column' go together")
+        elif not self.conditions:
+            raise ValueError(
+                "give 'conditions', or 'firing_column' and 'severity_column' when the query "
+                "itself says whether it fires and how badly"
+            )
         return self
 
     def query_for(self, dialect: str) -> str | None:
