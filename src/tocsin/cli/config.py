@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli.common import ConfigOption, console, fail, load_config
+from tocsin.cli.common import ConfigOption, console, err_console, fail, load_config
 
 app = typer.Typer(no_args_is_help=True, help="Check and print the configuration.")
 
@@ -21,9 +21,17 @@ FileArgument = Annotated[
 
 
 @app.command("validate")
-def validate(file: FileArgument = None, config: ConfigOption = None) -> None:
+def validate(
+    file: FileArgument = None,
+    config: ConfigOption = None,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Check the file only: connect to no SQL source."),
+    ] = False,
+) -> None:
     """Validate the configuration; exit 1 naming file, line and field of every mistake, all
-    in one pass and sorted by line."""
+    in one pass and sorted by line. Then connect to each PostgreSQL source and warn when its
+    role can do more than read (a superuser can run shell commands from a read-only query)."""
     if file is not None and config is not None and file != config:
         fail(f"two files given ({file} and -c {config}); give one")
     loaded = load_config(file or config)
@@ -32,6 +40,19 @@ def validate(file: FileArgument = None, config: ConfigOption = None) -> None:
         f"{loaded.path}: valid — {len(cfg.sources)} sources, {len(cfg.checks)} checks, "
         f"{len(cfg.channels)} channels"
     )
+    if offline:
+        return
+    from tocsin.checks.sources.roles import check_roles
+
+    for found in check_roles(cfg.sources):
+        if found.warning:
+            err_console.print(f"warning: sources.{found.source} {found.warning}", markup=False)
+        else:
+            err_console.print(
+                f"note: sources.{found.source}: cannot connect to check its role "
+                f"({found.unchecked}); `tocsin run` checks again when it starts",
+                markup=False,
+            )
 
 
 @app.command("show")

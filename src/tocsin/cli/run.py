@@ -55,6 +55,8 @@ def run(
         fail("--api-only and --workers-only exclude each other")
     setup_logging(verbose)
     loaded = load_config(config)
+    if not api_only:
+        _warn_about_roles(loaded.config)
     host, port = _listen(listen or loaded.config.api.listen)
     path: Path = loaded.path
     stop = threading.Event()
@@ -102,6 +104,17 @@ def run(
                 api.stop()
         if api is not None and api.failed:
             fail(f"the API could not serve on {host}:{port}; see the log above")
+
+
+def _warn_about_roles(config: TocsinConfig) -> None:
+    """Say which SQL sources connect with a role that can do more than read."""
+    from tocsin.checks.sources.roles import check_roles
+
+    for found in check_roles(config.sources):
+        if found.warning:
+            log.warning("source %s %s", found.source, found.warning)
+        else:
+            log.warning("source %s: cannot check its role: %s", found.source, found.unchecked)
 
 
 def _work(

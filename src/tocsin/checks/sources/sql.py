@@ -3,8 +3,10 @@
 SQLite is opened through a `mode=ro` URI with an authorizer that allows reading only, and a
 progress handler aborts statements past their deadline. PostgreSQL sessions start with
 `default_transaction_read_only=on` and a server-side `statement_timeout`; every query runs in a
-transaction that is rolled back. Other dialects are passed through unchanged: nothing but a
-read-only database role makes them safe.
+transaction that is rolled back. That refuses changes to the database, not what else the role
+may do (a superuser's `COPY … TO PROGRAM`): `roles` says when a source's role can do more than
+read. Other dialects are passed through unchanged: nothing but a read-only database role makes
+them safe.
 """
 
 from __future__ import annotations
