@@ -1,4 +1,4 @@
-"""`tocsin config validate|show`."""
+"""`tocsin config validate|show|schema`."""
 
 from __future__ import annotations
 
@@ -64,3 +64,14 @@ def show(config: ConfigOption = None) -> None:
 
     loaded = load_config(config)
     console.print(yaml.safe_dump(configuration.masked(loaded), sort_keys=False), markup=False)
+
+
+@app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of tocsin.yaml, for an editor: save it, then start the file with
+    `# yaml-language-server: $schema=tocsin.schema.json`."""
+    import json
+
+    from tocsin.config.reference import schema as json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))

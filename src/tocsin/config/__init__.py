@@ -3,7 +3,8 @@
 One module per subject holds its section classes (`sources`, `channels`, `routing`, `checks`,
 `oncall`, `noise`, `heartbeats`, `runtime`), built from the shared pieces in `fields`;
 `model.TocsinConfig` gathers them. `loader` reads the file (line marks, `${VAR}`), `problems`
-words what is wrong, `crosscheck` checks references between sections, `masking` hides secrets.
+words what is wrong, `crosscheck` checks references between sections (over what validated:
+`lenient`), `masking` hides secrets, `reference` writes the JSON Schema and the docs.
 A new subject is a new module here and one field in `model`. The package imports no domain.
 
 The names below are re-exported so `from tocsin.config import TocsinConfig, load` keeps working;

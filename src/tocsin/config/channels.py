@@ -14,60 +14,111 @@ from tocsin.config.fields import Duration, Strict
 
 
 class ConsoleChannelConfig(Strict):
-    type: Literal["console"]
-    stream: Literal["stdout", "stderr"] = "stdout"
+    """Prints each notification on Tocsin's own output: for trying things out and for logs."""
+
+    type: Literal["console"] = Field(description="`console`")
+    stream: Literal["stdout", "stderr"] = Field(
+        default="stdout", description="where the notifications are printed"
+    )
 
 
 class _HttpChannel(Strict):
-    timeout: Duration = timedelta(seconds=10)
+    timeout: Duration = Field(
+        default=timedelta(seconds=10),
+        description="how long one delivery may take before it is retried",
+    )
 
 
 class DiscordChannelConfig(_HttpChannel):
-    type: Literal["discord"]
+    """A Discord channel, through one of its webhooks."""
+
+    type: Literal["discord"] = Field(description="`discord`")
     url: str = Field(description="the webhook URL (a secret: use ${VAR})")
-    footer: str = "Tocsin"
+    footer: str = Field(default="Tocsin", description="the text at the foot of every message")
     # Discord has no @channel: CRITICAL mentions @here, or a role such as "<@&123456789>".
-    critical_mention: str = "@here"
+    critical_mention: str = Field(
+        default="@here",
+        description="who a CRITICAL alert mentions: @here, @everyone or a role as <@&ROLE_ID>",
+    )
 
 
 class SlackChannelConfig(_HttpChannel):
-    type: Literal["slack"]
+    """A Slack channel, through an incoming webhook."""
+
+    type: Literal["slack"] = Field(description="`slack`")
     url: str = Field(description="the incoming-webhook URL (a secret: use ${VAR})")
 
 
 class PagerDutyChannelConfig(_HttpChannel):
-    type: Literal["pagerduty"]
-    routing_key: str
-    url: str = "https://events.pagerduty.com/v2/enqueue"
+    """A PagerDuty service, through the Events API v2: one alert is one incident, which
+    acknowledging and resolving in Tocsin acknowledge and resolve."""
+
+    type: Literal["pagerduty"] = Field(description="`pagerduty`")
+    routing_key: str = Field(
+        description="the service's integration (routing) key (a secret: use ${VAR})"
+    )
+    url: str = Field(
+        default="https://events.pagerduty.com/v2/enqueue",
+        description="the Events API endpoint (change it only for a proxy or a test server)",
+    )
 
 
 class WebhookChannelConfig(_HttpChannel):
-    type: Literal["webhook"]
-    url: str
-    secret: str | None = Field(default=None, description="HMAC-SHA256 signing key")
-    headers: dict[str, str] = Field(default_factory=dict)
+    """Any HTTP endpoint: each notification is POSTed as JSON with an Idempotency-Key."""
+
+    type: Literal["webhook"] = Field(description="`webhook`")
+    url: str = Field(description="where to POST the notifications")
+    secret: str | None = Field(
+        default=None,
+        description="signs every body with HMAC-SHA256 in X-Tocsin-Signature (use ${VAR})",
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="extra request headers (use ${VAR} for tokens)"
+    )
 
 
 class TwilioChannelConfig(_HttpChannel):
-    type: Literal["twilio"]
-    mode: Literal["sms", "voice"] = "sms"
-    account_sid: str
-    auth_token: str
-    from_number: str
-    to: list[str] = Field(min_length=1)
-    url: str = "https://api.twilio.com"
+    """Text messages or phone calls through Twilio, one per number."""
+
+    type: Literal["twilio"] = Field(description="`twilio`")
+    mode: Literal["sms", "voice"] = Field(
+        default="sms", description="send a text message, or call and read the alert out"
+    )
+    account_sid: str = Field(description="the Twilio account SID")
+    auth_token: str = Field(description="the account's auth token (a secret: use ${VAR})")
+    from_number: str = Field(description="the Twilio number to send from, like +15550100")
+    to: list[str] = Field(
+        min_length=1,
+        description="the numbers to reach when the alert does not name people, like +15550123",
+    )
+    url: str = Field(
+        default="https://api.twilio.com",
+        description="the API's base URL (change it only for a proxy or a test server)",
+    )
 
 
 class EmailChannelConfig(Strict):
-    type: Literal["email"]
-    host: str
-    port: int = Field(default=587, gt=0, lt=65536)
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    username: str | None = None
-    password: str | None = None
-    from_address: str
-    to: list[str] = Field(min_length=1)
-    timeout: Duration = timedelta(seconds=15)
+    """Email through an SMTP server."""
+
+    type: Literal["email"] = Field(description="`email`")
+    host: str = Field(description="the SMTP server's host name")
+    port: int = Field(default=587, gt=0, lt=65536, description="the SMTP server's port")
+    security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="starttls (port 587), tls from the first byte (port 465), or none",
+    )
+    username: str | None = Field(default=None, description="the SMTP login, if it needs one")
+    password: str | None = Field(
+        default=None, description="the SMTP password (a secret: use ${VAR})"
+    )
+    from_address: str = Field(description="the sender's address")
+    to: list[str] = Field(
+        min_length=1, description="the addresses to write to when the alert does not name people"
+    )
+    timeout: Duration = Field(
+        default=timedelta(seconds=15),
+        description="how long one delivery may take before it is retried",
+    )
 
 
 ChannelConfig = Annotated[

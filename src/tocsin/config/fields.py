@@ -8,7 +8,15 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 
 from tocsin.errors import Invalid
 from tocsin.matchers import parse_matcher
@@ -37,6 +45,33 @@ def parse_duration(value: object) -> timedelta:
     return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
 
 
+def format_duration(value: timedelta) -> str:
+    """The shortest text `parse_duration` reads back as `value`: `90s` is `1m30s`."""
+    left = round(value.total_seconds() * 1000)
+    if left == 0:
+        return "0s"
+    sign = "-" if left < 0 else ""
+    left = abs(left)
+    out = ""
+    for unit in ("w", "d", "h", "m", "s", "ms"):
+        size = round(_UNIT_SECONDS[unit] * 1000)
+        count, left = divmod(left, size)
+        if count:
+            out += f"{count}{unit}"
+    return sign + out
+
+
+# The JSON Schema of each kind of value that the file writes as text and Tocsin reads into
+# something else. An editor checks against them; `reference` names them in the docs.
+DURATION_FORMS: list[dict[str, object]] = [
+    {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?(ms|s|m|h|d|w))+\s*$"},
+    {"type": "number"},  # seconds
+]
+DURATION_SCHEMA: dict[str, object] = {"anyOf": DURATION_FORMS}
+ZONE_SCHEMA: dict[str, object] = {"type": "string", "examples": ["UTC", "America/New_York"]}
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+
+
 def _zone(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not a time zone name")
@@ -47,9 +82,9 @@ def _zone(value: object) -> str:
     return value
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-ZoneName = Annotated[str, BeforeValidator(_zone)]
-Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), WithJsonSchema(DURATION_SCHEMA)]
+ZoneName = Annotated[str, BeforeValidator(_zone), WithJsonSchema(ZONE_SCHEMA)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 
 # The base of every section: an unknown key is an error (a typo must not pass silently), values
@@ -67,7 +102,13 @@ def _matcher_list(value: list[str]) -> list[str]:
     return value
 
 
-Matchers = Annotated[list[str], AfterValidator(_matcher_list)]
+MATCHER_SCHEMA: dict[str, object] = {
+    "type": "string",
+    "examples": ['service="payments"', 'severity=~"CRITICAL|HIGH"'],
+}
+Matchers = Annotated[
+    list[Annotated[str, WithJsonSchema(MATCHER_SCHEMA)]], AfterValidator(_matcher_list)
+]
 
 
 def _regex(value: str) -> str:
@@ -87,8 +128,13 @@ _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
 
 # `between: "06:00-23:00"` on some days: a check's active hours, an on-call layer's restriction.
 class DailyWindow(Strict):
-    between: str
-    days: list[Day] = Field(default_factory=lambda: list(DAYS))
+    between: str = Field(
+        description="the hours of each day, like '06:00-23:00' (an end before the start is "
+        "the next day)"
+    )
+    days: list[Day] = Field(
+        default_factory=lambda: list(DAYS), description="the days the window opens on"
+    )
 
     @field_validator("between")
     @classmethod

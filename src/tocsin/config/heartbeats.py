@@ -14,18 +14,27 @@ class HeartbeatConfig(Strict):
     """A ping URL a cron job calls (healthchecks.io's model): it is expected every period, or
     at each cron time in `timezone`, and missing it by more than `grace` raises an alert."""
 
-    name: Name
+    name: Name = Field(description="the heartbeat's name, unique; its alert carries it")
     uuid: str | None = Field(
         default=None,
         pattern=r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$",
         description="the ping URL's key; generated once and kept in the store when absent",
     )
-    every: Duration | None = None
-    cron: str | None = None
-    timezone: ZoneName = "UTC"
-    grace: Duration = timedelta(hours=1)
-    severity: Severity = "WARNING"
-    labels: dict[str, str] = Field(default_factory=dict)
+    every: Duration | None = Field(
+        default=None, description="a ping is expected this often, like 1h (or `cron`)"
+    )
+    cron: str | None = Field(
+        default=None, description="a ping is expected at these times, like '0 3 * * *'"
+    )
+    timezone: ZoneName = Field(default="UTC", description="the time zone `cron` is read in")
+    grace: Duration = Field(
+        default=timedelta(hours=1),
+        description="how late a ping may be before the heartbeat alerts",
+    )
+    severity: Severity = Field(default="WARNING", description="the missed-ping alert's severity")
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="labels on its alert; routes and silences match them"
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> HeartbeatConfig:

@@ -31,33 +31,73 @@ from tocsin.config.sources import SourceConfig
 
 
 class TocsinConfig(Strict):
+    """The whole of tocsin.yaml: every section is optional."""
+
     public_url: str = Field(
         default="http://127.0.0.1:8080", description="where links in notifications point"
     )
-    store: StoreConfig = Field(default_factory=StoreConfig)
-    worker: WorkerConfig = Field(default_factory=WorkerConfig)
-    sources: dict[Name, SourceConfig] = Field(default_factory=dict)
-    channels: dict[Name, ChannelConfig] = Field(default_factory=dict)
-    checks: list[CheckConfig] = Field(default_factory=list)
+    store: StoreConfig = Field(
+        default_factory=StoreConfig, description="where Tocsin keeps its own state"
+    )
+    worker: WorkerConfig = Field(
+        default_factory=WorkerConfig, description="the pace of `tocsin run`'s workers"
+    )
+    sources: dict[Name, SourceConfig] = Field(
+        default_factory=dict, description="where checks read from, by name"
+    )
+    channels: dict[Name, ChannelConfig] = Field(
+        default_factory=dict, description="where notifications go, by name"
+    )
+    checks: list[CheckConfig] = Field(
+        default_factory=list, description="the scheduled rules that raise alerts"
+    )
     routes: RouteConfig | None = Field(
         default=None, description="the route tree; without it, reference 000 6.2.1's matrix"
     )
-    escalation_policies: dict[Name, EscalationPolicyConfig] = Field(default_factory=dict)
-    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
-    users: dict[Name, UserConfig] = Field(default_factory=dict)
-    schedules: dict[Name, OncallScheduleConfig] = Field(default_factory=dict)
-    heartbeats: list[HeartbeatConfig] = Field(default_factory=list)
-    api: ApiConfig = Field(default_factory=ApiConfig)
+    escalation_policies: dict[Name, EscalationPolicyConfig] = Field(
+        default_factory=dict,
+        description="steps that page further until someone acknowledges, by name",
+    )
+    notifications: NotificationsConfig = Field(
+        default_factory=NotificationsConfig, description="how notifications go out"
+    )
+    users: dict[Name, UserConfig] = Field(
+        default_factory=dict, description="the people escalation steps can page, by name"
+    )
+    schedules: dict[Name, OncallScheduleConfig] = Field(
+        default_factory=dict, description="on-call rotations, by name"
+    )
+    heartbeats: list[HeartbeatConfig] = Field(
+        default_factory=list, description="ping URLs that cron jobs call; a missed ping alerts"
+    )
+    api: ApiConfig = Field(
+        default_factory=ApiConfig, description="the HTTP API `tocsin run` serves"
+    )
     secret_key: str | None = Field(
         default=None, min_length=32, description="signs acknowledge links; else kept in the store"
     )
-    grouping: GroupingConfig | None = None
-    inhibit_rules: list[InhibitRuleConfig] = Field(default_factory=list)
-    known_issues: list[KnownIssueConfig] = Field(default_factory=list)
-    flapping: FlappingConfig | None = None
-    silences: list[SilenceSeedConfig] = Field(default_factory=list)
-    maintenance: list[MaintenanceSeedConfig] = Field(default_factory=list)
-    runbooks: RunbooksConfig = Field(default_factory=RunbooksConfig)
+    grouping: GroupingConfig | None = Field(
+        default=None, description="notify alerts in groups, as Alertmanager does (off: one by one)"
+    )
+    inhibit_rules: list[InhibitRuleConfig] = Field(
+        default_factory=list, description="firing alerts that mute others"
+    )
+    known_issues: list[KnownIssueConfig] = Field(
+        default_factory=list, description="expected problems whose alerts are not notified"
+    )
+    flapping: FlappingConfig | None = Field(
+        default=None, description="quiet series that change state too often (off when unset)"
+    )
+    silences: list[SilenceSeedConfig] = Field(
+        default_factory=list, description="silences written to the store when the worker starts"
+    )
+    maintenance: list[MaintenanceSeedConfig] = Field(
+        default_factory=list,
+        description="maintenance windows written to the store when the worker starts",
+    )
+    runbooks: RunbooksConfig = Field(
+        default_factory=RunbooksConfig, description="the folder of runbooks alerts link to"
+    )
 
     def check(self, name: str) -> CheckConfig:
         for check in self.checks:

@@ -6,9 +6,23 @@ import re
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
-from tocsin.config.fields import DailyWindow, Name, Strict, ZoneName, parse_duration
+from tocsin.config.fields import (
+    DURATION_FORMS,
+    DailyWindow,
+    Name,
+    Strict,
+    ZoneName,
+    parse_duration,
+)
 
 _CONTACT_FORMS = {
     "email": (re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), "an email address"),
@@ -22,11 +36,17 @@ class UserConfig(Strict):
     """A person an escalation step can page, with the address each channel kind needs."""
 
     name: str | None = Field(default=None, description="display name; the key when unset")
-    email: str | None = None
-    phone: str | None = None
-    slack: str | None = None
-    discord: str | None = None
-    timezone: ZoneName = "UTC"
+    email: str | None = Field(default=None, description="where email channels write to them")
+    phone: str | None = Field(
+        default=None, description="where Twilio texts or calls them, like +15550100001"
+    )
+    slack: str | None = Field(
+        default=None, description="their Slack member id, like U0123ABCD, to mention them"
+    )
+    discord: str | None = Field(
+        default=None, description="their Discord user id (digits, in quotes), to mention them"
+    )
+    timezone: ZoneName = Field(default="UTC", description="their time zone, for display")
 
     @field_validator("email", "phone", "slack", "discord", mode="before")
     @classmethod
@@ -82,9 +102,16 @@ def _local_start(value: object) -> datetime:
     return value
 
 
-Rotation = Annotated[timedelta, BeforeValidator(_rotation)]
-ClockTime = Annotated[time, BeforeValidator(_clock_time)]
-LocalStart = Annotated[datetime, BeforeValidator(_local_start)]
+# What the file writes: `weekly` or `1w`; `09:00`; `2026-11-02T09:00` (no offset) or a date.
+ROTATION_SCHEMA: dict[str, object] = {"anyOf": [{"enum": ["daily", "weekly"]}, *DURATION_FORMS]}
+CLOCK_TIME_SCHEMA: dict[str, object] = {"type": "string", "pattern": r"^\s*\d{1,2}:\d{2}\s*$"}
+LOCAL_START_SCHEMA: dict[str, object] = {
+    "type": "string",
+    "pattern": r"^\s*\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*$",
+}
+Rotation = Annotated[timedelta, BeforeValidator(_rotation), WithJsonSchema(ROTATION_SCHEMA)]
+ClockTime = Annotated[time, BeforeValidator(_clock_time), WithJsonSchema(CLOCK_TIME_SCHEMA)]
+LocalStart = Annotated[datetime, BeforeValidator(_local_start), WithJsonSchema(LOCAL_START_SCHEMA)]
 
 
 class RestrictConfig(DailyWindow):
@@ -103,12 +130,23 @@ class LayerConfig(Strict):
     across a daylight-saving change (that day's turn is an hour longer or shorter).
     """
 
-    name: Name
-    start: LocalStart
-    rotation: Rotation
-    handoff: ClockTime | None = None
-    participants: list[str] = Field(min_length=1)
-    restrict: RestrictConfig | None = None
+    name: Name = Field(description="the layer's name, unique in its schedule")
+    start: LocalStart = Field(
+        description="when the first turn begins, in the schedule's time zone, like "
+        "2026-11-02T09:00 (a bare date takes `handoff`)"
+    )
+    rotation: Rotation = Field(
+        description="how long each turn lasts: daily, weekly, or a duration of 1h or more"
+    )
+    handoff: ClockTime | None = Field(
+        default=None, description="the time of day turns change, like '09:00'"
+    )
+    participants: list[str] = Field(
+        min_length=1, description="the users who take turns, in order (names under `users`)"
+    )
+    restrict: RestrictConfig | None = Field(
+        default=None, description="the hours of each day this layer covers (default: all)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -142,6 +180,10 @@ class LayerConfig(Strict):
 class OncallScheduleConfig(Strict):
     """Layers in a zone; later layers override earlier ones wherever they have someone."""
 
-    timezone: ZoneName = "UTC"
-    layers: list[LayerConfig] = Field(min_length=1)
+    timezone: ZoneName = Field(
+        default="UTC", description="the time zone its rotations and restrictions are read in"
+    )
+    layers: list[LayerConfig] = Field(
+        min_length=1, description="the rotations; a later layer wins where it has someone"
+    )
     backup: str | None = Field(default=None, description="the schedule that backs this one up")

@@ -14,18 +14,37 @@ class RouteConfig(Strict):
     its parent matches; the first matching child wins unless it says `continue: true`. Unset
     `notify`, `escalation` and `digest` are inherited from the parent."""
 
-    matchers: Matchers = Field(default_factory=list)
-    notify: list[str] | None = None
-    escalation: str | None = None
+    matchers: Matchers = Field(
+        default_factory=list,
+        description='Alertmanager matchers on the alert\'s labels, like service="payments" or '
+        'severity=~"CRITICAL|HIGH"; all must hold (none: every alert)',
+    )
+    notify: list[str] | None = Field(
+        default=None, description="the channels to tell (inherited from the parent when unset)"
+    )
+    escalation: str | None = Field(
+        default=None,
+        description="the escalation policy to start (inherited from the parent when unset)",
+    )
     digest: bool | None = Field(
         default=None, description="send INFO-style: in the daily digest instead of at once"
     )
-    continue_: bool = Field(default=False, alias="continue")
-    routes: list[RouteConfig] = Field(default_factory=list)
+    continue_: bool = Field(
+        default=False,
+        alias="continue",
+        description="after this route matches, go on trying its later siblings",
+    )
+    routes: list[RouteConfig] = Field(
+        default_factory=list, description="child routes, tried in order when this one matches"
+    )
 
 
 class EscalationStepConfig(Strict):
-    after: Duration = timedelta(0)
+    """One step: whom to notify, once the alert has gone unacknowledged for `after`."""
+
+    after: Duration = Field(
+        default=timedelta(0), description="how long after the alert fired this step is due"
+    )
     notify: list[str] = Field(
         min_length=1, description="channel names, user:NAME, schedule:NAME or schedule:NAME:backup"
     )
@@ -35,11 +54,18 @@ class EscalationStepConfig(Strict):
 
 
 class EscalationPolicyConfig(Strict):
-    steps: list[EscalationStepConfig] = Field(min_length=1)
+    """Steps that page further until someone acknowledges; copied onto an alert when it
+    fires, so editing the policy never changes an escalation in flight."""
+
+    steps: list[EscalationStepConfig] = Field(
+        min_length=1, description="the steps, in order of `after`"
+    )
     repeat: Duration | None = Field(
         default=None, description="re-run the last step this often until acknowledged"
     )
-    repeat_limit: int = Field(default=10, ge=1, le=1000)
+    repeat_limit: int = Field(
+        default=10, ge=1, le=1000, description="the most times the last step is repeated"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> EscalationPolicyConfig:
@@ -52,12 +78,18 @@ class EscalationPolicyConfig(Strict):
 
 
 class NotificationsConfig(Strict):
+    """How notifications go out."""
+
     fallback: list[str] | None = Field(
         default=None,
         description="where 'a notification failed for good' goes (default: every other channel)",
     )
-    digest_at: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    digest_timezone: ZoneName = "UTC"
+    digest_at: str = Field(
+        default="08:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="when the daily digest of INFO alerts goes out, as HH:MM",
+    )
+    digest_timezone: ZoneName = Field(default="UTC", description="the time zone of `digest_at`")
     concurrency: int = Field(
         default=8,
         ge=1,

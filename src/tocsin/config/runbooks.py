@@ -10,6 +10,8 @@ from tocsin.config.fields import Strict
 
 
 class RunbooksConfig(Strict):
+    """The Markdown runbooks that alerts and notifications link to, served at /runbooks/<id>."""
+
     path: Path = Field(
         default=Path("runbooks"),
         description="the folder of runbook files, relative to the configuration file's folder",

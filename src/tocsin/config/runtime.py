@@ -12,25 +12,55 @@ DEFAULT_DATABASE_URL = "sqlite:///tocsin.db"
 
 
 class StoreConfig(Strict):
-    url: str = DEFAULT_DATABASE_URL
+    """Where Tocsin keeps its own state: alerts, evaluations, notifications to send."""
+
+    url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL of the store: a SQLite file, or PostgreSQL when several "
+        "instances share the work ($TOCSIN_DATABASE_URL wins over it)",
+    )
 
 
 class WorkerConfig(Strict):
-    poll_interval: Duration = timedelta(seconds=1)
-    lease: Duration = timedelta(minutes=2)
-    heartbeat_interval: Duration = timedelta(seconds=15)
-    concurrency: int = Field(default=4, ge=1, le=64)
+    """The pace of `tocsin run`'s workers."""
+
+    poll_interval: Duration = Field(
+        default=timedelta(seconds=1), description="how often the workers look for due work"
+    )
+    lease: Duration = Field(
+        default=timedelta(minutes=2),
+        description="how long a claimed check or notification stays claimed; a worker that "
+        "died leaves it to others after this",
+    )
+    heartbeat_interval: Duration = Field(
+        default=timedelta(seconds=15),
+        description="how often each instance records that it is alive (/readyz reads it)",
+    )
+    concurrency: int = Field(
+        default=4, ge=1, le=64, description="checks evaluated at once (threads)"
+    )
 
 
 class ApiConfig(Strict):
     """The HTTP API that `tocsin run` serves beside the workers."""
 
-    listen: str = Field(default="127.0.0.1:8080", pattern=r"^\[?[0-9A-Za-z.:-]+\]?:\d{1,5}$")
+    listen: str = Field(
+        default="127.0.0.1:8080",
+        pattern=r"^\[?[0-9A-Za-z.:-]+\]?:\d{1,5}$",
+        description="HOST:PORT to serve on (0.0.0.0:8080 for every interface)",
+    )
     open_metrics: bool = Field(default=True, description="serve /metrics without a token")
-    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    max_body_bytes: int = Field(
+        default=1_048_576, gt=0, description="the largest request body accepted"
+    )
     rate_limit: float = Field(default=50.0, gt=0, description="requests per second per token")
-    rate_burst: int = Field(default=500, ge=1)
-    ack_link_ttl: Duration = timedelta(hours=24)
+    rate_burst: int = Field(
+        default=500, ge=1, description="requests a token may send at once above `rate_limit`"
+    )
+    ack_link_ttl: Duration = Field(
+        default=timedelta(hours=24),
+        description="how long the acknowledge link in a notification works",
+    )
     keep_pings: int = Field(
         default=100,
         ge=1,

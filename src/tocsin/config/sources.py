@@ -11,27 +11,59 @@ from tocsin.config.fields import Duration, Strict
 
 
 class SqlSourceConfig(Strict):
-    type: Literal["sql"]
-    url: str = Field(description="SQLAlchemy URL; opened read-only")
-    statement_timeout: Duration = timedelta(seconds=10)
+    """A database that checks query with SQL: SQLite or PostgreSQL (read-only, see the
+    README), or any other database SQLAlchemy reaches (its role alone keeps it safe)."""
+
+    type: Literal["sql"] = Field(description="`sql`")
+    url: str = Field(
+        description="SQLAlchemy URL, like postgresql://reader:${DB_PASSWORD}@db/shop or "
+        "sqlite:///shop.db (a secret: use ${VAR} for the password)"
+    )
+    statement_timeout: Duration = Field(
+        default=timedelta(seconds=10),
+        description="how long a query may run, and how long connecting may take, before the "
+        "check fails with `timeout`",
+    )
 
 
 class HttpSourceConfig(Strict):
-    type: Literal["http"]
-    url: str
-    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
-    headers: dict[str, str] = Field(default_factory=dict)
-    body: str | None = None
-    timeout: Duration = timedelta(seconds=10)
-    verify_tls: bool = True
-    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    """An HTTP endpoint that checks probe: each check sees one row with `status`,
+    `response_time_ms`, `body`, `json`, `headers` and `certificate_days_left`."""
+
+    type: Literal["http"] = Field(description="`http`")
+    url: str = Field(description="the URL to request (http or https)")
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = Field(
+        default="GET", description="the request method"
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="request headers (use ${VAR} for tokens)"
+    )
+    body: str | None = Field(default=None, description="the request body, sent as it is")
+    timeout: Duration = Field(
+        default=timedelta(seconds=10),
+        description="how long the whole request may take before the check fails with `timeout`",
+    )
+    verify_tls: bool = Field(
+        default=True, description="refuse an https certificate that does not verify"
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, gt=0, description="the most of the response body that is read"
+    )
 
 
 class PrometheusSourceConfig(Strict):
-    type: Literal["prometheus"]
-    url: str
-    headers: dict[str, str] = Field(default_factory=dict)
-    timeout: Duration = timedelta(seconds=10)
+    """A Prometheus server that checks query with PromQL: one row per series, its labels as
+    columns and its sample as `value`."""
+
+    type: Literal["prometheus"] = Field(description="`prometheus`")
+    url: str = Field(description="the server's base URL, like http://prometheus:9090")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="request headers, such as Authorization (use ${VAR})"
+    )
+    timeout: Duration = Field(
+        default=timedelta(seconds=10),
+        description="how long a query may take before the check fails with `timeout`",
+    )
 
 
 SourceConfig = Annotated[
