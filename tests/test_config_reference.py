@@ -21,7 +21,10 @@ from tocsin.cli import app
 from tocsin.config.reference import markdown, schema
 
 DOCS = Path(__file__).parent.parent / "docs" / "configuration.md"
-EXAMPLES = ["starter.yaml", "storefront.yaml", "oncall.yaml"]
+# Every configuration Tocsin ships, so a new example is checked too.
+EXAMPLES = sorted(
+    f.name for f in resources.files("tocsin.examples").iterdir() if f.name.endswith(".yaml")
+)
 
 
 class EditorLoader(yaml.SafeLoader):
