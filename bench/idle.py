@@ -20,7 +20,7 @@ due while the process idles. It is built once (about a minute for 100,000 alerts
 
 `--scrape S` also GETs /metrics every S seconds while idling (a Prometheus scraping Tocsin).
 
-Run: `PYTHONPATH=src .venv/bin/python bench/idle.py [--alerts 100000] [--seconds 30]`
+Run: `.venv/bin/python bench/idle.py [--alerts 100000] [--seconds 30]`
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ import httpx
 from sqlalchemy import Row, func, insert, select
 from sqlalchemy.orm import Session
 
-from bench.ingest import alert, cpu_seconds, free_port, wait_ready
 from tocsin import store
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.config import GroupingConfig, TocsinConfig, parse
@@ -59,6 +58,11 @@ from tocsin.noise.models import AlertGroup, AlertGroupEntry
 from tocsin.notify.models import Notification
 from tocsin.notify.service import payload_for
 from tocsin.pipeline import Pipeline
+
+if __package__ in (None, ""):  # `python bench/x.py` puts bench/ on the path, not the root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.ingest import alert, cpu_seconds, free_port, wait_ready
 
 BATCH = 1000
 # Far enough ahead that a cached store (rebuilt after CACHE_FOR) has nothing due: no alert

@@ -11,7 +11,7 @@ each the mean of `--repeat` parses, with the load average):
 - plain events: 64 events with the same labels, a title, a message and details;
 - pagerduty: one trigger event (`parse` then `to_inbound`).
 
-Run: `PYTHONPATH=src .venv/bin/python bench/parse.py [--runs 9] [--repeat 200]`
+Run: `.venv/bin/python bench/parse.py [--runs 9] [--repeat 200]`
 """
 
 from __future__ import annotations
@@ -20,13 +20,19 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from bench.ingest import BATCH, alert, batches_of
 from tocsin.inbound import alertmanager, events, pagerduty
+
+if __package__ in (None, ""):  # `python bench/x.py` puts bench/ on the path, not the root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.ingest import BATCH, alert, batches_of
 
 
 def timed(parse: Callable[[], object], repeat: int) -> float:

@@ -9,8 +9,7 @@ time per ping (the rate it would reach with a core to itself: on a shared, loade
 the wall-clock rate mostly measures the other processes). healthchecks.io's open-source
 handler does about 250/s; the target is at least 2,000/s.
 
-Run from the repository root:
-`PYTHONPATH=. .venv/bin/python bench/pings.py [--pings 20000] [--runs 3]`
+Run: `.venv/bin/python bench/pings.py [--pings 20000] [--runs 3]`
 """
 
 from __future__ import annotations
@@ -24,6 +23,9 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
+
+if __package__ in (None, ""):  # `python bench/x.py` puts bench/ on the path, not the root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.ingest import cpu_seconds, drive, free_port, request_head, wait_ready
 
