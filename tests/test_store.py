@@ -69,3 +69,15 @@ def test_sqlite_stores_log_alert_changes_at_head(tmp_path: Path) -> None:
             "SELECT name FROM sqlite_master WHERE type = 'trigger'"
         ).all()
     engine.dispose()
+
+
+def test_each_migration_file_is_named_for_its_revision_so_the_newest_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(store.__file__).parent / "migrations"))
+    scripts = ScriptDirectory.from_config(config)
+    for script in scripts.walk_revisions():
+        assert Path(script.path).name.startswith(f"{script.revision}_")
+    assert scripts.get_heads() == [store.head()]

@@ -1,6 +1,11 @@
-"""The `tocsin` command: nouns then verbs (`tocsin alerts ack 12 --by ana`)."""
+"""The `tocsin` command: nouns then verbs (`tocsin alerts ack 12 --by ana`).
+
+Importing this builds every command's signature and nothing else: each command imports the
+store, the API or the pipeline in its own body, so `tocsin --help` answers in a blink."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
@@ -25,6 +30,26 @@ app.add_typer(runbooks.app, name="runbook")
 app.command("init")(setup.init)
 app.command("run")(run.run)
 app.command("demo")(demo.demo)
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from importlib.metadata import version
+
+        typer.echo(f"tocsin {version('tocsin')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Tocsin: alerting, escalation and incident response."""
 
 
 def main() -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from tocsin import actions
-from tocsin.alerts import service as alerts
-from tocsin.alerts.models import Alert
 from tocsin.cli.common import (
     ConfigOption,
     JsonOption,
@@ -21,10 +18,10 @@ from tocsin.cli.common import (
     transaction,
     when,
 )
-from tocsin.config import TocsinConfig
-from tocsin.noise import stats as noise_stats
-from tocsin.noise.screen import explain
-from tocsin.notify import service as outbox
+
+if TYPE_CHECKING:
+    from tocsin.alerts.models import Alert
+    from tocsin.config import LoadedConfig, TocsinConfig
 
 app = typer.Typer(no_args_is_help=True, help="List, inspect, acknowledge and resolve alerts.")
 STATES = ("open", "firing", "acknowledged", "resolved")
@@ -69,6 +66,8 @@ def list_alerts(
         raise typer.BadParameter(
             f"{state!r} is not one of {', '.join(STATES)}", param_hint="--state"
         )
+    from tocsin.alerts import service as alerts
+
     with store(optional_config(config)) as factory, transaction(factory) as session:
         rows = [_as_dict(a) for a in alerts.list_(session, state=state, limit=limit)]
     if json:
@@ -91,6 +90,10 @@ def list_alerts(
 @app.command("show")
 def show(alert_id: int, config: ConfigOption = None, json: JsonOption = False) -> None:
     """One alert with its timeline and notifications."""
+    from tocsin.alerts import service as alerts
+    from tocsin.noise.screen import explain
+    from tocsin.notify import service as outbox
+
     with store(optional_config(config)) as factory, transaction(factory) as session:
         alert = _as_dict(alerts.get(session, alert_id))
         events: list[dict[str, Any]] = [
@@ -159,7 +162,9 @@ def show(alert_id: int, config: ConfigOption = None, json: JsonOption = False) -
         console.print(table)
 
 
-def _config(config_path: Any) -> tuple[Any, TocsinConfig]:
+def _config(config_path: Any) -> tuple[LoadedConfig | None, TocsinConfig]:
+    from tocsin.config import TocsinConfig
+
     loaded = optional_config(config_path)
     return loaded, loaded.config if loaded else TocsinConfig()
 
@@ -175,6 +180,9 @@ def ack(
     config: ConfigOption = None,
 ) -> None:
     """Acknowledge a firing alert (stops its escalation)."""
+    from tocsin import actions
+    from tocsin.noise import stats as noise_stats
+
     loaded, cfg = _config(config)
     with store(loaded) as factory, transaction(factory) as session:
         alert = actions.acknowledge(session, cfg, alert_id, by, clock.now(), note)
@@ -193,6 +201,8 @@ def resolve(
 ) -> None:
     """Resolve an alert by hand. If its condition still holds, the next evaluation opens a
     new alert."""
+    from tocsin import actions
+
     loaded, cfg = _config(config)
     with store(loaded) as factory, transaction(factory) as session:
         alert = actions.resolve(session, cfg, alert_id, by, clock.now(), note)

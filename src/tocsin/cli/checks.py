@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from tocsin import actions
-from tocsin.checks import service as checks
-from tocsin.checks.sources import open_source
 from tocsin.cli.common import (
     ConfigOption,
     JsonOption,
@@ -22,7 +19,9 @@ from tocsin.cli.common import (
     transaction,
     when,
 )
-from tocsin.errors import SourceError
+
+if TYPE_CHECKING:
+    from tocsin import actions
 
 app = typer.Typer(no_args_is_help=True, help="Run and inspect checks.")
 
@@ -30,6 +29,8 @@ app = typer.Typer(no_args_is_help=True, help="Run and inspect checks.")
 @app.command("list")
 def list_checks(config: ConfigOption = None, json: JsonOption = False) -> None:
     """Every configured check with its schedule and when it runs next."""
+    from tocsin.checks import service as checks
+
     loaded = load_config(config)
     with store(loaded) as factory, transaction(factory) as session:
         rows = {r.check_name: r for r in checks.schedules(session)}
@@ -68,6 +69,10 @@ def run_check(
     json: JsonOption = False,
 ) -> None:
     """Evaluate a check once, now, and print the result. Changes nothing in the store."""
+    from tocsin import actions
+    from tocsin.checks.sources import open_source
+    from tocsin.errors import SourceError
+
     loaded = load_config(config)
     try:
         check = loaded.config.check(name)

@@ -1,4 +1,9 @@
-"""What every command shares: the console, loading config and store, printing errors."""
+"""What every command shares: the console, loading config and store, printing errors.
+
+`tocsin --help` imports every command module, so these modules import only Typer, Rich and
+what is light at their top; a command imports the store, the configuration and the domain
+modules it uses in its own body (`tests/cli/test_startup.py` holds them to it).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from tocsin import config as configuration
 from tocsin.clock import SystemClock
-from tocsin.db import make_engine, make_sessionmaker, session_scope
-from tocsin.errors import ConfigError, TocsinError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from tocsin.config import LoadedConfig
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -27,7 +32,13 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
-        "--config", "-c", help="Configuration file (default: $TOCSIN_CONFIG or ./tocsin.yaml)."
+        "--config",
+        "-c",
+        envvar="TOCSIN_CONFIG",
+        show_envvar=True,
+        exists=True,  # a file named by -c or $TOCSIN_CONFIG must be there: exit 2 otherwise
+        dir_okay=False,
+        help="Configuration file (default: ./tocsin.yaml).",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -43,6 +54,8 @@ def setup_logging(verbose: bool = False) -> None:
     """Rich's layout on a terminal; one plain line per record elsewhere (a journal, a file,
     a container's log: Rich would wrap them at 80 columns, for about 1 ms each). httpx logs
     every request at INFO: one line per notification sent, so it speaks only with -v."""
+    from rich.logging import RichHandler
+
     handler: logging.Handler
     if err_console.is_terminal:
         handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False)
@@ -54,7 +67,10 @@ def setup_logging(verbose: bool = False) -> None:
     logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
-def load_config(path: Path | None) -> configuration.LoadedConfig:
+def load_config(path: Path | None) -> LoadedConfig:
+    from tocsin import config as configuration
+    from tocsin.errors import ConfigError
+
     try:
         return configuration.load(path)
     except ConfigError as exc:
@@ -63,30 +79,78 @@ def load_config(path: Path | None) -> configuration.LoadedConfig:
         fail(f"{len(exc.problems)} problem(s) in the configuration; nothing was changed")
 
 
-def optional_config(path: Path | None) -> configuration.LoadedConfig | None:
-    """The configuration if there is one; store-only commands work without it."""
-    candidate = configuration.config_path(path)
-    if path is None and not candidate.exists():
-        return None
-    return load_config(candidate)
+def optional_config(path: Path | None) -> LoadedConfig | None:
+    """The configuration if there is one: store-only commands work without it when the
+    default ./tocsin.yaml is missing (a file named by -c or $TOCSIN_CONFIG must exist)."""
+    if path is None:
+        from tocsin.config import config_path
+
+        default = config_path(None)
+        return load_config(default) if default.exists() else None
+    return load_config(path)
 
 
-def engine_for(loaded: configuration.LoadedConfig | None) -> Engine:
+def engine_for(loaded: LoadedConfig | None, *, create: bool = False) -> Engine:
+    """The store's engine. Unless `create`, a SQLite store must already exist: a command
+    that only reads or changes rows never leaves an empty store file behind."""
+    from sqlalchemy.engine import make_url
+
+    from tocsin import config as configuration
+    from tocsin.db import make_engine
+
     url = loaded.database_url if loaded else configuration.database_url()
+    parsed = make_url(url)
+    if not create and parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database not in ("", ":memory:") and not Path(database).exists():
+            fail(
+                f"there is no store at {database} ({masked_url(url)}); create it with "
+                "`tocsin db upgrade`, or point store.url or $TOCSIN_DATABASE_URL at yours"
+            )
     return make_engine(url)
+
+
+def masked_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def unreachable(engine: Engine, exc: Exception) -> NoReturn:
+    """One line for a store that cannot be reached: where, why, and what to check."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    fail(
+        f"cannot reach the store {engine.url.render_as_string(hide_password=True)}: {reason}. "
+        "Check store.url in the configuration (or $TOCSIN_DATABASE_URL) and that the "
+        "database is running and accepts this user."
+    )
+
+
+@contextmanager
+def reaching(engine: Engine) -> Iterator[None]:
+    """Turn a store that cannot be reached into `unreachable`'s one line."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        unreachable(engine, exc)
 
 
 @contextmanager
 def store(
-    loaded: configuration.LoadedConfig | None, check_version: bool = True
+    loaded: LoadedConfig | None, check_version: bool = True, *, create: bool = False
 ) -> Iterator[sessionmaker[Session]]:
     from tocsin import store as versions
+    from tocsin.db import make_sessionmaker
+    from tocsin.errors import TocsinError
 
-    engine = engine_for(loaded)
+    engine = engine_for(loaded, create=create)
     try:
-        if check_version:
-            versions.ensure_current(engine)
-        yield make_sessionmaker(engine)
+        with reaching(engine):
+            if check_version:
+                versions.ensure_current(engine)
+            yield make_sessionmaker(engine)
     except TocsinError as exc:
         fail(str(exc))
     finally:
@@ -95,6 +159,9 @@ def store(
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    from tocsin.db import session_scope
+    from tocsin.errors import TocsinError
+
     try:
         with session_scope(factory) as session:
             yield session

@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from tocsin.cli.common import (
     ConfigOption,
@@ -24,12 +23,11 @@ from tocsin.cli.common import (
     transaction,
     when,
 )
-from tocsin.config import parse_duration
-from tocsin.matchers import parse_matchers
-from tocsin.noise import known_issues, maintenance, silences
-from tocsin.noise.common import status_of, window_of
-from tocsin.noise.models import KnownIssue, MaintenanceWindow, Silence
-from tocsin.noise.stats import noise_stats
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tocsin.noise.models import KnownIssue, MaintenanceWindow, Silence
 
 silence_app = typer.Typer(no_args_is_help=True, help="Mute alerts by label matchers.")
 maintenance_app = typer.Typer(no_args_is_help=True, help="Maintenance windows per service.")
@@ -87,6 +85,8 @@ def _instant(text: str, option: str) -> datetime:
 
 
 def _duration(text: str, option: str) -> timedelta:
+    from tocsin.config import parse_duration
+
     try:
         value = parse_duration(text)
     except ValueError as exc:
@@ -175,6 +175,9 @@ def silence_add(
     config: ConfigOption = None,
 ) -> None:
     """Mute matching alerts; prints the silence id."""
+    from tocsin.matchers import parse_matchers
+    from tocsin.noise import silences
+
     now = clock.now()
     starts_at, ends_at = _span(now, start, for_, until, every is not None)
     length = _recurrence(every, duration)
@@ -196,6 +199,8 @@ def silence_add(
 
 
 def _silence_row(silence: Silence, now: datetime) -> dict[str, Any]:
+    from tocsin.noise.common import status_of
+
     return {
         "id": silence.id,
         "matchers": ", ".join(silence.matchers),
@@ -214,6 +219,8 @@ def silence_list(
     all_: AllOption = False, json: JsonOption = False, config: ConfigOption = None
 ) -> None:
     """Silences in force or scheduled (with --all, expired ones too)."""
+    from tocsin.noise import silences
+
     _listing(
         config,
         lambda session, now: [
@@ -227,6 +234,8 @@ def silence_list(
 @silence_app.command("expire")
 def silence_expire(silence_id: str, config: ConfigOption = None) -> None:
     """End a silence now; alerts it muted that still fire are notified."""
+    from tocsin.noise import silences
+
     _end(config, silences.expire_silence, silence_id, f"silence {silence_id} expired")
 
 
@@ -248,6 +257,8 @@ def maintenance_add(
     config: ConfigOption = None,
 ) -> None:
     """Schedule a window: alerts of these services are recorded, not notified."""
+    from tocsin.noise import maintenance
+
     now = clock.now()
     starts_at, ends_at = _span(now, start, for_, end, every is not None)
     length = _recurrence(every, duration)
@@ -269,6 +280,8 @@ def maintenance_add(
 
 
 def _window_row(window: MaintenanceWindow, now: datetime) -> dict[str, Any]:
+    from tocsin.noise.common import status_of, window_of
+
     return {
         "id": window.id,
         "title": window.title,
@@ -288,6 +301,8 @@ def maintenance_list(
     all_: AllOption = False, json: JsonOption = False, config: ConfigOption = None
 ) -> None:
     """Windows in force or scheduled (with --all, ended ones too)."""
+    from tocsin.noise import maintenance
+
     _listing(
         config,
         lambda session, now: [
@@ -301,6 +316,8 @@ def maintenance_list(
 @maintenance_app.command("end")
 def maintenance_end(window_id: str, config: ConfigOption = None) -> None:
     """End a window now (or cancel one scheduled ahead)."""
+    from tocsin.noise import maintenance
+
     _end(config, maintenance.end_window, window_id, f"maintenance window {window_id} ended")
 
 
@@ -324,6 +341,9 @@ def known_issue_add(
     config: ConfigOption = None,
 ) -> None:
     """Suppress alerts matching a known issue until it expires (default: one hour)."""
+    from tocsin.matchers import parse_matchers
+    from tocsin.noise import known_issues
+
     now = clock.now()
     expires_at = _instant(until, "--until") if until else now + _duration(for_ or "1h", "--for")
     with store(optional_config(config)) as factory, transaction(factory) as session:
@@ -364,6 +384,8 @@ def known_issue_list(
     all_: AllOption = False, json: JsonOption = False, config: ConfigOption = None
 ) -> None:
     """Known issues and how many alerts each suppressed."""
+    from tocsin.noise import known_issues
+
     _listing(
         config,
         lambda session, now: [
@@ -378,6 +400,8 @@ def known_issue_list(
 @known_issue_app.command("expire")
 def known_issue_expire(issue_id: str, config: ConfigOption = None) -> None:
     """Stop suppressing now; matching alerts that still fire are notified."""
+    from tocsin.noise import known_issues
+
     _end(config, known_issues.expire_known_issue, issue_id, f"known issue {issue_id} expired")
 
 
@@ -395,6 +419,8 @@ def stats_noise(
 ) -> None:
     """Alert fatigue, per check and overall: notifications/day, alerts resolved unacknowledged
     within --quick, acknowledgements marked noise, MTTA, what noise control muted."""
+    from tocsin.noise.stats import noise_stats
+
     span, window = _duration(since, "--since"), _duration(quick, "--quick")
     now = clock.now()
     with store(optional_config(config)) as factory, transaction(factory) as session:

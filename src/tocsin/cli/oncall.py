@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -27,10 +27,11 @@ from tocsin.cli.common import (
     store,
     transaction,
 )
-from tocsin.config import TocsinConfig, parse_duration
-from tocsin.oncall import ical, service
-from tocsin.oncall.models import OncallOverride
-from tocsin.oncall.rotation import Shift
+
+if TYPE_CHECKING:
+    from tocsin.config import TocsinConfig
+    from tocsin.oncall.models import OncallOverride
+    from tocsin.oncall.rotation import Shift
 
 app = typer.Typer(no_args_is_help=True, help="Who is on call, shifts, overrides, calendars.")
 
@@ -42,6 +43,8 @@ _RELATIVE = re.compile(r"^now\s*(?:([+-])\s*(\S+))?$")
 
 def parse_time(text: str, now: datetime, zone: str = "UTC") -> datetime:
     """`now`, `now±DURATION` or ISO 8601 as aware UTC; naive ISO is read in `zone`."""
+    from tocsin.config import parse_duration
+
     value = text.strip()
     if match := _RELATIVE.match(value):
         if not match.group(1):
@@ -105,6 +108,8 @@ def who(
     json: JsonOption = False,
 ) -> None:
     """Who is on call (primary and backup) now or at --at."""
+    from tocsin.oncall import service
+
     loaded = load_config(config)
     cfg = loaded.config
     names = _names(cfg, schedule)
@@ -148,6 +153,8 @@ def list_shifts(
     json: JsonOption = False,
 ) -> None:
     """The shifts from now on, gaps included, in each schedule's zone."""
+    from tocsin.oncall import service
+
     loaded = load_config(config)
     cfg = loaded.config
     now = clock.now()
@@ -182,6 +189,8 @@ def export_ical(
     config: ConfigOption = None,
 ) -> None:
     """The schedule's shifts as an iCalendar feed; UIDs stay the same across exports."""
+    from tocsin.oncall import ical, service
+
     loaded = load_config(config)
     cfg = loaded.config
     _names(cfg, schedule)
@@ -222,6 +231,9 @@ def override(
     config: ConfigOption = None,
 ) -> None:
     """Hand a shift to someone (--user ben --by ana) or take one (--by ben); or --delete ID."""
+    from tocsin.config import parse_duration
+    from tocsin.oncall import service
+
     if delete is not None:
         with store(optional_config(config)) as factory, transaction(factory) as session:
             service.delete_override(session, delete)
@@ -289,6 +301,8 @@ def overrides(
     json: JsonOption = False,
 ) -> None:
     """Overrides not yet over (or --all), by start time."""
+    from tocsin.oncall import service
+
     with store(optional_config(config)) as factory, transaction(factory) as session:
         rows = [
             _override_dict(r)

@@ -3,7 +3,6 @@ the configuration (both keep the running one when the new file is bad)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import signal
@@ -11,19 +10,19 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from sqlalchemy.orm import Session, sessionmaker
 
-from tocsin import config as configuration
-from tocsin.api.app import create_app, sync_heartbeats
-from tocsin.api.deps import Settings
 from tocsin.cli.common import ConfigOption, clock, fail, load_config, setup_logging, store
-from tocsin.config import TocsinConfig
-from tocsin.errors import ConfigError
-from tocsin.worker.loop import Worker
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from tocsin.config import TocsinConfig
+    from tocsin.worker.loop import Worker
 
 log = logging.getLogger("tocsin.run")
 
@@ -51,6 +50,10 @@ def run(
 ) -> None:
     """Run the workers (due checks, notifications, timers, heartbeat) and serve the API.
     Refuses a store that is behind."""
+    from tocsin import config as configuration
+    from tocsin.errors import ConfigError
+    from tocsin.worker.loop import Worker
+
     if api_only and workers_only:
         fail("--api-only and --workers-only exclude each other")
     setup_logging(verbose)
@@ -85,7 +88,7 @@ def run(
             api.reload(fresh.config)
         return fresh.config
 
-    with store(loaded) as factory:
+    with store(loaded, create=True) as factory:
         signal.signal(signal.SIGTERM, on_stop)
         signal.signal(signal.SIGINT, on_stop)
         signal.signal(signal.SIGHUP, on_hup)
@@ -132,6 +135,8 @@ def _work(
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     """uvloop's event loop when it is installed (cheaper per request), else asyncio's."""
+    import asyncio
+
     try:
         import uvloop
     except ImportError:
@@ -151,6 +156,11 @@ class ApiThread:
         port: int,
         stop: threading.Event,
     ) -> None:
+        import uvicorn
+
+        from tocsin.api.app import create_app
+        from tocsin.api.deps import Settings
+
         self.settings = Settings(config, factory, clock)
         self.app = create_app(self.settings)
         self.server = uvicorn.Server(
@@ -168,6 +178,8 @@ class ApiThread:
         self._thread = threading.Thread(target=self._serve, name="api", daemon=True)
 
     def _serve(self) -> None:
+        import asyncio
+
         # (uvicorn exits by SystemExit when it cannot bind)
         with contextlib.suppress(SystemExit), asyncio.Runner(loop_factory=loop_factory()) as runner:
             runner.run(self.server.serve())
@@ -185,6 +197,10 @@ class ApiThread:
                     log.info("API listening on http://%s:%s", *sock.getsockname()[:2])
 
     def reload(self, config: TocsinConfig) -> None:
+        import asyncio
+
+        from tocsin.api.app import sync_heartbeats
+
         self.settings.use(config)
         asyncio.run(sync_heartbeats(self.settings))
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tocsin import store as versions
-from tocsin.cli.common import ConfigOption, console, engine_for, fail, optional_config
+from tocsin.cli.common import (
+    ConfigOption,
+    console,
+    engine_for,
+    fail,
+    optional_config,
+    reaching,
+)
 
 db_app = typer.Typer(no_args_is_help=True, help="Manage the store's schema.")
 
@@ -22,6 +27,8 @@ def init(
 ) -> None:
     """Write a commented starter tocsin.yaml with the five storefront checks, and the
     eighteen runbooks of the reference documents in runbooks/ beside it."""
+    from importlib import resources
+
     if path.exists() and not force:
         fail(f"{path} already exists; pass --force to overwrite it")
     examples = resources.files("tocsin.examples")
@@ -47,11 +54,14 @@ def init(
 
 @db_app.command("upgrade")
 def upgrade(config: ConfigOption = None) -> None:
-    """Apply every pending migration to the store."""
-    engine = engine_for(optional_config(config))
-    before = versions.current(engine)
-    versions.upgrade(engine)
-    after = versions.current(engine)
+    """Apply every pending migration to the store (creating it if need be)."""
+    from tocsin import store as versions
+
+    engine = engine_for(optional_config(config), create=True)
+    with reaching(engine):
+        before = versions.current(engine)
+        versions.upgrade(engine)
+        after = versions.current(engine)
     console.print(
         f"store {engine.url.render_as_string(hide_password=True)}: {before or 'empty'} → {after}"
     )
@@ -60,5 +70,9 @@ def upgrade(config: ConfigOption = None) -> None:
 @db_app.command("current")
 def current(config: ConfigOption = None) -> None:
     """Print the store's schema revision and the one this Tocsin needs."""
+    from tocsin import store as versions
+
     engine = engine_for(optional_config(config))
-    console.print(f"store at {versions.current(engine) or 'none'}; code needs {versions.head()}")
+    with reaching(engine):
+        found = versions.current(engine)
+    console.print(f"store at {found or 'none'}; code needs {versions.head()}")

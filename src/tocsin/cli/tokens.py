@@ -19,8 +19,6 @@ from tocsin.cli.common import (
     transaction,
     when,
 )
-from tocsin.errors import Invalid
-from tocsin.tokens import service as auth
 
 app = typer.Typer(no_args_is_help=True, help="API tokens and integration keys.")
 
@@ -29,11 +27,14 @@ app = typer.Typer(no_args_is_help=True, help="API tokens and integration keys.")
 def create(
     name: Annotated[str, typer.Argument(help="Who or what uses it (e.g. prometheus).")],
     scope: Annotated[
-        str, typer.Option(help=f"Comma-separated, some of {', '.join(auth.SCOPES)}.")
+        str, typer.Option(help="Comma-separated: ingest, read, write (implies read), admin.")
     ] = "read",
     config: ConfigOption = None,
 ) -> None:
     """Create a token and print it once; only its SHA-256 is stored."""
+    from tocsin.tokens import service as auth
+    from tocsin.errors import Invalid
+
     try:
         scopes = auth.parse_scopes(scope)
     except Invalid as exc:
@@ -50,6 +51,8 @@ def create(
 @app.command("list")
 def list_tokens(config: ConfigOption = None, json: JsonOption = False) -> None:
     """Tokens with their scopes (never the tokens themselves)."""
+    from tocsin.tokens import service as auth
+
     with store(optional_config(config)) as factory, transaction(factory) as session:
         rows: list[dict[str, Any]] = [
             {
@@ -79,6 +82,8 @@ def list_tokens(config: ConfigOption = None, json: JsonOption = False) -> None:
 @app.command("revoke")
 def revoke(name: str, config: ConfigOption = None) -> None:
     """Revoke a token at once (a running API forgets it within 5 seconds)."""
+    from tocsin.tokens import service as auth
+
     with store(optional_config(config)) as factory, transaction(factory) as session:
         auth.revoke(session, name, clock.now())
     console.print(f"token {name!r} revoked", markup=False)
