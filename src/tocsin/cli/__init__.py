@@ -9,7 +9,19 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli import alerts, checks, config, demo, noise, oncall, run, runbooks, setup, tokens
+from tocsin.cli import (
+    alerts,
+    checks,
+    config,
+    demo,
+    heartbeats,
+    noise,
+    oncall,
+    run,
+    runbooks,
+    setup,
+    tokens,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -20,6 +32,7 @@ app.add_typer(config.app, name="config")
 app.add_typer(setup.db_app, name="db")
 app.add_typer(checks.app, name="check")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(heartbeats.app, name="heartbeat")
 app.add_typer(oncall.app, name="oncall")
 app.add_typer(tokens.app, name="token")
 app.add_typer(noise.silence_app, name="silence")

@@ -24,7 +24,7 @@ from tocsin.db import is_postgresql
 from tocsin.errors import Conflict, NotFound
 from tocsin.fingerprint import fingerprint
 from tocsin.heartbeats.models import Heartbeat, HeartbeatPing
-from tocsin.heartbeats.schedule import next_due
+from tocsin.heartbeats.schedule import missed_note, next_due
 from tocsin.pipeline import Pipeline
 from tocsin.prepared import Statements
 
@@ -52,6 +52,20 @@ def sync(session: Session, beats: Sequence[HeartbeatConfig], now: datetime) -> N
 
 def list_(session: Session) -> Sequence[Heartbeat]:
     return session.scalars(select(Heartbeat).order_by(Heartbeat.name)).all()
+
+
+def recent_pings(session: Session, heartbeat_id: int, limit: int) -> Sequence[HeartbeatPing]:
+    """The newest `limit` pings, newest first."""
+    return session.scalars(
+        select(HeartbeatPing)
+        .where(HeartbeatPing.heartbeat_id == heartbeat_id)
+        .order_by(HeartbeatPing.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def ping_url(public_url: str, key: str) -> str:
+    return f"{public_url.rstrip('/')}/ping/{key}"
 
 
 def alert_fingerprint(name: str) -> str:
@@ -263,7 +277,7 @@ def raise_missed(
             row.next_due_at is None or row.last_start_at + beat.grace <= now
         )
         what = "started but did not finish" if started else "missed its ping"
-        note = f"expected by {row.next_due_at:%Y-%m-%d %H:%M} UTC" if row.next_due_at else ""
+        note = missed_note(beat, row.next_due_at) if row.next_due_at else ""
         _raise(session, beat, f"Heartbeat {beat.name} {what}", note, now, pipeline)
         done += 1
     return done

@@ -80,14 +80,13 @@ async def exited(
 @router.get("/api/v1/heartbeats", summary="Heartbeats, their state and ping URLs")
 async def list_heartbeats(settings: AppSettings, _who: Reader) -> list[dict[str, Any]]:
     now = settings.clock.now()
-    base = settings.config.public_url.rstrip("/")
 
     def work(session: Session) -> list[dict[str, Any]]:
         return [
             {
                 "name": h.name,
                 "status": status(h.status, h.next_due_at, now),
-                "ping_url": f"{base}/ping/{h.uuid}",
+                "ping_url": heartbeats.ping_url(settings.config.public_url, h.uuid),
                 "last_ping_at": h.last_ping_at,
                 "next_due_at": h.next_due_at,
                 "alert_at": h.alert_at,
