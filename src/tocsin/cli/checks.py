@@ -108,11 +108,16 @@ def run_check(
 
 
 def _print_outcome(outcome: actions.Outcome) -> None:
-    head = f"{outcome.check_name}: {outcome.status} in {outcome.elapsed_ms:.1f} ms"
+    took = f"in {outcome.elapsed_ms:.1f} ms"
     if outcome.status == "error":
-        console.print(f"[red]{head}[/] — {outcome.error_kind}: {outcome.error}")
+        console.print(
+            f"[red]{outcome.check_name}: error {took}[/] — {outcome.error_kind}: {outcome.error}"
+        )
         return
-    console.print(head)
+    if outcome.status != "ok":
+        console.print(f"{outcome.check_name}: {outcome.status} {took}")
+    else:  # what a person asks first: does it fire? ("ok" would read as "all clear")
+        console.print(f"{outcome.check_name}: {_verdict(outcome)} {took}")
     if outcome.status == "inactive":
         console.print("outside its active hours: nothing queried, open alerts would resolve")
         return
@@ -123,3 +128,20 @@ def _print_outcome(outcome: actions.Outcome) -> None:
         value = "—" if r.value is None else f"{r.value:g}"
         table.add_row(labels, value, severity, r.message + "".join(f" ({n})" for n in r.notes))
     console.print(table)
+
+
+def _verdict(outcome: actions.Outcome) -> str:
+    """The worst severity a row fires at, else the worst pending one, else all clear."""
+    from tocsin.config import SEVERITIES
+
+    def worst(found: list[str]) -> str:
+        return min(found, key=SEVERITIES.index)
+
+    firing = [r.severity for r in outcome.results if r.severity]
+    pending = [r.raw_severity for r in outcome.results if not r.severity and r.raw_severity]
+    rows = f"{len(outcome.results)} rows: " if len(outcome.results) > 1 else ""
+    if firing:
+        return f"{rows}fires {worst(firing)}"
+    if pending:
+        return f"{rows}pending {worst(pending)}"
+    return f"{rows}all clear"
