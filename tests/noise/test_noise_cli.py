@@ -210,3 +210,23 @@ def test_alerts_show_says_why_nobody_was_paged_and_ack_noise_is_counted(
     code, out = invoke("stats", "noise", "--since", "3650d", "-c", cfg)
     assert code == 0
     assert "alert fatigue" in out
+
+
+def test_alerts_show_of_an_alert_silenced_after_it_was_told_says_it_was_notified(
+    cfg: str, factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    desk = Desk(factory, clock, noise_config())
+    told = desk.fire("orders")
+    now = clock.now()
+    with session_scope(factory) as s:
+        sid = silences.create_silence(
+            s, ['check="orders"'], now, now + timedelta(hours=1), "ana", "deploy", now=now
+        ).id
+    desk.step(timedelta(seconds=1))
+    code, out = invoke("alerts", "show", str(told), "-c", cfg)
+    assert code == 0, out
+    assert (
+        "paging: notified on console, pager before the silence began; muted since: "
+        f"silenced by ana: deploy (silence {sid})"
+    ) in out
+    assert "not notified" not in out

@@ -448,6 +448,15 @@ def note_expiring(session: Session, silence: Silence, now: datetime) -> None:
             )
 
 
+_MUTE_NAMES = {
+    "silence": "silence",
+    "maintenance": "maintenance window",
+    "known_issue": "known issue",
+    "inhibition": "inhibition",
+    "flapping": "flapping",
+}
+
+
 def explain(session: Session, alert: Alert) -> dict[str, Any]:
     """ "Why was I (not) paged?": the decision in force for an alert, as data and a line."""
     muted = session.get(MutedAlert, alert.id)
@@ -462,8 +471,13 @@ def explain(session: Session, alert: Alert) -> dict[str, Any]:
             "since": muted.since,
             "recheck_at": muted.recheck_at,
         }
+        why = f"{muted.data.get('reason', muted.kind)} ({muted.kind} {muted.ref})"
+        # Muted after it was told (a silence begun while it fired): not "not notified".
         out["summary"] = (
-            f"not notified: {muted.data.get('reason', muted.kind)} ({muted.kind} {muted.ref})"
+            f"notified on {', '.join(told)} before the {_MUTE_NAMES.get(muted.kind, 'mute')} "
+            f"began; muted since: {why}"
+            if told
+            else f"not notified: {why}"
         )
     elif group is not None:
         flushed = session.scalar(
