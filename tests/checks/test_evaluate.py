@@ -252,3 +252,35 @@ def test_message_templates_render_row_columns() -> None:
 )
 def test_history_aggregates(how: str, expected: float) -> None:
     assert ev.aggregate([1, 2, 3, 4], how) == expected
+
+
+def prometheus_titles(c: CheckConfig, series: list[dict[str, Any]]) -> list[str]:
+    results = ev.evaluate_rows(
+        c, series, dialect="prometheus", now=NOW, previous={}, pending={}, baselines=None
+    )
+    return [r.title for r in results]
+
+
+def test_a_prometheus_title_names_only_the_labels_that_tell_its_series_apart() -> None:
+    c = check(name="node_down", conditions=[{"when": "== 0", "severity": "HIGH"}])
+    down = {"__name__": "up", "job": "node", "env": "prod", "value": 0}
+    series = [{**down, "instance": f"db-{i}:9100"} for i in (1, 2)]
+    assert prometheus_titles(c, series) == ["Node down (db-1:9100)", "Node down (db-2:9100)"]
+    assert prometheus_titles(c, series[:1]) == ["Node down"]  # one series: its labels say it
+    (result,) = ev.evaluate_rows(
+        c, series[:1], dialect="prometheus", now=NOW, previous={}, pending={}
+    )
+    assert result.labels == {
+        "__name__": "up",
+        "env": "prod",
+        "instance": "db-1:9100",
+        "job": "node",
+    }
+
+
+def test_a_prometheus_title_names_at_most_three_labels_and_a_configured_key_all() -> None:
+    c = check(name="disk_full", conditions=[{"when": "> 90", "severity": "HIGH"}])
+    series = [{"a": f"a{i}", "b": f"b{i}", "c": f"c{i}", "d": f"d{i}", "value": 95} for i in (1, 2)]
+    assert prometheus_titles(c, series)[0] == "Disk full (a1, b1, c1)"
+    keyed = check(name="disk_full", conditions=c.model_dump()["conditions"], key=["d", "a"])
+    assert prometheus_titles(keyed, series)[0] == "Disk full (d1, a1)"

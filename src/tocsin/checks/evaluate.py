@@ -246,8 +246,9 @@ def evaluate_rows(
         )
     results = []
     seen: set[str] = set()
+    named = title_labels(check, rows, key)
     for row in rows:
-        result = _evaluate_row(check, row, key, now, previous, pending, baselines)
+        result = _evaluate_row(check, row, key, named, now, previous, pending, baselines)
         if result.fingerprint in seen:
             raise SourceError("query", f"two rows have the same key {result.labels}")
         seen.add(result.fingerprint)
@@ -255,10 +256,25 @@ def evaluate_rows(
     return results
 
 
+def title_labels(
+    check: CheckConfig, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
+) -> list[str]:
+    """The key labels a default title names: all of a configured `key:`; of a Prometheus
+    series' labels (its key when none is configured), only those whose values differ between
+    the series this evaluation returned, at most three: a title naming every label of a
+    series (`__name__`, `instance`, `job`, `device`…) reads as a dump, and the alert carries
+    them all as labels anyway. A title is set when its alert fires, so it does not change."""
+    if check.key:
+        return list(key)
+    varying = [k for k in key if len({str(row.get(k)) for row in rows}) > 1]
+    return varying[:3]
+
+
 def _evaluate_row(
     check: CheckConfig,
     row: Mapping[str, Any],
     key: Sequence[str],
+    named: Sequence[str],
     now: datetime,
     previous: Mapping[str, str],
     pending: Mapping[str, tuple[str, datetime]],
@@ -307,7 +323,7 @@ def _evaluate_row(
     severity, since = apply_for(raw, previous.get(fp), pending.get(fp), check.for_, now)
     if raw is not None and severity is None:
         notes.append(f"pending since {since:%H:%M:%S} (for {check.for_})" if since else "pending")
-    title = render(check.title, variables) if check.title else _default_title(check, labels, key)
+    title = render(check.title, variables) if check.title else _default_title(check, labels, named)
     if check.message:
         message = render(check.message, variables)
     elif decides:
