@@ -32,8 +32,8 @@ def create(
     config: ConfigOption = None,
 ) -> None:
     """Create a token and print it once; only its SHA-256 is stored."""
-    from tocsin.tokens import service as auth
     from tocsin.errors import Invalid
+    from tocsin.tokens import service as auth
 
     try:
         scopes = auth.parse_scopes(scope)
