@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from tocsin.api import errors
+from tocsin.api import errors, pages
 from tocsin.api.deps import Settings, TokenCache, in_transaction
 from tocsin.api.limits import BodyLimit
 from tocsin.api.metrics import StoreCollector, registry
@@ -61,7 +61,7 @@ def create_app(
         title="Tocsin",
         version="1",
         openapi_url=OPENAPI_URL,
-        docs_url="/api/v1/docs",
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN: no CDN, no inline script
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -76,9 +76,11 @@ def create_app(
     )
     for router in ROUTERS:
         app.include_router(router)
+    app.mount(pages.STATIC_PATH, pages.static_files(), name="static")
     errors.install(app)
     limit = settings.config.api.max_body_bytes
     app.add_middleware(BodyLimit, limit=limit)
+    app.add_middleware(pages.PageHeaders)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     if fast_pings:
         app.fast_pings(settings, limit)

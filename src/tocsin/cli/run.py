@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
@@ -25,6 +25,29 @@ if TYPE_CHECKING:
     from tocsin.worker.loop import Worker
 
 log = logging.getLogger("tocsin.run")
+
+
+class Tls(NamedTuple):
+    cert: Path
+    key: Path
+
+
+def _tls(cert: Path | None, key: Path | None, workers_only: bool) -> Tls | None:
+    """Both files or neither; loaded once here, so a key that does not match its certificate
+    is one line before anything starts rather than an API thread that never listens."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        fail("--tls-cert and --tls-key go together")
+    if workers_only:
+        fail("--tls-cert and --tls-key serve the API; --workers-only serves none")
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError) as exc:
+        fail(f"--tls-cert {cert} with --tls-key {key}: cannot be used: {exc}")
+    return Tls(cert, key)
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -46,6 +69,21 @@ def run(
     listen: Annotated[
         str | None, typer.Option(help="HOST:PORT for the API (default: api.listen).")
     ] = None,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-cert",
+            exists=True,
+            dir_okay=False,
+            help="Serve the API over HTTPS with this certificate (PEM; chain after it).",
+        ),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-key", exists=True, dir_okay=False, help="The certificate's private key (PEM)."
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the workers (due checks, notifications, timers, heartbeat) and serve the API.
@@ -56,6 +94,7 @@ def run(
 
     if api_only and workers_only:
         fail("--api-only and --workers-only exclude each other")
+    tls = _tls(tls_cert, tls_key, workers_only)
     setup_logging(verbose)
     loaded = load_config(config)
     if not api_only:
@@ -92,7 +131,11 @@ def run(
         signal.signal(signal.SIGTERM, on_stop)
         signal.signal(signal.SIGINT, on_stop)
         signal.signal(signal.SIGHUP, on_hup)
-        api = None if workers_only or once else ApiThread(loaded.config, factory, host, port, stop)
+        api = (
+            None
+            if workers_only or once
+            else ApiThread(loaded.config, factory, host, port, stop, tls)
+        )
         if api is not None:
             api.start()
         try:
@@ -155,6 +198,7 @@ class ApiThread:
         host: str,
         port: int,
         stop: threading.Event,
+        tls: Tls | None = None,
     ) -> None:
         import uvicorn
 
@@ -171,8 +215,11 @@ class ApiThread:
                 http="httptools",
                 log_level="warning",
                 access_log=False,
+                ssl_certfile=tls.cert if tls else None,
+                ssl_keyfile=tls.key if tls else None,
             )
         )
+        self.scheme = "https" if tls else "http"
         self._stop = stop
         self.failed = False
         self._thread = threading.Thread(target=self._serve, name="api", daemon=True)
@@ -194,7 +241,7 @@ class ApiThread:
         if self.server.started:
             for server in self.server.servers:
                 for sock in server.sockets:
-                    log.info("API listening on http://%s:%s", *sock.getsockname()[:2])
+                    log.info("API listening on %s://%s:%s", self.scheme, *sock.getsockname()[:2])
 
     def reload(self, config: TocsinConfig) -> None:
         import asyncio

@@ -4,30 +4,24 @@ token is the credential, so these pages take no API token."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from tocsin import acklinks, actions
 from tocsin.alerts import service as alerts
 from tocsin.api.deps import AppSettings, in_transaction
+from tocsin.api.pages import render
 from tocsin.errors import Conflict, Invalid, NotFound
 
 router = APIRouter(tags=["acknowledge links"])
-_pages = Environment(
-    loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-)
 
 
 def _page(status: int, heading: str, **values: Any) -> HTMLResponse:
-    html = _pages.get_template("ack.html").render(heading=heading, **values)
-    return HTMLResponse(html, status, headers={"Cache-Control": "no-store"})
+    return render("ack.html", status, heading=heading, **values)
 
 
 @router.get("/ack/{token}", response_class=HTMLResponse, summary="Confirm page (no change)")
