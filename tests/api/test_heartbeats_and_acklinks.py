@@ -113,13 +113,20 @@ def fire_one(client: TestClient, ingest: dict[str, str]) -> int:
     )
 
 
-def test_an_ack_link_confirms_on_get_and_acknowledges_only_on_post(
+def ack_path(
     client: TestClient, ingest: dict[str, str], factory: sessionmaker[Session], clock: VirtualClock
-) -> None:
+) -> str:
+    """The path of a fresh alert's acknowledge link."""
     alert_id = fire_one(client, ingest)
     with session_scope(factory) as s:
         url = acklinks.link(s, api_config(), alert_id, clock.now())
-    path = url.removeprefix("https://tocsin.example")
+    return url.removeprefix("https://tocsin.example")
+
+
+def test_an_ack_link_confirms_on_get_and_acknowledges_only_on_post(
+    client: TestClient, ingest: dict[str, str], factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    path = ack_path(client, ingest, factory, clock)
     page = client.get(path)
     assert page.status_code == 200
     assert "Payments &lt;down&gt;" in page.text  # escaped

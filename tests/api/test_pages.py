@@ -9,12 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy.orm import Session, sessionmaker
-from tests.api.conftest import api_config
-from tests.api.test_heartbeats_and_acklinks import fire_one
+from tests.api.test_heartbeats_and_acklinks import ack_path
 
-from tocsin import acklinks
 from tocsin.clock import VirtualClock
-from tocsin.db import session_scope
 
 POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -36,30 +33,27 @@ def assert_guarded(page: Response) -> None:
 
 
 @pytest.fixture
-def ack_path(
+def page_path(
     client: TestClient, ingest: dict[str, str], factory: sessionmaker[Session], clock: VirtualClock
 ) -> str:
-    alert_id = fire_one(client, ingest)
-    with session_scope(factory) as s:
-        url = acklinks.link(s, api_config(), alert_id, clock.now())
-    return url.removeprefix("https://tocsin.example")
+    return ack_path(client, ingest, factory, clock)
 
 
 def test_the_acknowledge_pages_carry_the_security_headers(
-    client: TestClient, ack_path: str
+    client: TestClient, page_path: str
 ) -> None:
-    assert_guarded(client.get(ack_path))  # the confirm page
-    assert_guarded(client.post(ack_path, data={"by": "ana"}))  # acknowledged
-    assert_guarded(client.post(ack_path))  # nothing to acknowledge: 409
+    assert_guarded(client.get(page_path))  # the confirm page
+    assert_guarded(client.post(page_path, data={"by": "ana"}))  # acknowledged
+    assert_guarded(client.post(page_path))  # nothing to acknowledge: 409
     refused = client.get("/ack/not-a-token")
     assert refused.status_code == 400
     assert_guarded(refused)
 
 
-def test_the_page_links_a_stylesheet_the_app_serves(client: TestClient, ack_path: str) -> None:
-    page = client.get(ack_path)
+def test_the_page_links_a_stylesheet_the_app_serves(client: TestClient, page_path: str) -> None:
+    page = client.get(page_path)
     assert '<link rel="stylesheet" href="../static/tocsin.css">' in page.text
-    sheet = client.get(urljoin(ack_path, "../static/tocsin.css"))
+    sheet = client.get(urljoin(page_path, "../static/tocsin.css"))
     assert sheet.status_code == 200
     assert sheet.headers["content-type"].startswith("text/css")
     assert ".CRITICAL" in sheet.text
