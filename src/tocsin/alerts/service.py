@@ -33,9 +33,17 @@ def get(session: Session, alert_id: int) -> Alert:
 
 
 def list_(
-    session: Session, *, state: str | None = None, check_name: str | None = None, limit: int = 100
+    session: Session,
+    *,
+    state: str | None = None,
+    check_name: str | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
 ) -> Sequence[Alert]:
+    """Newest first; `before_id` continues a listing after the last alert it showed."""
     query = select(Alert).order_by(Alert.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(Alert.id < before_id)
     if state == "open":
         query = query.where(Alert.state.in_(OPEN))
     elif state is not None:

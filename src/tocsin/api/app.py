@@ -102,8 +102,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(inbound.SCHEMA_DEFS)
-        schema.setdefault("components", {})["securitySchemes"] = {
-            "bearer": {"type": "http", "scheme": "bearer"}
-        }
+        for path, operations in schema["paths"].items():
+            if path.startswith(errors.V1):  # bad input there is a 400 (`errors.py`), never 422
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
         app.openapi_schema = schema
     return app.openapi_schema

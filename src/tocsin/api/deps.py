@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -160,9 +162,34 @@ async def authorize(request: Request, token: str | None, scope: str) -> auth.Pri
     return principal
 
 
+class TokenScheme(SecurityBase):
+    """The API token, for the OpenAPI document's `bearer` scheme: `Authorization: Bearer
+    TOKEN`, or Basic auth's password for clients that only take a URL (amtool)."""
+
+    def __init__(self) -> None:
+        self.model = HTTPBearerModel(
+            description="A token from `tocsin token create NAME --scope …` (ingest, read, "
+            "write, admin). Each operation names the scope it needs: `write` implies `read`, "
+            "`admin` implies every scope. Basic auth's password is read as the token too."
+        )
+        self.scheme_name = "bearer"
+
+    async def __call__(self, request: Request) -> str | None:
+        return auth.from_header(request.headers.get("authorization"))
+
+
+TOKEN = TokenScheme()
+
+
 def require(scope: str) -> Any:
-    async def dependency(request: Request) -> auth.Principal:
-        token = auth.from_header(request.headers.get("authorization"))
+    """The principal of a token with `scope`; declared in the OpenAPI document as the
+    `bearer` scheme with that scope."""
+
+    # The scheme as a default, not in Annotated[]: these annotations are strings, and one
+    # naming `scope` could not be resolved outside this function.
+    async def dependency(
+        request: Request, token: str | None = Security(TOKEN, scopes=[scope])
+    ) -> auth.Principal:
         return await authorize(request, token, scope)
 
     return Depends(dependency)
@@ -171,3 +198,42 @@ def require(scope: str) -> Any:
 Ingest = Annotated[auth.Principal, require("ingest")]
 Reader = Annotated[auth.Principal, require("read")]
 Writer = Annotated[auth.Principal, require("write")]
+
+
+async def _known_query(request: Request) -> None:
+    """A query parameter the operation does not take is a 400 naming it, never ignored: a
+    misspelt `?stat=firing` would otherwise list every alert."""
+    route = request.scope.get("route")
+    takes = _query_names(route)
+    unknown = sorted(set(request.query_params) - takes)
+    if unknown:
+        accepted = ", ".join(sorted(takes)) or "none"
+        problems = [f"query.{name}: not a parameter of this operation" for name in unknown]
+        raise HTTPException(
+            400,
+            {
+                "error": "bad_request",
+                "message": f"unknown query parameter {', '.join(map(repr, unknown))} "
+                f"(this operation takes: {accepted})",
+                "problems": problems,
+            },
+        )
+
+
+def _query_names(route: Any) -> frozenset[str]:
+    """The query parameters `route` and its dependencies declare (cached on the route)."""
+    known: frozenset[str] | None = getattr(route, "tocsin_query", None)
+    if known is None:
+        names: set[str] = set()
+        stack = [route.dependant] if route is not None else []
+        while stack:
+            dependant = stack.pop()
+            names.update(p.alias for p in dependant.query_params)
+            stack.extend(dependant.dependencies)
+        known = frozenset(names)
+        if route is not None:
+            route.tocsin_query = known
+    return known
+
+
+KnownQuery = Depends(_known_query)  # the operator API's routers: `dependencies=[KnownQuery]`

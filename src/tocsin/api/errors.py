@@ -39,9 +39,10 @@ def install(app: FastAPI) -> None:
         return JSONResponse(detail, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        return JSONResponse(body(422, "; ".join(problems), problems=problems), 422)
+        status = validation_status(request.url.path)
+        return JSONResponse(body(status, "; ".join(problems), problems=problems), status)
 
     @app.exception_handler(BadInput)
     async def bad_input(_request: Request, exc: BadInput) -> JSONResponse:
@@ -62,6 +63,18 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def store_down(_request: Request, _exc: OperationalError) -> JSONResponse:
         return unavailable()
+
+
+V1 = "/api/v1/"
+
+
+def validation_status(path: str) -> int:
+    """Under `/api/v1` every bad input is a 400, whoever finds it: the inbound formats there
+    (Alertmanager's webhook, the plain events) answer 400 as Alertmanager and PagerDuty do,
+    and their senders expect it, so the operator API's body and parameter validation says
+    400 too rather than FastAPI's 422. Elsewhere (pings, `/api/v2`) the answers are as their
+    clients know them."""
+    return 400 if path.startswith(V1) else 422
 
 
 def unavailable() -> JSONResponse:

@@ -15,8 +15,10 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
-from tocsin.api.deps import AppSettings, Reader, in_transaction
+from tocsin.api import paging
+from tocsin.api.deps import AppSettings, KnownQuery, Reader, in_transaction
 from tocsin.api.pings import record
+from tocsin.api.schemas import HeartbeatOut
 from tocsin.heartbeats import service as heartbeats
 from tocsin.heartbeats.schedule import status
 
@@ -77,8 +79,18 @@ async def exited(
     return await _ping(request, settings, key, "success", exit_code)
 
 
-@router.get("/api/v1/heartbeats", summary="Heartbeats, their state and ping URLs")
-async def list_heartbeats(settings: AppSettings, _who: Reader) -> list[dict[str, Any]]:
+@router.get(
+    "/api/v1/heartbeats",
+    summary="Heartbeats, their state and ping URLs, by name",
+    response_model=list[HeartbeatOut],
+    responses=paging.responses(400),
+    dependencies=[KnownQuery],
+)
+async def list_heartbeats(
+    settings: AppSettings,
+    _who: Reader,
+    page: paging.Listing,
+) -> list[dict[str, Any]]:
     now = settings.clock.now()
 
     def work(session: Session) -> list[dict[str, Any]]:
@@ -96,4 +108,5 @@ async def list_heartbeats(settings: AppSettings, _who: Reader) -> list[dict[str,
             for h in heartbeats.list_(session)
         ]
 
-    return await in_transaction(settings, work)
+    rows = await in_transaction(settings, work)
+    return page.sliced(rows)

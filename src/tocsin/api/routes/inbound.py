@@ -31,6 +31,7 @@ from tocsin.api.deps import (
 )
 from tocsin.api.limits import retry_after
 from tocsin.api.routes import silences
+from tocsin.api.schemas import EventsAnswer, WebhookAnswer, errors
 from tocsin.errors import Conflict
 from tocsin.inbound import alertmanager, events, pagerduty
 from tocsin.inbound import service as inbound
@@ -139,6 +140,8 @@ async def status(settings: AppSettings, _who: Reader) -> dict[str, Any]:
     tags=["inbound"],
     summary="An Alertmanager webhook receiver (payload version 4), Bearer token",
     openapi_extra=json_body(alertmanager.WebhookPayload),
+    response_model=WebhookAnswer,
+    responses=errors(400, 413),
 )
 async def alertmanager_webhook(
     request: Request, settings: AppSettings, who: Ingest
@@ -150,7 +153,11 @@ async def alertmanager_webhook(
     "/api/v1/alertmanager/{key}",
     tags=["inbound"],
     summary="An Alertmanager webhook receiver with its key in the URL",
-    openapi_extra=json_body(alertmanager.WebhookPayload),
+    description="For receivers that send no credentials: `key` is a token with the `ingest` "
+    "scope, and the only credential.",
+    openapi_extra={**json_body(alertmanager.WebhookPayload), "security": []},
+    response_model=WebhookAnswer,
+    responses=errors(400, 413),
 )
 async def alertmanager_webhook_key(
     request: Request, key: str, settings: AppSettings
@@ -170,6 +177,8 @@ async def _webhook(request: Request, settings: Settings, source: str) -> dict[st
     tags=["inbound"],
     summary="Tocsin's plain JSON events, for scripts",
     openapi_extra=json_body(events.EventBatch),
+    response_model=EventsAnswer,
+    responses=errors(400, 413),
 )
 async def post_events(request: Request, settings: AppSettings, who: Ingest) -> dict[str, Any]:
     batch = events.parse(await request.body(), who.name)

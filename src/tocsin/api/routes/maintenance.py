@@ -12,7 +12,8 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from tocsin.api.deps import AppSettings, Reader, Writer
+from tocsin.api import paging
+from tocsin.api.deps import AppSettings, KnownQuery, Reader, Writer
 from tocsin.api.routes.silences import (
     Duration,
     Name,
@@ -24,6 +25,7 @@ from tocsin.api.routes.silences import (
     listed,
     shown,
 )
+from tocsin.api.schemas import KnownIssueOut, WindowOut, errors
 from tocsin.config import parse_duration
 from tocsin.errors import Invalid
 from tocsin.matchers import parse_matchers
@@ -32,7 +34,7 @@ from tocsin.noise.alertmanager import text
 from tocsin.noise.common import MAX_REACH, status_of, window_of
 from tocsin.noise.models import KnownIssue, MaintenanceWindow
 
-router = APIRouter(prefix="/api/v1", tags=["operator"])
+router = APIRouter(prefix="/api/v1", tags=["operator"], dependencies=[KnownQuery])
 
 
 class WindowCreate(Span):
@@ -65,16 +67,33 @@ def window_out(window: MaintenanceWindow, now: datetime) -> dict[str, Any]:
     }
 
 
-@router.get("/maintenance", summary="Maintenance windows in force or scheduled")
-async def list_windows(settings: AppSettings, _who: Reader, include_ended: ShowAll = False) -> Rows:
-    return await listed(
+@router.get(
+    "/maintenance",
+    summary="Maintenance windows in force or scheduled, by start",
+    response_model=list[WindowOut],
+    responses=paging.responses(400),
+)
+async def list_windows(
+    settings: AppSettings,
+    _who: Reader,
+    page: paging.Listing,
+    include_ended: ShowAll = False,
+) -> Rows:
+    rows = await listed(
         settings,
         lambda s, now: maintenance.list_windows(s, now, include_ended=include_ended),
         window_out,
     )
+    return page.sliced(rows)
 
 
-@router.post("/maintenance", summary="Schedule a maintenance window", status_code=201)
+@router.post(
+    "/maintenance",
+    summary="Schedule a maintenance window",
+    status_code=201,
+    response_model=WindowOut,
+    responses=errors(400, 413),
+)
 async def create_window(body: WindowCreate, settings: AppSettings, who: Writer) -> Row:
     def work(session: Session, now: datetime) -> MaintenanceWindow:
         starts_at, ends_at, length = body.resolve(now)
@@ -98,6 +117,8 @@ async def create_window(body: WindowCreate, settings: AppSettings, who: Writer) 
 @router.post(
     "/maintenance/{window_id}/end",
     summary="End a maintenance window now (one scheduled ahead is cancelled)",
+    response_model=WindowOut,
+    responses=errors(400, 404, 409),
 )
 async def end_window(window_id: RowId, settings: AppSettings, _who: Writer) -> Row:
     return await shown(
@@ -151,21 +172,32 @@ def issue_out(issue: KnownIssue, now: datetime) -> dict[str, Any]:
     }
 
 
-@router.get("/known-issues", summary="Known issues and how many alerts each suppressed")
+@router.get(
+    "/known-issues",
+    summary="Known issues and how many alerts each suppressed, oldest first",
+    response_model=list[KnownIssueOut],
+    responses=paging.responses(400),
+)
 async def list_known_issues(
-    settings: AppSettings, _who: Reader, include_expired: ShowAll = False
+    settings: AppSettings,
+    _who: Reader,
+    page: paging.Listing,
+    include_expired: ShowAll = False,
 ) -> Rows:
-    return await listed(
+    rows = await listed(
         settings,
         lambda s, now: known_issues.list_known_issues(s, now, include_expired=include_expired),
         issue_out,
     )
+    return page.sliced(rows)
 
 
 @router.post(
     "/known-issues",
     summary="Suppress and count alerts matching a known issue until it expires",
     status_code=201,
+    response_model=KnownIssueOut,
+    responses=errors(400, 409, 413),
 )
 async def create_known_issue(body: KnownIssueCreate, settings: AppSettings, who: Writer) -> Row:
     def work(session: Session, now: datetime) -> KnownIssue:
@@ -185,7 +217,12 @@ async def create_known_issue(body: KnownIssueCreate, settings: AppSettings, who:
     return await shown(settings, work, issue_out)
 
 
-@router.delete("/known-issues/{issue_id}", summary="Expire a known issue now")
+@router.delete(
+    "/known-issues/{issue_id}",
+    summary="Expire a known issue now",
+    response_model=KnownIssueOut,
+    responses=errors(400, 404, 409),
+)
 async def expire_known_issue(issue_id: RowId, settings: AppSettings, _who: Writer) -> Row:
     return await shown(
         settings, lambda s, now: known_issues.expire_known_issue(s, issue_id, now), issue_out

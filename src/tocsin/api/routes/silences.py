@@ -32,7 +32,9 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.lifecycle import OPEN
 from tocsin.alerts.models import Alert
-from tocsin.api.deps import AppSettings, Reader, Settings, Writer, in_transaction
+from tocsin.api import paging
+from tocsin.api.deps import AppSettings, KnownQuery, Reader, Settings, Writer, in_transaction
+from tocsin.api.schemas import SilenceOut, errors
 from tocsin.config import parse_duration
 from tocsin.errors import Conflict, Invalid, NotFound
 from tocsin.inbound.alertmanager import gettable
@@ -318,18 +320,37 @@ def silence_out(silence: Silence, now: datetime) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/silences", tags=["operator"], summary="Silences in force or scheduled")
+@router.get(
+    "/api/v1/silences",
+    tags=["operator"],
+    summary="Silences in force or scheduled, by start",
+    response_model=list[SilenceOut],
+    responses=paging.responses(400),
+    dependencies=[KnownQuery],
+)
 async def list_silences(
-    settings: AppSettings, _who: Reader, include_expired: ShowAll = False
+    settings: AppSettings,
+    _who: Reader,
+    page: paging.Listing,
+    include_expired: ShowAll = False,
 ) -> Rows:
-    return await listed(
+    rows = await listed(
         settings,
         lambda s, now: silences.list_silences(s, now, include_expired=include_expired),
         silence_out,
     )
+    return page.sliced(rows)
 
 
-@router.post("/api/v1/silences", tags=["operator"], summary="Mute matching alerts", status_code=201)
+@router.post(
+    "/api/v1/silences",
+    tags=["operator"],
+    summary="Mute matching alerts",
+    status_code=201,
+    response_model=SilenceOut,
+    responses=errors(400, 413),
+    dependencies=[KnownQuery],
+)
 async def create_silence(body: SilenceCreate, settings: AppSettings, who: Writer) -> Row:
     def work(session: Session, now: datetime) -> Silence:
         starts_at, ends_at, length = body.resolve(now)
@@ -354,6 +375,9 @@ async def create_silence(body: SilenceCreate, settings: AppSettings, who: Writer
     "/api/v1/silences/{silence_id}",
     tags=["operator"],
     summary="Expire a silence now; alerts it muted that still fire are notified",
+    response_model=SilenceOut,
+    responses=errors(400, 404, 409),
+    dependencies=[KnownQuery],
 )
 async def expire_silence(silence_id: RowId, settings: AppSettings, _who: Writer) -> Row:
     return await shown(
