@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy.orm import Session, sessionmaker
 from tests.api.test_heartbeats_and_acklinks import ack_path
+from tests.api.test_runbook_pages import SHIPPED, client_for
 
 from tocsin.clock import VirtualClock
 
@@ -69,3 +70,16 @@ def test_json_answers_and_pings_are_left_alone(client: TestClient, admin: dict[s
 def test_there_is_no_page_that_loads_code_from_a_cdn(client: TestClient) -> None:
     assert client.get("/api/v1/docs").status_code == 404
     assert client.get("/api/v1/openapi.json").status_code == 200
+
+
+def test_the_runbook_pages_get_the_same_headers_beside_their_own_policy(
+    factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    with client_for(factory, clock, SHIPPED) as client:
+        for path in ("/runbooks", "/runbooks/database-emergency", "/runbooks/nope"):
+            page = client.get(path)
+            assert page.headers["x-frame-options"] == "DENY", path
+            assert page.headers["referrer-policy"] == "no-referrer", path
+            assert page.headers["x-content-type-options"] == "nosniff", path
+            assert "frame-ancestors 'none'" in page.headers["content-security-policy"], path
+            assert "unsafe-inline" not in page.headers["content-security-policy"], path

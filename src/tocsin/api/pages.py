@@ -49,7 +49,8 @@ def static_files() -> StaticFiles:
 
 class PageHeaders:
     """Adds `HEADERS` to every answer whose Content-Type is text/html (others pass as they
-    are: the API's JSON, pings, metrics)."""
+    are: the API's JSON, pings, metrics). A page that sets one of them keeps its own: the
+    runbook pages' policy also allows the images their Markdown links."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -16,7 +16,9 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.api.deps import AppSettings, Reader
+from tocsin.api import paging
+from tocsin.api.deps import AppSettings, KnownQuery, Reader
+from tocsin.api.schemas import errors
 from tocsin.errors import NotFound
 from tocsin.runbooks.render import to_html
 from tocsin.runbooks.schemas import RunbookOut, RunbookSummaryOut, detail, summary
@@ -28,13 +30,13 @@ _pages = Environment(
     loader=FileSystemLoader(_HERE / "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
+# X-Frame-Options, Referrer-Policy and nosniff come with every page (`tocsin.api.pages`);
+# a runbook's own policy widens img-src to the images its Markdown links.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-cache",
 }
 
@@ -78,17 +80,25 @@ async def page(runbook_id: str, settings: AppSettings) -> HTMLResponse:
 
 
 @router.get(
-    "/api/v1/runbooks", summary="Every runbook, summarised", response_model=list[RunbookSummaryOut]
+    "/api/v1/runbooks",
+    summary="Every runbook, summarised, by id",
+    response_model=list[RunbookSummaryOut],
+    responses=paging.responses(400),
+    dependencies=[KnownQuery],
 )
-async def list_runbooks(settings: AppSettings, _who: Reader) -> list[RunbookSummaryOut]:
+async def list_runbooks(
+    settings: AppSettings, _who: Reader, page: paging.Listing
+) -> list[RunbookSummaryOut]:
     found = await _catalog(settings)
-    return [summary(r) for r in found.runbooks]
+    return page.sliced([summary(r) for r in found.runbooks])
 
 
 @router.get(
     "/api/v1/runbooks/{runbook_id}",
     summary="One runbook: front matter, sections, steps and their blocks, checklist",
     response_model=RunbookOut,
+    responses=errors(400, 404),
+    dependencies=[KnownQuery],
 )
 async def show_runbook(runbook_id: str, settings: AppSettings, _who: Reader) -> RunbookOut:
     found = await _catalog(settings)
