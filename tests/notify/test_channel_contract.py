@@ -31,13 +31,14 @@ from tocsin.config import (
     TwilioChannelConfig,
     WebhookChannelConfig,
 )
-from tocsin.notify.base import Channel, Message, TransportError
+from tocsin.notify.base import Channel, TransportError
 from tocsin.notify.discord import DiscordChannel
 from tocsin.notify.http import make_client
 from tocsin.notify.pagerduty import PagerDutyChannel
 from tocsin.notify.slack import SlackChannel
 from tocsin.notify.twilio import TwilioChannel
 from tocsin.notify.webhook import WebhookChannel
+from tocsin.outbox.payload import Message
 
 PUBLIC_URL = "https://tocsin.example"
 SECRET_PATH = "/hooks/T0K3N-s3cr3t"

@@ -10,9 +10,10 @@ from tests.support.loopback import Loopback
 
 from tocsin.config import DiscordChannelConfig, SlackChannelConfig, WebhookChannelConfig
 from tocsin.notify import discord, pagerduty, slack
-from tocsin.notify.base import Message, TransportError
+from tocsin.notify.base import TransportError
 from tocsin.notify.http import make_client
 from tocsin.notify.webhook import WebhookChannel, encode_body
+from tocsin.outbox.payload import Message
 
 PUBLIC_URL = "https://tocsin.example"
 EVENT_STATES = {

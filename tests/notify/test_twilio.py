@@ -13,9 +13,10 @@ import pytest
 from tests.support.loopback import Answer, Loopback, Received
 
 from tocsin.config import TwilioChannelConfig
-from tocsin.notify.base import Message, TransportError
+from tocsin.notify.base import TransportError
 from tocsin.notify.http import make_client
 from tocsin.notify.twilio import MAX_SMS_CHARS, TwilioChannel
+from tocsin.outbox.payload import Message
 
 SID = "AC0123456789abcdef0123456789abcdef"
 TOKEN = "s3cr3t-auth-token-do-not-leak"

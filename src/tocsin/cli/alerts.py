@@ -24,7 +24,7 @@ from tocsin.cli.common import (
 from tocsin.config import TocsinConfig
 from tocsin.noise import stats as noise_stats
 from tocsin.noise.screen import explain
-from tocsin.notify import service as outbox
+from tocsin.outbox import service as outbox
 
 app = typer.Typer(no_args_is_help=True, help="List, inspect, acknowledge and resolve alerts.")
 STATES = ("open", "firing", "acknowledged", "resolved")

@@ -1,10 +1,13 @@
-"""The channel interface: one small protocol, one error type with a `permanent` flag."""
+"""The channel interface: one small protocol, one error type with a `permanent` flag.
+
+A channel sends an outbox row's `Message`; it never touches the store."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
+
+from tocsin.outbox.payload import Message
 
 
 class TransportError(Exception):
@@ -17,16 +20,6 @@ class TransportError(Exception):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class Message:
-    """What a channel sends: the outbox row's stable id (the dedup key) and its payload."""
-
-    id: str
-    channel: str
-    target: str | None
-    payload: dict[str, Any]
 
 
 class Channel(Protocol):

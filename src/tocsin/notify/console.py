@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from tocsin.notify.base import Message
 from tocsin.notify.text import notice
+from tocsin.outbox.payload import Message
 
 ICONS = {"fired": "🔴", "severity_changed": "🟠", "acknowledged": "🟡", "resolved": "🟢"}
 

@@ -34,8 +34,9 @@ from typing import Any
 from jinja2 import Environment, Template
 
 from tocsin.config.channels import EmailChannelConfig
-from tocsin.notify.base import Message, TransportError
+from tocsin.notify.base import TransportError
 from tocsin.notify.text import ack_link, notice
+from tocsin.outbox.payload import Message
 
 MAX_SUBJECT_TITLE = 200
 

@@ -14,7 +14,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
-from tocsin.notify.base import Message, TransportError
+from tocsin.notify.base import TransportError
+from tocsin.outbox.payload import Message
 
 
 class HttpSpec(Protocol):

@@ -29,9 +29,10 @@ from xml.sax.saxutils import escape
 import httpx
 
 from tocsin.config.channels import TwilioChannelConfig
-from tocsin.notify.base import Message, TransportError
+from tocsin.notify.base import TransportError
 from tocsin.notify.http import post
 from tocsin.notify.text import notice
+from tocsin.outbox.payload import Message
 
 # Twilio concatenates long texts up to 1,600 characters and rejects anything longer.
 MAX_SMS_CHARS = 1600

@@ -46,8 +46,8 @@ import httpx
 
 from tocsin.clock import Clock, SystemClock
 from tocsin.config.channels import WebhookChannelConfig
-from tocsin.notify.base import Message
 from tocsin.notify.http import post
+from tocsin.outbox.payload import Message
 
 BODY_VERSION = 1
 SIGNED_HEADERS = ("content-type", "idempotency-key", "x-tocsin-timestamp", "x-tocsin-signature")

@@ -20,7 +20,7 @@ from tocsin.checks import service as checks
 from tocsin.checks.models import Evaluation
 from tocsin.checks.sources import open_source
 from tocsin.errors import NotFound, SourceError
-from tocsin.notify import service as outbox
+from tocsin.outbox import service as outbox
 
 router = APIRouter(prefix="/api/v1", tags=["operator"])
 ALERT_FIELDS = (
