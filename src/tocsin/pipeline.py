@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from tocsin import acklinks, noise
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
-from tocsin.config import TocsinConfig, TwilioChannelConfig
+from tocsin.config import TocsinConfig
 from tocsin.errors import Conflict
 from tocsin.escalation import service as escalations
 from tocsin.escalation.models import Escalation, EscalationStep
@@ -43,7 +43,6 @@ from tocsin.routing import Router, match_labels, merge
 
 log = logging.getLogger("tocsin.pipeline")
 
-PERSONAL_KINDS = ("email", "twilio", "slack", "discord")  # can address one person
 DELIVERY_ORIGIN = "delivery"  # Tocsin's own alert: a channel that fails for good
 
 
@@ -56,14 +55,8 @@ class Pipeline:
         self._check_channels = {
             check.name: list(check.notify) for check in config.checks if check.notify is not None
         }
-        self._personal = [
-            name for name, spec in config.channels.items() if spec.type in PERSONAL_KINDS
-        ]
-        self._numbers = {
-            name: list(spec.to)
-            for name, spec in config.channels.items()
-            if isinstance(spec, TwilioChannelConfig)
-        }
+        self._personal = [name for name, spec in config.channels.items() if spec.reaches_a_person()]
+        self._targets = {name: spec.targets() for name, spec in config.channels.items()}
 
     # --- routing ------------------------------------------------------------------------
 
@@ -77,13 +70,13 @@ class Pipeline:
         return now, digest, policies
 
     def deliveries(self, channels: Sequence[str]) -> list[outbox.Delivery]:
-        """One delivery per channel, and one per number for SMS and voice, so a retry to one
-        failing number never texts the others again."""
-        out: list[outbox.Delivery] = []
-        for channel in channels:
-            numbers = self._numbers.get(channel)
-            out.extend((channel, n) for n in numbers) if numbers else out.append((channel, None))
-        return out
+        """One delivery per channel target (one per number for SMS and voice), so a retry to
+        one failing target never repeats the others."""
+        return [
+            (channel, target)
+            for channel in channels
+            for target in self._targets.get(channel, [None])
+        ]
 
     # --- transitions --------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from typing import Any
 from jinja2 import Environment, Template
 
 from tocsin.config.channels import EmailChannelConfig
-from tocsin.notify.base import TransportError
+from tocsin.notify.base import Surroundings, TransportError
 from tocsin.notify.text import ack_link, notice
 from tocsin.outbox.payload import Message
 
@@ -218,6 +218,10 @@ def _digest_lines(payloads: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
 
 
 class EmailChannel:
+    @classmethod
+    def from_config(cls, name: str, config: EmailChannelConfig, env: Surroundings) -> EmailChannel:
+        return cls(name, config, env.public_url)
+
     def __init__(
         self,
         name: str,

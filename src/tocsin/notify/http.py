@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import httpx
 
-from tocsin.notify.base import TransportError
+from tocsin.notify.base import Surroundings, TransportError
 from tocsin.outbox.payload import Message
 
 
@@ -118,6 +118,10 @@ def make_client() -> httpx.Client:
 class JsonChannel(Generic[Spec]):
     """A channel that POSTs one JSON body per message to its configured URL; a subclass says
     what the body is (`body`, None for nothing to send) and which headers go with it."""
+
+    @classmethod
+    def from_config(cls, name: str, config: Spec, env: Surroundings) -> Self:
+        return cls(name, config, env.http, env.public_url)
 
     def __init__(self, name: str, config: Spec, client: httpx.Client, public_url: str) -> None:
         self.name = name

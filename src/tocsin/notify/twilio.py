@@ -29,7 +29,7 @@ from xml.sax.saxutils import escape
 import httpx
 
 from tocsin.config.channels import TwilioChannelConfig
-from tocsin.notify.base import TransportError
+from tocsin.notify.base import Surroundings, TransportError
 from tocsin.notify.http import post
 from tocsin.notify.text import notice
 from tocsin.outbox.payload import Message
@@ -80,6 +80,12 @@ def voice_twiml(payload: dict[str, Any]) -> str:
 
 
 class TwilioChannel:
+    @classmethod
+    def from_config(
+        cls, name: str, config: TwilioChannelConfig, env: Surroundings
+    ) -> TwilioChannel:
+        return cls(name, config, env.http)
+
     def __init__(self, name: str, config: TwilioChannelConfig, client: httpx.Client) -> None:
         self.name = name
         self._config = config

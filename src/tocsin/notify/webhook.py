@@ -46,6 +46,7 @@ import httpx
 
 from tocsin.clock import Clock, SystemClock
 from tocsin.config.channels import WebhookChannelConfig
+from tocsin.notify.base import Surroundings
 from tocsin.notify.http import post
 from tocsin.outbox.payload import Message
 
@@ -66,6 +67,14 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class WebhookChannel:
+    @classmethod
+    def from_config(
+        cls, name: str, config: WebhookChannelConfig, env: Surroundings
+    ) -> WebhookChannel:
+        # Signature timestamps are checked against the receiver's real clock, so they come
+        # from the system clock even when Tocsin runs on virtual time.
+        return cls(name, config, env.http, SystemClock())
+
     def __init__(
         self,
         name: str,
