@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tocsin.config import EmailChannelConfig
-from tocsin.notify.base import TransportError
+from tocsin.egress import TransportError
 from tocsin.notify.email import EmailChannel, build_digest
 from tocsin.outbox.payload import Message
 

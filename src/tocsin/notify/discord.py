@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from tocsin.config.channels import DiscordChannelConfig
-from tocsin.notify.base import TransportError
+from tocsin.egress import TransportError
 from tocsin.notify.http import JsonChannel
 from tocsin.notify.text import ack_link, clip, format_value, notice, runbook_link
 from tocsin.outbox.payload import Message

@@ -33,8 +33,10 @@ from typing import Any
 
 from jinja2 import Environment, Template
 
+from tocsin import redact
 from tocsin.config.channels import EmailChannelConfig
-from tocsin.notify.base import Surroundings, TransportError
+from tocsin.egress import TransportError
+from tocsin.notify.base import Surroundings
 from tocsin.notify.text import ack_link, notice
 from tocsin.outbox.payload import Message
 
@@ -288,8 +290,8 @@ class EmailChannel:
             return smtp.send_message(mail, from_addr=config.from_address, to_addrs=to)
 
     def _scrub(self, text: str) -> str:
-        password = self._config.password
-        return text.replace(password, "***") if password else text
+        """An SMTP server's words with the password, and anything named like a secret, masked."""
+        return redact.text(text, [self._config.password or ""])
 
 
 def classify(exc: smtplib.SMTPException | OSError, timeout: float) -> TransportError:

@@ -10,14 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-import httpx
-
 from tocsin.config.model import TocsinConfig
+from tocsin.egress import Egress
 from tocsin.notify.base import Channel, Surroundings
 from tocsin.notify.console import ConsoleChannel
 from tocsin.notify.discord import DiscordChannel
 from tocsin.notify.email import EmailChannel
-from tocsin.notify.http import make_client
 from tocsin.notify.pagerduty import PagerDutyChannel
 from tocsin.notify.slack import SlackChannel
 from tocsin.notify.twilio import TwilioChannel
@@ -42,10 +40,11 @@ CHANNELS: dict[str, ChannelClass] = {
 def build_channels(
     config: TocsinConfig,
     console_write: Callable[[str], None] | None = None,
-    client: httpx.Client | None = None,
+    client: Egress | None = None,
 ) -> dict[str, Channel]:
     """One channel object per configured channel; HTTP channels share one client."""
-    env = Surroundings(client or make_client(), config.public_url.rstrip("/"), console_write)
+    http = client or Egress(config.egress)
+    env = Surroundings(http, config.public_url.rstrip("/"), console_write)
     return {
         name: CHANNELS[spec.type].from_config(name, spec, env)
         for name, spec in config.channels.items()

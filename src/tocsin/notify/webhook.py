@@ -42,10 +42,9 @@ import hashlib
 import hmac
 import json
 
-import httpx
-
 from tocsin.clock import Clock, SystemClock
 from tocsin.config.channels import WebhookChannelConfig
+from tocsin.egress import Egress
 from tocsin.notify.base import Surroundings
 from tocsin.notify.http import post
 from tocsin.outbox.payload import Message
@@ -79,7 +78,7 @@ class WebhookChannel:
         self,
         name: str,
         config: WebhookChannelConfig,
-        client: httpx.Client,
+        client: Egress,
         clock: Clock | None = None,
     ) -> None:
         self.name = name

@@ -53,7 +53,8 @@ class SourcePool:
             if name not in self._open:
                 from tocsin.checks.sources import open_source
 
-                self._open[name] = open_source(self._config.sources[name])
+                source = self._config.sources[name]
+                self._open[name] = open_source(source, egress=self._config.egress)
             return self._open[name]
 
     def close(self) -> None:

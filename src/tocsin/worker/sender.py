@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin.clock import Clock
 from tocsin.db import session_scope
-from tocsin.notify.base import Channel, TransportError
+from tocsin.egress import TransportError
+from tocsin.notify.base import Channel
 from tocsin.outbox import service as outbox
 from tocsin.outbox.doorbell import DOORBELL
 from tocsin.outbox.models import Notification

@@ -185,7 +185,9 @@ async def run_check(name: str, settings: AppSettings, _who: Writer) -> dict[str,
 
     def evaluate() -> actions.Outcome:
         try:
-            source = open_source(settings.config.sources[check.source])
+            source = open_source(
+                settings.config.sources[check.source], egress=settings.config.egress
+            )
         except SourceError as exc:
             return actions.Outcome(name, now, now, "error", error_kind=exc.kind, error=str(exc))
         try:
