@@ -3,7 +3,7 @@
 One module so every place that shows something (log lines, stored errors, evaluation rows,
 API answers, `tocsin config show`) hides the same things the same way:
 
-- in a URL: the password of `user:password@` (the whole userinfo when it is one token), every
+- in a URL: the password of `user:password@` (over http(s), a lone name too: a token), every
   query value, the fragment, and, over http(s), each path segment that looks like a token
   (Discord and Slack webhook tokens, Twilio SIDs, ping UUIDs): a word is kept, `v1` is kept,
   `T0K3N-s3cr3t` is not;
@@ -14,8 +14,10 @@ API answers, `tocsin config show`) hides the same things the same way:
 
 from __future__ import annotations
 
+import base64
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import SplitResult, parse_qsl, quote, urlsplit, urlunsplit
 
 MASK = "****"
@@ -44,15 +46,19 @@ def url(text: str) -> str:
         return MASK if "@" in text else text
     if not parts.scheme or not parts.netloc:
         return text
+    web = parts.scheme.lower() in ("http", "https")
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, host = netloc.rsplit("@", 1)
         user, colon, _password = userinfo.partition(":")
-        netloc = f"{user}:{MASK}@{host}" if colon else f"{MASK}@{host}"
+        if colon:
+            netloc = f"{user}:{MASK}@{host}"
+        elif web:  # over http(s) a lone name is usually a token; a database's is a role
+            netloc = f"{MASK}@{host}"
     elif port is None and parts.hostname is None:
         return text
     path = parts.path
-    if parts.scheme.lower() in ("http", "https"):
+    if web:
         path = "/".join(MASK if looks_secret(part) else part for part in path.split("/"))
     query = "&".join(
         f"{quote(name, safe='')}={MASK}"
@@ -77,11 +83,22 @@ def looks_secret(segment: str) -> bool:
 def text(value: str, secrets: Iterable[str] = ()) -> str:
     """`value` with every URL redacted, every known secret masked, and credentials and values
     named like secrets masked."""
-    for secret in sorted({s for s in secrets if len(s) >= SHORTEST_SECRET}, key=len, reverse=True):
-        value = value.replace(secret, MASK)
-    value = _URL.sub(lambda match: url(match.group(0)), value)
+    value = urls(known(value, secrets))
     value = _CREDENTIALS.sub(lambda match: f"{match.group(1)} {MASK}", value)
     return _NAMED_VALUE.sub(_mask_named, value)
+
+
+def urls(value: str) -> str:
+    """`value` with every URL in it redacted (`url`), and nothing else changed."""
+    return _URL.sub(lambda match: url(match.group(0)), value)
+
+
+def known(value: str, secrets: Iterable[str]) -> str:
+    """`value` with each of `secrets` masked (longest first, so a secret containing another
+    is masked whole), and nothing else changed."""
+    for secret in sorted({s for s in secrets if len(s) >= SHORTEST_SECRET}, key=len, reverse=True):
+        value = value.replace(secret, MASK)
+    return value
 
 
 def _mask_named(match: re.Match[str]) -> str:
@@ -101,3 +118,53 @@ def is_secret_name(name: str) -> bool:
 
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _PARTS = re.compile(r"[^a-z0-9]+")
+
+
+def request_secrets(
+    url: str,
+    *,
+    json: Any = None,
+    data: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+) -> list[str]:
+    """The secrets a request carried, to mask wherever an answer echoes them: the URL's
+    userinfo, token-like path segments and query values that are named like secrets or look
+    like tokens, the Basic credentials, header values named like secrets (with the token of
+    `Bearer …`), and body values named like secrets (a PagerDuty routing key). Ordinary
+    values (`?format=json`, `X-Team: ops`) are left alone: an answer may well contain them."""
+    found: list[str] = []
+    try:
+        parts = urlsplit(url)
+        found += [parts.username or "", parts.password or ""]
+    except ValueError:
+        parts = urlsplit("")
+    found += [
+        value
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if is_secret_name(name) or looks_secret(value)
+    ]
+    found += [segment for segment in parts.path.split("/") if looks_secret(segment)]
+    if auth is not None:
+        # The Basic credentials too, in case a proxy echoes the Authorization header.
+        found += [auth[1], base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()]
+    for name, value in (headers or {}).items():
+        if is_secret_name(name) or looks_secret(value):
+            found += [value, value.partition(" ")[2]]
+    found += named_secrets(json) + named_secrets(dict(data or {}))
+    return [value for value in found if value]
+
+
+def named_secrets(body: Any) -> list[str]:
+    """String values anywhere in JSON-like data whose key names a secret."""
+    if isinstance(body, dict):
+        found: list[str] = []
+        for key, value in body.items():
+            if isinstance(value, str) and is_secret_name(str(key)):
+                found.append(value)
+            else:
+                found += named_secrets(value)
+        return found
+    if isinstance(body, list):
+        return [value for item in body for value in named_secrets(item)]
+    return []

@@ -486,6 +486,19 @@ def test_no_error_shows_the_secret_url(
     assert server.url not in str(error)
 
 
+def test_an_error_that_echoes_the_request_shows_none_of_its_secrets(
+    case: Case, server: Loopback, client: Egress
+) -> None:
+    # A misbehaving service or proxy answering with everything it was sent.
+    server.answer = Answer(400, b"rejected: ", echo=True)
+
+    error = failure(channel_for(case, server, client))
+
+    assert "rejected: POST" in str(error)
+    for secret in ("T0K3N-s3cr3t", "R0UTING-KEY", "s3cr3t-token"):
+        assert secret not in str(error)
+
+
 def test_an_unreachable_service_is_retried_without_showing_its_url(
     case: Case, client: Egress
 ) -> None:

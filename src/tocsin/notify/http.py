@@ -8,8 +8,6 @@ of the request's own secrets (a routing key, a token) is masked before it is sto
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Mapping
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Generic, Protocol, Self, TypeVar
@@ -65,8 +63,9 @@ def post(
     status = reply.status
     if 200 <= status < 300:
         return reply
-    secrets = request_secrets(url, json=json, data=data, headers=headers, auth=auth)
-    detail = redact.text(reply.text[:DETAIL_CHARS].strip(), secrets)
+    secrets = redact.request_secrets(url, json=json, data=data, headers=headers, auth=auth)
+    # Masked before it is cut, so a cut cannot leave part of a secret behind.
+    detail = redact.text(reply.text, secrets)[:DETAIL_CHARS].strip()
     if status == 429:
         raise TransportError(f"429 rate limited: {detail}", retry_after=retry_after(reply.headers))
     if status >= 500:
@@ -76,52 +75,6 @@ def post(
             f"{status}: redirects are not followed (is the URL out of date?)", permanent=True
         )
     raise TransportError(f"{status}: {detail}", permanent=True)
-
-
-def request_secrets(
-    url: str,
-    *,
-    json: Any = None,
-    data: Mapping[str, str] | None = None,
-    headers: Mapping[str, str] | None = None,
-    auth: tuple[str, str] | None = None,
-) -> list[str]:
-    """The secrets a request carried, to mask wherever a reply echoes them: the URL's
-    userinfo, query values and token-like path segments, the password, header values, and
-    body values named like secrets (a PagerDuty routing key)."""
-    found: list[str] = []
-    parsed = httpx.URL(url)
-    found += [parsed.username, parsed.password]
-    found += [value for _, value in parsed.params.multi_items()]
-    found += [part for part in parsed.path.split("/") if redact.looks_secret(part)]
-    if auth is not None:
-        # The Basic credentials too, in case a proxy echoes the Authorization header.
-        found += [auth[1], base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()]
-    found += [value for name, value in (headers or {}).items() if name.lower() not in PLAIN_HEADERS]
-    found += _named_secrets(json) + _named_secrets(dict(data or {}))
-    return [value for value in found if value]
-
-
-# Headers sent by Tocsin itself that hold nothing secret.
-PLAIN_HEADERS = frozenset(
-    {"content-type", "user-agent", "accept", "idempotency-key", "x-tocsin-notification-id",
-     "x-tocsin-timestamp", "x-tocsin-signature"}
-)  # fmt: skip
-
-
-def _named_secrets(body: Any) -> list[str]:
-    """String values anywhere in a JSON body whose key names a secret."""
-    if isinstance(body, dict):
-        found: list[str] = []
-        for key, value in body.items():
-            if isinstance(value, str) and redact.is_secret_name(str(key)):
-                found.append(value)
-            else:
-                found += _named_secrets(value)
-        return found
-    if isinstance(body, list):
-        return [value for item in body for value in _named_secrets(item)]
-    return []
 
 
 def retry_after(headers: httpx.Headers) -> timedelta | None:

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tocsin import redact
 from tocsin.clock import Clock
 from tocsin.db import session_scope
 from tocsin.egress import TransportError
@@ -109,19 +110,22 @@ class Courier:
     def _failed(
         self, session: Session, message: Message, error: TransportError, now: datetime
     ) -> None:
+        # Channels keep secrets out of their errors; this is the last line before the text
+        # reaches the log, the row's `last_error` and a failure alert's message.
+        text = redact.text(str(error))
         state = outbox.mark_failed(
             session,
             message.id,
             now,
-            str(error),
+            text,
             permanent=error.permanent,
             retry_after=error.retry_after,
         )
-        log.warning("notification %s on %s: %s (%s)", message.id, message.channel, error, state)
+        log.warning("notification %s on %s: %s (%s)", message.id, message.channel, text, state)
         if state == "failed":
             row = session.get(Notification, message.id)
             if row is not None:
-                self.pipeline.delivery_failed(session, row, str(error), now)
+                self.pipeline.delivery_failed(session, row, text, now)
 
 
 def send_batch(courier: Courier) -> int:

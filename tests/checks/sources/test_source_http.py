@@ -117,6 +117,32 @@ def test_a_closed_port_is_unreachable(closed_port: int) -> None:
     assert str(closed_port) in str(error)
 
 
+def test_an_unreachable_url_is_named_without_its_password_or_query_values(
+    closed_port: int,
+) -> None:
+    error = failure(f"http://probe:pr0be-pw@127.0.0.1:{closed_port}/health?api_key=k3y-123")
+
+    assert f"http://probe:****@127.0.0.1:{closed_port}/health?api_key=****" in str(error)
+    assert "pr0be-pw" not in str(error)
+    assert "k3y-123" not in str(error)
+
+
+def test_an_answer_echoing_the_requests_secrets_is_kept_with_them_masked(
+    server: Loopback,
+) -> None:
+    server.answer = Answer(body=b"you sent: ", echo=True)
+
+    row = probe(
+        server.url + "/status?token=q-t0ken-123&format=json",
+        headers={"Authorization": "Bearer b34rer-t0ken", "X-Team": "ops"},
+    )
+
+    assert "b34rer-t0ken" not in row["body"]
+    assert "q-t0ken-123" not in row["body"]
+    assert "X-Team: ops" in row["body"]
+    assert row["url"] == server.url + "/status?token=****&format=****"
+
+
 def test_a_url_that_is_not_http_is_refused_when_opened() -> None:
     with pytest.raises(SourceError) as caught:
         HttpSource(HttpSourceConfig(type="http", url="ftp://example.com/file"))

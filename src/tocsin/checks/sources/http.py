@@ -39,6 +39,9 @@ class HttpSource:
         self._config = config
         self._clock = clock or SystemClock()
         self._url = checked_url(config.url)
+        # What the request carries that is secret, masked wherever the answer echoes it: a
+        # row is stored with its evaluation and shown by the API.
+        self._secrets = redact.request_secrets(config.url, headers=config.headers)
         # Redirects are not followed (egress never does): `status` is what the probed URL
         # itself answers.
         self._egress = Egress(
@@ -69,19 +72,24 @@ class HttpSource:
                 cut=True,  # documented: the body is at most max_body_bytes
                 content=body,
             )
-        text = reply.text
+        text = self._scrub(reply.text)
         return [
             {
                 "status": reply.status,
                 "response_time_ms": reply.seconds * 1000,
                 "body": text,
                 "json": _parse_json(text),
-                "headers": {name.lower(): value for name, value in reply.headers.items()},
+                "headers": {
+                    name.lower(): self._scrub(value) for name, value in reply.headers.items()
+                },
                 "certificate_days_left": self._days_left(reply.certificate),
                 "connected": True,
-                "url": reply.url,
+                "url": redact.url(reply.url),
             }
         ]
+
+    def _scrub(self, text: str) -> str:
+        return redact.known(text, self._secrets) if self._secrets else text
 
     def close(self) -> None:
         self._egress.close()
