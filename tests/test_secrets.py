@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 import signal
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,14 +49,6 @@ SECRETS = {
     "store password": "st0re-pa55w0rd",
 }
 S = SECRETS
-
-
-@pytest.fixture
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture
