@@ -197,6 +197,7 @@ def test_no_secret_reaches_a_log_a_row_an_api_answer_or_the_cli(
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
     shown = run("config", "show")
+    run("config", "validate")  # connects to the SQL source to look at its role
     alert_ids = [line.split()[0] for line in run("alerts", "list").splitlines()[1:]]
     run("alerts", "list", "--json")
     for alert_id in alert_ids:
