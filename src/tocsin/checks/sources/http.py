@@ -9,6 +9,7 @@ answer, not an error: conditions decide what it means.
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -44,12 +45,18 @@ class HttpSource:
         self._secrets = redact.request_secrets(config.url, headers=config.headers)
         # Redirects are not followed (egress never does): `status` is what the probed URL
         # itself answers.
-        self._egress = Egress(
-            egress,
-            verify=config.verify_tls,
-            headers=config.headers,
-            transport=transport,
-        )
+        ca_file = str(config.ca_file) if config.ca_file is not None else None
+        try:
+            self._egress = Egress(
+                egress,
+                verify=config.verify_tls,
+                ca_file=ca_file,
+                headers=config.headers,
+                transport=transport,
+            )
+        except (OSError, ssl.SSLError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise SourceError("tls", f"cannot use ca_file {ca_file}: {reason}") from None
 
     @property
     def dialect(self) -> str:
@@ -58,9 +65,10 @@ class HttpSource:
     def fetch(self, query: str | None, params: Mapping[str, Any]) -> list[Row]:
         """Send the configured request and return one row describing the answer.
 
-        `query` and `params` are unused. Raises SourceError `unreachable` (refused, DNS, TLS
-        verification, or an address the egress policy denies) or `timeout` (no complete
-        answer within the timeout).
+        `query` and `params` are unused. Raises SourceError `unreachable` (refused, DNS, or an
+        address the egress policy denies), `tls` (the certificate does not verify: expired,
+        another host's, signed by a CA not trusted; `ca_file` trusts a private one) or
+        `timeout` (no complete answer within the timeout).
         """
         body = self._config.body.encode() if self._config.body is not None else None
         with translate_errors(self._url):
@@ -115,8 +123,8 @@ def checked_url(url: str) -> str:
 
 @contextmanager
 def translate_errors(url: str) -> Iterator[None]:
-    """Turn the egress' TransportError into SourceError `timeout`, `query` (an answer too
-    large) or `unreachable`, naming the URL with its secrets masked."""
+    """Turn the egress' TransportError into SourceError `timeout`, `tls`, `query` (an answer
+    too large) or `unreachable`, naming the URL with its secrets masked."""
     shown = redact.url(url)
     try:
         yield
@@ -125,7 +133,7 @@ def translate_errors(url: str) -> Iterator[None]:
             raise SourceError("timeout", f"{shown}: no answer in time ({exc})") from None
         if exc.kind == "tls":
             reason = str(exc).removeprefix("TLS: ")
-            raise SourceError("unreachable", f"TLS: {shown}: {reason}") from None
+            raise SourceError("tls", f"TLS: {shown}: {reason}") from None
         if exc.kind == "too_large":
             raise SourceError("query", f"{shown}: {exc}") from None
         raise SourceError("unreachable", f"cannot reach {shown}: {exc}") from None
