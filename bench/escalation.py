@@ -73,7 +73,7 @@ from tocsin.db import make_engine, make_sessionmaker, session_scope
 from tocsin.escalation import service as escalations
 from tocsin.escalation.models import Escalation, EscalationStep
 from tocsin.fingerprint import fingerprint
-from tocsin.notify.models import Notification
+from tocsin.outbox.models import Notification
 from tocsin.worker.loop import Worker
 
 BASE = datetime(2026, 11, 17, 14, 0, tzinfo=UTC)

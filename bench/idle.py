@@ -55,8 +55,8 @@ from tocsin.inbound.alertmanager import parse_postable
 from tocsin.noise.decide import Occurrence, group_key, group_labels, match_labels, summarise
 from tocsin.noise.grouping import payload_for_group
 from tocsin.noise.models import AlertGroup, AlertGroupEntry
-from tocsin.notify.models import Notification
-from tocsin.notify.service import payload_for
+from tocsin.outbox.models import Notification
+from tocsin.outbox.payload import payload_for
 from tocsin.pipeline import Pipeline
 
 if __package__ in (None, ""):  # `python bench/x.py` puts bench/ on the path, not the root

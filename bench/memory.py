@@ -50,7 +50,7 @@ from tocsin.clock import VirtualClock
 from tocsin.config import parse
 from tocsin.db import make_engine, make_sessionmaker, session_scope
 from tocsin.fingerprint import fingerprint
-from tocsin.notify.models import Notification
+from tocsin.outbox.models import Notification
 from tocsin.worker.loop import Worker
 
 START = datetime(2026, 11, 17, 14, 0, tzinfo=UTC)

@@ -7,6 +7,7 @@ if it is down the PostgreSQL half fails (it never skips), as CI demands.
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -99,3 +100,12 @@ def factory(engine: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def clock() -> VirtualClock:
     return VirtualClock(START)
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port that nothing listens on: bound, then released."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

@@ -135,6 +135,47 @@ def test_show_masks_secrets_and_url_passwords(tmp_path: Path) -> None:
     assert "****" in shown
 
 
+LITERAL_SECRETS = """\
+secret_key: "a-literal-signing-key-0123456789abcdef"
+channels:
+  discord: {type: discord, url: "https://discord.com/api/webhooks/1234567890/D1sc0rdT0ken0abc"}
+  slack: {type: slack, url: "https://hooks.slack.com/services/T0AAA1/B0BBB2/Sl4ckT0kenXyz789"}
+  pager: {type: pagerduty, routing_key: R0utingKey0123456789}
+  hook: {type: webhook, url: "https://ops.example/hook?signature=s1gnat", secret: h00k-s3cret,
+         headers: {X-Api-Key: ap1-key-v4lue, X-Team: ops}}
+  mail: {type: email, host: smtp.example, password: smtp-pa55, from_address: a@example.com,
+         to: [b@example.com]}
+sources:
+  api: {type: http, url: "https://probe:pr0be-pw@status.example/health?api_key=pr0be-key"}
+"""
+
+
+def test_show_masks_secrets_written_in_the_file_too(tmp_path: Path) -> None:
+    path = tmp_path / "tocsin.yaml"
+    path.write_text(LITERAL_SECRETS)
+
+    shown = str(configuration.masked(configuration.load(path, env={})))
+
+    for secret in (
+        "a-literal-signing-key", "D1sc0rdT0ken0abc", "Sl4ckT0kenXyz789", "R0utingKey0123456789",
+        "s1gnat", "h00k-s3cret", "ap1-key-v4lue", "smtp-pa55", "pr0be-pw", "pr0be-key",
+    ):  # fmt: skip
+        assert secret not in shown
+    assert "https://discord.com/api/webhooks/1234567890/****" in shown
+    assert "https://ops.example/hook?signature=****" in shown
+    assert "'X-Team': 'ops'" in shown  # what is not secret stays readable
+
+
+def test_show_prints_the_store_url_in_effect_masked(tmp_path: Path) -> None:
+    path = tmp_path / "tocsin.yaml"
+    path.write_text(GOOD + "store:\n  url: sqlite:///file.db\n")
+    env = {**ENV, "TOCSIN_DATABASE_URL": "postgresql+psycopg://tocsin:st0re-pw@h/db"}
+
+    shown = configuration.masked(configuration.load(path, env=env))
+
+    assert shown["store"]["url"] == "postgresql+psycopg://tocsin:****@h/db"
+
+
 def test_the_database_url_from_the_environment_wins(tmp_path: Path) -> None:
     path = tmp_path / "tocsin.yaml"
     path.write_text(GOOD + "store:\n  url: sqlite:///file.db\n")

@@ -40,7 +40,8 @@ class StoreBehind(TocsinError):
 
 
 class SourceError(TocsinError):
-    """A source failed; `kind` is one of unreachable, timeout, query, not_a_number, no_data."""
+    """A source failed; `kind` is one of unreachable, tls, timeout, query, not_a_number,
+    no_data."""
 
     def __init__(self, kind: str, message: str) -> None:
         self.kind = kind

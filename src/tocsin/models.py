@@ -14,8 +14,8 @@ from tocsin.noise.models import (
     MutedAlert,
     Silence,
 )
-from tocsin.notify.models import Notification
 from tocsin.oncall.models import OncallOverride
+from tocsin.outbox.models import Notification
 from tocsin.tokens.models import ApiToken, ServerSecret
 from tocsin.worker.models import WorkerHeartbeat
 

@@ -21,9 +21,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,20 +30,19 @@ from sqlalchemy.orm import Session
 from tocsin import acklinks, noise
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
-from tocsin.config import TocsinConfig, TwilioChannelConfig
-from tocsin.db import is_postgresql
+from tocsin.config import TocsinConfig
 from tocsin.errors import Conflict
 from tocsin.escalation import service as escalations
 from tocsin.escalation.models import Escalation, EscalationStep
 from tocsin.fingerprint import fingerprint
-from tocsin.notify import service as outbox
-from tocsin.notify.models import Notification
 from tocsin.oncall import service as oncall
+from tocsin.outbox import digest as digests
+from tocsin.outbox import service as outbox
+from tocsin.outbox.models import Notification
 from tocsin.routing import Router, match_labels, merge
 
 log = logging.getLogger("tocsin.pipeline")
 
-PERSONAL_KINDS = ("email", "twilio", "slack", "discord")  # can address one person
 DELIVERY_ORIGIN = "delivery"  # Tocsin's own alert: a channel that fails for good
 
 
@@ -57,14 +55,8 @@ class Pipeline:
         self._check_channels = {
             check.name: list(check.notify) for check in config.checks if check.notify is not None
         }
-        self._personal = [
-            name for name, spec in config.channels.items() if spec.type in PERSONAL_KINDS
-        ]
-        self._numbers = {
-            name: list(spec.to)
-            for name, spec in config.channels.items()
-            if isinstance(spec, TwilioChannelConfig)
-        }
+        self._personal = [name for name, spec in config.channels.items() if spec.reaches_a_person()]
+        self._targets = {name: spec.targets() for name, spec in config.channels.items()}
 
     # --- routing ------------------------------------------------------------------------
 
@@ -78,13 +70,13 @@ class Pipeline:
         return now, digest, policies
 
     def deliveries(self, channels: Sequence[str]) -> list[outbox.Delivery]:
-        """One delivery per channel, and one per number for SMS and voice, so a retry to one
-        failing number never texts the others again."""
-        out: list[outbox.Delivery] = []
-        for channel in channels:
-            numbers = self._numbers.get(channel)
-            out.extend((channel, n) for n in numbers) if numbers else out.append((channel, None))
-        return out
+        """One delivery per channel target (one per number for SMS and voice), so a retry to
+        one failing target never repeats the others."""
+        return [
+            (channel, target)
+            for channel in channels
+            for target in self._targets.get(channel, [None])
+        ]
 
     # --- transitions --------------------------------------------------------------------
 
@@ -96,7 +88,7 @@ class Pipeline:
             if self._held(session, alert, event, verdict, now):
                 continue
             if event.kind == "fired":
-                self._fired(session, alert, event, now, _Outbox(self, session, now))
+                self._fired(session, alert, event, now, _Enqueuer(self, session, now))
             elif event.kind == "severity_changed":
                 self._severity_changed(session, alert, event, now)
             elif event.kind in ("acknowledged", "resolved"):
@@ -115,7 +107,7 @@ class Pipeline:
             for alert, event in batch:
                 self.dispatch(session, alert, [event], now)
             return
-        out = _Outbox(self, session, now, batched=True)
+        out = _Enqueuer(self, session, now, batched=True)
         with session.no_autoflush:
             screening = noise.Screening(session, self.config, batch)
             for alert, event in batch:
@@ -146,13 +138,13 @@ class Pipeline:
         return True
 
     def _fired(
-        self, session: Session, alert: Alert, event: AlertEvent, now: datetime, out: _Outbox
+        self, session: Session, alert: Alert, event: AlertEvent, now: datetime, out: _Enqueuer
     ) -> None:
         channels, digest, policies = self.route(alert)
         told = self.deliveries(channels)
         out.enqueue(alert, event, told, extra=out.links(alert))
         if digest:
-            at = next_digest_at(self.config, now)
+            at = digests.next_at(self.config.notifications, now)
             out.enqueue(alert, event, self.deliveries(digest), digest_at=at)
         self._escalate(session, alert, policies, now, told)
 
@@ -390,27 +382,7 @@ class Pipeline:
                     out.append((name, address))
         return out
 
-    # --- digests and failures -----------------------------------------------------------
-
-    def send_due_digests(self, session: Session, now: datetime) -> int:
-        """Collect parked digest rows that have come due into one notification per channel."""
-        query = (
-            select(Notification)
-            .where(Notification.state == "digest", Notification.next_attempt_at <= now)
-            .order_by(Notification.created_at)
-            .limit(5000)
-        )
-        if is_postgresql(session):
-            query = query.with_for_update(skip_locked=True)
-        parked = session.scalars(query).all()
-        by_channel: dict[outbox.Delivery, list[Notification]] = {}
-        for row in parked:
-            by_channel.setdefault((row.channel, row.target), []).append(row)
-        for (channel, target), rows in by_channel.items():
-            outbox.enqueue_digest(session, channel, target, [r.payload for r in rows], now)
-            for row in rows:
-                row.state, row.sent_at = "digested", now
-        return len(by_channel)
+    # --- failures -----------------------------------------------------------
 
     def delivery_failed(
         self, session: Session, notification: Notification, error: str, now: datetime
@@ -455,10 +427,10 @@ class Pipeline:
             outbox.enqueue(session, alert, event, outbox.told(session, alert.id), now)
 
 
-class _Outbox:
+class _Enqueuer:
     """Where fired alerts' notifications go: added to the session as they come
     (`dispatch`), or, `batched`, collected and written in one statement by `write`
-    (`dispatch_many`). The acknowledge links' signing key is read once per outbox."""
+    (`dispatch_many`). The acknowledge links' signing key is read once per enqueuer."""
 
     def __init__(
         self, pipeline: Pipeline, session: Session, now: datetime, *, batched: bool = False
@@ -519,14 +491,3 @@ def _union(first: list[outbox.Delivery], more: list[outbox.Delivery]) -> list[ou
     for delivery in more:
         seen.setdefault(delivery, None)
     return list(seen)
-
-
-def next_digest_at(config: TocsinConfig, now: datetime) -> datetime:
-    """The next daily digest time (`notifications.digest_at` in its zone) after `now`."""
-    zone = ZoneInfo(config.notifications.digest_timezone)
-    hour, minute = (int(p) for p in config.notifications.digest_at.split(":"))
-    local = now.astimezone(zone)
-    candidate = datetime.combine(local.date(), time(hour, minute), zone)
-    if candidate <= local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), time(hour, minute), zone)
-    return candidate.astimezone(now.tzinfo)

@@ -16,7 +16,7 @@ from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
 from tocsin.inbound import timers
 from tocsin.inbound.service import ENDS_AT_SLACK
-from tocsin.notify.models import Notification
+from tocsin.outbox.models import Notification
 from tocsin.pipeline import Pipeline
 
 

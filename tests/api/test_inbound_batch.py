@@ -26,7 +26,7 @@ from tocsin.inbound import service as inbound
 from tocsin.models import Base
 from tocsin.noise import known_issues, maintenance, silences
 from tocsin.noise.models import InhibitSource, KnownIssue
-from tocsin.notify.models import Notification
+from tocsin.outbox.models import Notification
 from tocsin.pipeline import Pipeline
 
 CONFIG = """

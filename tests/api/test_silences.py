@@ -17,7 +17,7 @@ from tocsin.api.deps import Settings
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
 from tocsin.noise.models import Silence
-from tocsin.notify.models import Notification
+from tocsin.outbox.models import Notification
 
 
 def z(at: datetime) -> str:

@@ -17,7 +17,7 @@ from tocsin.db import session_scope
 from tocsin.escalation import service as escalations
 from tocsin.escalation.models import EscalationStep
 from tocsin.fingerprint import fingerprint
-from tocsin.notify.models import Notification
+from tocsin.outbox.models import Notification
 from tocsin.pipeline import Pipeline
 
 CONFIG = """

@@ -29,8 +29,8 @@ from tocsin.config import parse
 from tocsin.db import session_scope
 from tocsin.escalation.models import Escalation, EscalationStep
 from tocsin.fingerprint import fingerprint
-from tocsin.notify.models import Notification
-from tocsin.notify.service import claim_due
+from tocsin.outbox.models import Notification
+from tocsin.outbox.service import claim_due
 from tocsin.pipeline import Pipeline
 from tocsin.worker.models import WorkerHeartbeat
 

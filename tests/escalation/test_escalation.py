@@ -19,9 +19,9 @@ from tocsin.config import TocsinConfig, parse
 from tocsin.db import session_scope
 from tocsin.escalation import service as escalations
 from tocsin.fingerprint import fingerprint
-from tocsin.notify.base import Message
-from tocsin.notify.models import Notification
 from tocsin.oncall import service as oncall
+from tocsin.outbox.models import Notification
+from tocsin.outbox.payload import Message
 from tocsin.pipeline import Pipeline
 from tocsin.worker.loop import Worker
 

@@ -16,7 +16,7 @@ from tests.support.shop import ValueTable
 from tocsin.alerts.models import AlertEvent
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
-from tocsin.notify.models import Notification
+from tocsin.outbox.models import Notification
 from tocsin.worker.loop import Worker
 
 FLAPPING = "flapping: {threshold: 3, window: 30m, stable_for: 5m}"

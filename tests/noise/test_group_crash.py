@@ -17,7 +17,7 @@ from tests.support.shop import ValueTable
 
 from tocsin.db import session_scope
 from tocsin.noise.models import AlertGroup
-from tocsin.notify.models import Notification
+from tocsin.outbox.models import Notification
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from tocsin.db import session_scope
 from tocsin.noise import flush_due_groups
 from tocsin.noise.grouping import _flush
 from tocsin.noise.models import AlertGroup
-from tocsin.notify.models import Notification
+from tocsin.outbox.models import Notification
 
 GROUPING = """
 grouping: {by: [service, check], group_wait: 30s, group_interval: 2m, repeat_interval: 1h}

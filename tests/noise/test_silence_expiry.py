@@ -23,10 +23,10 @@ from tocsin.config import parse
 from tocsin.db import session_scope
 from tocsin.noise import silences
 from tocsin.noise.models import Silence
-from tocsin.notify.base import Message
 from tocsin.notify.console import format_line
-from tocsin.notify.models import Notification
 from tocsin.notify.registry import build_channels
+from tocsin.outbox.models import Notification
+from tocsin.outbox.payload import Message
 
 __all__ = ["make_server"]  # the SMTP server fixture, shared with the email channel's tests
 

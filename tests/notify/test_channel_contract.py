@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
-import httpx
 import pytest
 from tests.support.loopback import Answer, Loopback, Received
 
@@ -31,13 +30,14 @@ from tocsin.config import (
     TwilioChannelConfig,
     WebhookChannelConfig,
 )
-from tocsin.notify.base import Channel, Message, TransportError
+from tocsin.egress import Egress, TransportError
+from tocsin.notify.base import Channel
 from tocsin.notify.discord import DiscordChannel
-from tocsin.notify.http import make_client
 from tocsin.notify.pagerduty import PagerDutyChannel
 from tocsin.notify.slack import SlackChannel
 from tocsin.notify.twilio import TwilioChannel
 from tocsin.notify.webhook import WebhookChannel
+from tocsin.outbox.payload import Message
 
 PUBLIC_URL = "https://tocsin.example"
 SECRET_PATH = "/hooks/T0K3N-s3cr3t"
@@ -265,7 +265,7 @@ def check_webhook_limits(body: dict[str, Any]) -> None:
 @dataclass(frozen=True)
 class Case:
     kind: str
-    build: Callable[[str, httpx.Client], Channel]
+    build: Callable[[str, Egress], Channel]
     expected_body: Callable[[Message], dict[str, Any]]
     key: Callable[[Received], str]
     expected_key: Callable[[Message], str]
@@ -372,8 +372,8 @@ def server() -> Iterator[Loopback]:
 
 
 @pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with make_client() as shared:
+def client() -> Iterator[Egress]:
+    with Egress() as shared:
         yield shared
 
 
@@ -383,7 +383,7 @@ def case(request: pytest.FixtureRequest) -> Case:
     return chosen
 
 
-def channel_for(case: Case, server: Loopback, client: httpx.Client) -> Channel:
+def channel_for(case: Case, server: Loopback, client: Egress) -> Channel:
     return case.build(server.url + SECRET_PATH, client)
 
 
@@ -393,9 +393,7 @@ def failure(channel: Channel, message: Message | None = None) -> TransportError:
     return caught.value
 
 
-def test_it_delivers_the_documented_body(
-    case: Case, server: Loopback, client: httpx.Client
-) -> None:
+def test_it_delivers_the_documented_body(case: Case, server: Loopback, client: Egress) -> None:
     server.answer = case.ok
     message = alert_message()
 
@@ -408,7 +406,7 @@ def test_it_delivers_the_documented_body(
     assert body_of(request) == case.expected_body(message)
 
 
-def test_a_4xx_is_permanent(case: Case, server: Loopback, client: httpx.Client) -> None:
+def test_a_4xx_is_permanent(case: Case, server: Loopback, client: Egress) -> None:
     server.answer = Answer(400, b"invalid_payload")
 
     error = failure(channel_for(case, server, client))
@@ -417,7 +415,7 @@ def test_a_4xx_is_permanent(case: Case, server: Loopback, client: httpx.Client) 
     assert error.retry_after is None
 
 
-def test_a_500_is_retried(case: Case, server: Loopback, client: httpx.Client) -> None:
+def test_a_500_is_retried(case: Case, server: Loopback, client: Egress) -> None:
     server.answer = Answer(500, b"oops")
 
     error = failure(channel_for(case, server, client))
@@ -425,7 +423,7 @@ def test_a_500_is_retried(case: Case, server: Loopback, client: httpx.Client) ->
     assert not error.permanent
 
 
-def test_a_timeout_is_retried(case: Case, server: Loopback, client: httpx.Client) -> None:
+def test_a_timeout_is_retried(case: Case, server: Loopback, client: Egress) -> None:
     server.answer = Answer(200, delay=3.0)
 
     error = failure(channel_for(case, server, client))
@@ -435,7 +433,7 @@ def test_a_timeout_is_retried(case: Case, server: Loopback, client: httpx.Client
 
 
 def test_a_429_is_retried_after_what_the_service_asks(
-    case: Case, server: Loopback, client: httpx.Client
+    case: Case, server: Loopback, client: Egress
 ) -> None:
     server.answer = Answer(429, b"slow down", {"Retry-After": "7"})
 
@@ -446,7 +444,7 @@ def test_a_429_is_retried_after_what_the_service_asks(
 
 
 def test_two_sends_of_one_notification_carry_the_same_key(
-    case: Case, server: Loopback, client: httpx.Client
+    case: Case, server: Loopback, client: Egress
 ) -> None:
     server.answer = case.ok
     channel = channel_for(case, server, client)
@@ -460,7 +458,7 @@ def test_two_sends_of_one_notification_carry_the_same_key(
 
 
 def test_a_huge_alert_is_cut_to_the_services_limits(
-    case: Case, server: Loopback, client: httpx.Client
+    case: Case, server: Loopback, client: Egress
 ) -> None:
     server.answer = case.ok
     labels = {f"label_{i:03}": "x" * 100 for i in range(200)}
@@ -478,7 +476,7 @@ def test_a_huge_alert_is_cut_to_the_services_limits(
     ids=["401", "503", "timeout"],
 )
 def test_no_error_shows_the_secret_url(
-    case: Case, server: Loopback, client: httpx.Client, answer: Answer
+    case: Case, server: Loopback, client: Egress, answer: Answer
 ) -> None:
     server.answer = answer
 
@@ -488,8 +486,21 @@ def test_no_error_shows_the_secret_url(
     assert server.url not in str(error)
 
 
+def test_an_error_that_echoes_the_request_shows_none_of_its_secrets(
+    case: Case, server: Loopback, client: Egress
+) -> None:
+    # A misbehaving service or proxy answering with everything it was sent.
+    server.answer = Answer(400, b"rejected: ", echo=True)
+
+    error = failure(channel_for(case, server, client))
+
+    assert "rejected: POST" in str(error)
+    for secret in ("T0K3N-s3cr3t", "R0UTING-KEY", "s3cr3t-token"):
+        assert secret not in str(error)
+
+
 def test_an_unreachable_service_is_retried_without_showing_its_url(
-    case: Case, client: httpx.Client
+    case: Case, client: Egress
 ) -> None:
     gone = Loopback()
     url = gone.url
@@ -503,7 +514,7 @@ def test_an_unreachable_service_is_retried_without_showing_its_url(
 
 
 def test_the_webhook_signature_verifies_with_the_shared_secret(
-    server: Loopback, client: httpx.Client
+    server: Loopback, client: Egress
 ) -> None:
     channel = WebhookChannel(
         "hook",

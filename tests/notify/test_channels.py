@@ -9,10 +9,10 @@ import pytest
 from tests.support.loopback import Loopback
 
 from tocsin.config import DiscordChannelConfig, SlackChannelConfig, WebhookChannelConfig
+from tocsin.egress import Egress, TransportError
 from tocsin.notify import discord, pagerduty, slack
-from tocsin.notify.base import Message, TransportError
-from tocsin.notify.http import make_client
 from tocsin.notify.webhook import WebhookChannel, encode_body
+from tocsin.outbox.payload import Message
 
 PUBLIC_URL = "https://tocsin.example"
 EVENT_STATES = {
@@ -165,7 +165,7 @@ def test_a_targeted_slack_message_mentions_that_member_and_is_sent_so() -> None:
     try:
         config = SlackChannelConfig(type="slack", url=server.url)
         fired = alert_message()
-        with make_client() as client:
+        with Egress() as client:
             slack.SlackChannel("slack", config, client, PUBLIC_URL).send(
                 Message(fired.id, fired.channel, "U0ANA0001", fired.payload)
             )
@@ -307,7 +307,7 @@ def test_configured_webhook_headers_cannot_replace_the_signed_ones() -> None:
             url=server.url,
             headers={"idempotency-key": "mine", "X-Tocsin-Timestamp": "0", "X-Team": "a"},
         )
-        with make_client() as client:
+        with Egress() as client:
             WebhookChannel("hook", config, client).send(alert_message())
     finally:
         server.stop()

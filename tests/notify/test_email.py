@@ -18,8 +18,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tocsin.config import EmailChannelConfig
-from tocsin.notify.base import Message, TransportError
+from tocsin.egress import TransportError
 from tocsin.notify.email import EmailChannel, build_digest
+from tocsin.outbox.payload import Message
 
 PUBLIC_URL = "https://tocsin.example.com"
 USER, PASSWORD = "alerts", "smtp-pa55word-do-not-leak"

@@ -8,14 +8,13 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
-import httpx
 import pytest
 from tests.support.loopback import Answer, Loopback, Received
 
 from tocsin.config import TwilioChannelConfig
-from tocsin.notify.base import Message, TransportError
-from tocsin.notify.http import make_client
+from tocsin.egress import Egress, TransportError
 from tocsin.notify.twilio import MAX_SMS_CHARS, TwilioChannel
+from tocsin.outbox.payload import Message
 
 SID = "AC0123456789abcdef0123456789abcdef"
 TOKEN = "s3cr3t-auth-token-do-not-leak"
@@ -31,13 +30,13 @@ def server() -> Iterator[Loopback]:
 
 
 @pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with make_client() as c:
+def client() -> Iterator[Egress]:
+    with Egress() as c:
         yield c
 
 
 def channel(
-    server: Loopback, client: httpx.Client, *, mode: str = "sms", **options: Any
+    server: Loopback, client: Egress, *, mode: str = "sms", **options: Any
 ) -> TwilioChannel:
     config = TwilioChannelConfig(
         type="twilio",
@@ -74,14 +73,14 @@ def form(request: Received) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items()}
 
 
-def failure(server: Loopback, client: httpx.Client, **options: Any) -> TransportError:
+def failure(server: Loopback, client: Egress, **options: Any) -> TransportError:
     with pytest.raises(TransportError) as caught:
         channel(server, client, **options).send(message())
     return caught.value
 
 
 def test_an_sms_posts_the_form_fields_with_basic_auth_to_the_accounts_messages(
-    server: Loopback, client: httpx.Client
+    server: Loopback, client: Egress
 ) -> None:
     channel(server, client).send(message())
 
@@ -103,17 +102,13 @@ def test_an_sms_posts_the_form_fields_with_basic_auth_to_the_accounts_messages(
     )
 
 
-def test_every_configured_number_gets_its_own_message(
-    server: Loopback, client: httpx.Client
-) -> None:
+def test_every_configured_number_gets_its_own_message(server: Loopback, client: Egress) -> None:
     channel(server, client, to=["+15551230001", "+15551230002"]).send(message())
 
     assert [form(r)["To"] for r in server.requests] == ["+15551230001", "+15551230002"]
 
 
-def test_a_message_with_a_target_goes_to_that_number_only(
-    server: Loopback, client: httpx.Client
-) -> None:
+def test_a_message_with_a_target_goes_to_that_number_only(server: Loopback, client: Egress) -> None:
     channel(server, client, to=["+15551230001", "+15551230002"]).send(
         message(target="+15551230002")
     )
@@ -121,14 +116,14 @@ def test_a_message_with_a_target_goes_to_that_number_only(
     assert [form(r)["To"] for r in server.requests] == ["+15551230002"]
 
 
-def test_sms_is_sent_for_resolutions_too(server: Loopback, client: httpx.Client) -> None:
+def test_sms_is_sent_for_resolutions_too(server: Loopback, client: Egress) -> None:
     channel(server, client).send(message(event="resolved", state="resolved"))
 
     assert form(server.requests[0])["Body"].startswith("[CRITICAL] RESOLVED: ")
 
 
 def test_a_long_sms_is_cut_to_1600_characters_with_a_marker(
-    server: Loopback, client: httpx.Client
+    server: Loopback, client: Egress
 ) -> None:
     channel(server, client).send(message(message="x" * 5000))
 
@@ -138,7 +133,7 @@ def test_a_long_sms_is_cut_to_1600_characters_with_a_marker(
 
 
 def test_a_voice_call_speaks_escaped_twiml_to_the_calls_resource(
-    server: Loopback, client: httpx.Client
+    server: Loopback, client: Egress
 ) -> None:
     channel(server, client, mode="voice").send(message(title="Disk <sda> & <sdb> full"))
 
@@ -154,14 +149,14 @@ def test_a_voice_call_speaks_escaped_twiml_to_the_calls_resource(
 
 @pytest.mark.parametrize("event", ["severity_changed", "acknowledged", "resolved"])
 def test_nobody_is_called_for_anything_but_a_fired_alert(
-    server: Loopback, client: httpx.Client, event: str
+    server: Loopback, client: Egress, event: str
 ) -> None:
     channel(server, client, mode="voice").send(message(event=event))
 
     assert server.requests == []
 
 
-def test_a_400_is_permanent(server: Loopback, client: httpx.Client) -> None:
+def test_a_400_is_permanent(server: Loopback, client: Egress) -> None:
     server.json({"code": 21211, "message": "The 'To' number is not valid.", "status": 400}, 400)
 
     error = failure(server, client)
@@ -171,7 +166,7 @@ def test_a_400_is_permanent(server: Loopback, client: httpx.Client) -> None:
     assert "21211" in str(error)
 
 
-def test_a_500_is_retried(server: Loopback, client: httpx.Client) -> None:
+def test_a_500_is_retried(server: Loopback, client: Egress) -> None:
     server.answer = Answer(status=500, body=b"oops")
 
     error = failure(server, client)
@@ -179,7 +174,7 @@ def test_a_500_is_retried(server: Loopback, client: httpx.Client) -> None:
     assert not error.permanent
 
 
-def test_a_timeout_is_retried(server: Loopback, client: httpx.Client) -> None:
+def test_a_timeout_is_retried(server: Loopback, client: Egress) -> None:
     server.answer = Answer(status=201, delay=2.0)
 
     error = failure(server, client, timeout=timedelta(milliseconds=200))
@@ -188,7 +183,7 @@ def test_a_timeout_is_retried(server: Loopback, client: httpx.Client) -> None:
     assert "timed out" in str(error)
 
 
-def test_a_429_honours_retry_after(server: Loopback, client: httpx.Client) -> None:
+def test_a_429_honours_retry_after(server: Loopback, client: Egress) -> None:
     server.answer = Answer(status=429, body=b"{}", headers={"Retry-After": "30"})
 
     error = failure(server, client)
@@ -197,9 +192,7 @@ def test_a_429_honours_retry_after(server: Loopback, client: httpx.Client) -> No
     assert error.retry_after == timedelta(seconds=30)
 
 
-def test_a_failure_part_way_says_which_number_failed(
-    server: Loopback, client: httpx.Client
-) -> None:
+def test_a_failure_part_way_says_which_number_failed(server: Loopback, client: Egress) -> None:
     server.answer = Answer(status=503, body=b"busy")
 
     error = failure(server, client, to=["+15551230001", "+15551230002"])
@@ -208,7 +201,7 @@ def test_a_failure_part_way_says_which_number_failed(
     assert "+1555" not in str(error)
 
 
-def test_error_text_never_contains_the_auth_token(server: Loopback, client: httpx.Client) -> None:
+def test_error_text_never_contains_the_auth_token(server: Loopback, client: Egress) -> None:
     # A misbehaving proxy that echoes the request's credentials back.
     basic = base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
     server.json({"message": f"bad credentials {TOKEN} (Basic {basic})"}, 401)

@@ -21,6 +21,9 @@ class Answer:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Append the whole request (line, headers, body) to the body, as a misbehaving service
+    # or proxy echoing what it was sent would.
+    echo: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,14 +88,17 @@ def _handler_for(server: Loopback) -> type[BaseHTTPRequestHandler]:
             answer = server.answer
             if answer.delay:
                 server.released.wait(answer.delay)
+            body = answer.body
+            if answer.echo:
+                body += f"{self.requestline}\n{self.headers}".encode() + server.requests[-1].body
             try:
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer.body)))
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if self.command != "HEAD":
-                    self.wfile.write(answer.body)
+                    self.wfile.write(body)
             except OSError:
                 pass  # the client gave up first (a timeout test): nothing to tell it
 

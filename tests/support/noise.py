@@ -16,7 +16,7 @@ from tocsin.clock import VirtualClock
 from tocsin.config import TocsinConfig, parse
 from tocsin.db import session_scope
 from tocsin.fingerprint import fingerprint
-from tocsin.notify.models import Notification
+from tocsin.outbox.models import Notification
 from tocsin.pipeline import Pipeline
 
 

@@ -16,7 +16,7 @@ from tests.support.shop import ValueTable
 from tocsin.clock import VirtualClock
 from tocsin.config import parse
 from tocsin.db import session_scope
-from tocsin.notify.models import Notification
+from tocsin.outbox.models import Notification
 from tocsin.worker.loop import Worker
 
 

@@ -19,10 +19,10 @@ from tests.support.processes import count, wait_for
 from tocsin.clock import VirtualClock
 from tocsin.config import parse
 from tocsin.db import session_scope
-from tocsin.notify.models import Notification
 from tocsin.notify.registry import build_channels
-from tocsin.notify.service import ordered_id
-from tocsin.worker.sender import Outbox, Sender, send_batch
+from tocsin.outbox.models import Notification
+from tocsin.outbox.service import ordered_id
+from tocsin.worker.sender import Courier, Sender, send_batch
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def received(server: Loopback) -> list[tuple[int, str]]:
 
 def desk_and_box(
     factory: sessionmaker[Session], clock: VirtualClock, slow: Loopback, fast: Loopback
-) -> tuple[Desk, Outbox]:
+) -> tuple[Desk, Courier]:
     config, _ = parse(
         f"""
 channels:
@@ -59,7 +59,7 @@ routes: {{notify: [slow, fast]}}
         env={},
     )
     desk = Desk(factory, clock, config)
-    box = Outbox(factory, clock, build_channels(config), desk.pipeline, config.worker.lease)
+    box = Courier(factory, clock, build_channels(config), desk.pipeline, config.worker.lease)
     return desk, box
 
 

@@ -20,7 +20,7 @@ from tocsin.clock import VirtualClock
 from tocsin.config import BaselineConfig, ConditionConfig
 from tocsin.db import session_scope
 from tocsin.errors import Conflict
-from tocsin.notify.models import Notification
+from tocsin.outbox.models import Notification
 from tocsin.worker.loop import Worker
 
 MINUTE = timedelta(minutes=1)

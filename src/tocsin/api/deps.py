@@ -16,8 +16,8 @@ from fastapi.security.base import SecurityBase
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from tocsin.api.group_commit import GroupCommit
 from tocsin.api.limits import RateLimiter, retry_after
-from tocsin.api.writer import GroupWriter
 from tocsin.clock import Clock
 from tocsin.config.heartbeats import HeartbeatConfig
 from tocsin.config.model import TocsinConfig
@@ -40,7 +40,7 @@ class Settings:
     factory: sessionmaker[Session]
     clock: Clock
     started_at: datetime = field(init=False)
-    group: GroupWriter = field(init=False)
+    group: GroupCommit = field(init=False)
     pipeline: Pipeline = field(init=False)
     beats: dict[str, HeartbeatConfig] = field(init=False)
     limiter: RateLimiter = field(init=False)
@@ -49,7 +49,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         self.started_at = self.clock.now()
-        self.group = GroupWriter(self.factory)
+        self.group = GroupCommit(self.factory)
         self.repeats = Repeats(self.factory.kw["bind"])
         self.use(self.config)
 
@@ -100,7 +100,7 @@ async def _on_thread(
 
 
 async def committed(settings: Settings, work: Callable[[Session], T]) -> T:
-    """Run `work` on the group-commit writer (`tocsin.api.writer`): its transaction may be
+    """Run `work` on the group-commit writer (`tocsin.api.group_commit`): its transaction may be
     shared with other requests' writes, and it returns once that transaction committed. For
     the hot write paths; `work` must not commit, and its failure undoes only its own part."""
     return await settings.group.run(work)

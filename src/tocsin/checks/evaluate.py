@@ -25,7 +25,6 @@ from tocsin.errors import SourceError
 from tocsin.expressions import ExpressionError, render
 from tocsin.fingerprint import fingerprint
 
-SEVERITY_RANK = {"CRITICAL": 4, "HIGH": 3, "WARNING": 2, "INFO": 1}
 MAX_COLUMN_TEXT = 500
 
 

@@ -92,7 +92,7 @@ def show(alert_id: int, config: ConfigOption = None, json: JsonOption = False) -
     """One alert with its timeline and notifications."""
     from tocsin.alerts import service as alerts
     from tocsin.noise.screen import explain
-    from tocsin.notify import service as outbox
+    from tocsin.outbox import service as outbox
 
     with store(optional_config(config)) as factory, transaction(factory) as session:
         alert = _as_dict(alerts.get(session, alert_id))

@@ -83,7 +83,7 @@ def run_check(
     with store(loaded) as factory, transaction(factory) as session:
         snap = actions.snapshot(session, check, now)
     try:
-        source = open_source(loaded.config.sources[check.source])
+        source = open_source(loaded.config.sources[check.source], egress=loaded.config.egress)
     except SourceError as exc:
         fail(f"source {check.source!r}: {exc}")
     try:

@@ -1,7 +1,7 @@
 """Configuration: the one YAML file, validated, and the only reader of the environment.
 
 One module per subject holds its section classes (`sources`, `channels`, `routing`, `checks`,
-`oncall`, `noise`, `heartbeats`, `runtime`), built from the shared pieces in `fields`;
+`oncall`, `noise`, `heartbeats`, `runtime`, `egress`), built from the shared pieces in `fields`;
 `model.TocsinConfig` gathers them. `loader` reads the file (line marks, `${VAR}`), `problems`
 words what is wrong, `crosscheck` checks references between sections (over what validated:
 `lenient`), `masking` hides secrets, `reference` writes the JSON Schema and the docs.
@@ -30,6 +30,7 @@ from tocsin.config.checks import (
     OnErrorConfig,
     ScheduleConfig,
 )
+from tocsin.config.egress import EgressConfig
 from tocsin.config.fields import DAYS, SEVERITIES, Severity, parse_duration
 from tocsin.config.heartbeats import HeartbeatConfig
 from tocsin.config.loader import DEFAULT_CONFIG_PATH, config_path, database_url, load, parse
@@ -71,6 +72,7 @@ __all__ = [
     "ConditionConfig",
     "ConsoleChannelConfig",
     "DiscordChannelConfig",
+    "EgressConfig",
     "EmailChannelConfig",
     "EscalationPolicyConfig",
     "EscalationStepConfig",

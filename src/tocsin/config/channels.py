@@ -1,28 +1,51 @@
 """Where notifications go: `channels:` maps a name to one config class per channel type.
 
 A new channel adds its class here and to `ChannelConfig`; nothing else in this package changes.
+Each class says what the rest of Tocsin needs to know about its channel without importing it:
+which field of a user's contact it addresses a person by (`contact`), and the targets one
+notification fans out to (`targets`).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
 from tocsin.config.fields import Duration, Strict
 
+# The fields of a user's contact (`users:` in config/oncall.py, `oncall.service.Contact`) a
+# channel can address someone by; `user` is the user's key, a name to show or route on.
+ContactField = Literal["user", "email", "phone", "slack", "discord"]
 
-class ConsoleChannelConfig(Strict):
+
+class _Channel(Strict):
+    # None: the channel cannot address one person (PagerDuty pages its own service's on-call).
+    contact: ClassVar[ContactField | None] = None
+
+    def reaches_a_person(self) -> bool:
+        """Whether an escalation step paging a user or schedule uses this channel when the
+        step names no `via` channels: it has an address of the person's own, not just a name."""
+        return self.contact not in (None, "user")
+
+    def targets(self) -> list[str | None]:
+        """The targets one notification to this channel is written for, a row each (None: the
+        channel's own configured destination), so a retry to one never repeats the others."""
+        return [None]
+
+
+class ConsoleChannelConfig(_Channel):
     """Prints each notification on Tocsin's own output: for trying things out and for logs."""
 
     type: Literal["console"] = Field(description="`console`")
     stream: Literal["stdout", "stderr"] = Field(
         default="stdout", description="where the notifications are printed"
     )
+    contact: ClassVar[ContactField | None] = "user"
 
 
-class _HttpChannel(Strict):
+class _HttpChannel(_Channel):
     timeout: Duration = Field(
         default=timedelta(seconds=10),
         description="how long one delivery may take before it is retried",
@@ -33,6 +56,7 @@ class DiscordChannelConfig(_HttpChannel):
     """A Discord channel, through one of its webhooks."""
 
     type: Literal["discord"] = Field(description="`discord`")
+    contact: ClassVar[ContactField | None] = "discord"
     url: str = Field(description="the webhook URL (a secret: use ${VAR})")
     footer: str = Field(default="Tocsin", description="the text at the foot of every message")
     # Discord has no @channel: CRITICAL mentions @here, or a role such as "<@&123456789>".
@@ -46,6 +70,7 @@ class SlackChannelConfig(_HttpChannel):
     """A Slack channel, through an incoming webhook."""
 
     type: Literal["slack"] = Field(description="`slack`")
+    contact: ClassVar[ContactField | None] = "slack"
     url: str = Field(description="the incoming-webhook URL (a secret: use ${VAR})")
 
 
@@ -67,6 +92,7 @@ class WebhookChannelConfig(_HttpChannel):
     """Any HTTP endpoint: each notification is POSTed as JSON with an Idempotency-Key."""
 
     type: Literal["webhook"] = Field(description="`webhook`")
+    contact: ClassVar[ContactField | None] = "user"
     url: str = Field(description="where to POST the notifications")
     secret: str | None = Field(
         default=None,
@@ -95,12 +121,17 @@ class TwilioChannelConfig(_HttpChannel):
         default="https://api.twilio.com",
         description="the API's base URL (change it only for a proxy or a test server)",
     )
+    contact: ClassVar[ContactField | None] = "phone"
+
+    def targets(self) -> list[str | None]:
+        return list(self.to)  # one row per number: a failing number is retried alone
 
 
-class EmailChannelConfig(Strict):
+class EmailChannelConfig(_Channel):
     """Email through an SMTP server."""
 
     type: Literal["email"] = Field(description="`email`")
+    contact: ClassVar[ContactField | None] = "email"
     host: str = Field(description="the SMTP server's host name")
     port: int = Field(default=587, gt=0, lt=65536, description="the SMTP server's port")
     security: Literal["starttls", "tls", "none"] = Field(

@@ -22,6 +22,8 @@ from tocsin.errors import Invalid
 from tocsin.matchers import parse_matcher
 
 SEVERITIES = ("CRITICAL", "HIGH", "WARNING", "INFO")
+# Worst first: the lower the rank, the more it matters (min() picks the worst).
+SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 Severity = Literal["CRITICAL", "HIGH", "WARNING", "INFO"]
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")

@@ -124,8 +124,11 @@ def parse(
         # By line, as the user reads the file; the sort is stable, so one line's stay in order.
         problems.sort(key=lambda found: found[0])
         raise ConfigError([at(filename, line, loc, why) for line, loc, why in problems])
-    runbooks = config.runbooks.relative_to(Path(filename).parent)
-    return config.model_copy(update={"runbooks": runbooks}), frozenset(loader.secrets)
+    folder = Path(filename).parent
+    runbooks = config.runbooks.relative_to(folder)
+    sources = {name: source.relative_to(folder) for name, source in config.sources.items()}
+    relative = config.model_copy(update={"runbooks": runbooks, "sources": sources})
+    return relative, frozenset(loader.secrets)
 
 
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:

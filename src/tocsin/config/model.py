@@ -13,6 +13,7 @@ from pydantic import Field
 
 from tocsin.config.channels import ChannelConfig
 from tocsin.config.checks import CheckConfig
+from tocsin.config.egress import EgressConfig
 from tocsin.config.fields import Name, Strict
 from tocsin.config.heartbeats import HeartbeatConfig
 from tocsin.config.noise import (
@@ -72,6 +73,10 @@ class TocsinConfig(Strict):
     )
     api: ApiConfig = Field(
         default_factory=ApiConfig, description="the HTTP API `tocsin run` serves"
+    )
+    egress: EgressConfig = Field(
+        default_factory=EgressConfig,
+        description="where outbound HTTP (channels, HTTP and Prometheus sources) may connect",
     )
     secret_key: str | None = Field(
         default=None, min_length=32, description="signs acknowledge links; else kept in the store"

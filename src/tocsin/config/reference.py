@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic.json_schema import GenerateJsonSchema
 
+from tocsin.config.egress import NETWORK_SCHEMA
 from tocsin.config.fields import (
     DURATION_SCHEMA,
     MATCHER_SCHEMA,
@@ -75,6 +76,7 @@ _NAMED: list[tuple[Mapping[str, Any], str]] = [
     ({"type": "string", "pattern": NAME_PATTERN}, "name"),
     ({"type": "string", "format": "date-time"}, "date and time with a zone"),
     ({"type": "string", "format": "path"}, "path"),
+    (NETWORK_SCHEMA, "IP address or network, like `10.0.0.0/8`"),
 ]
 _HEAD = """\
 # Configuration reference

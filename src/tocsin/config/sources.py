@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, Literal, Self
 
 from pydantic import Field
 
 from tocsin.config.fields import Duration, Strict
 
 
-class SqlSourceConfig(Strict):
+class _Source(Strict):
+    def relative_to(self, folder: Path) -> Self:
+        """This source with the files it names made relative to `folder` (the
+        configuration's), so that the same file works from any working directory."""
+        return self
+
+
+class SqlSourceConfig(_Source):
     """A database that checks query with SQL: SQLite or PostgreSQL (read-only, see the
     README), or any other database SQLAlchemy reaches (its role alone keeps it safe)."""
 
@@ -26,7 +34,7 @@ class SqlSourceConfig(Strict):
     )
 
 
-class HttpSourceConfig(Strict):
+class HttpSourceConfig(_Source):
     """An HTTP endpoint that checks probe: each check sees one row with `status`,
     `response_time_ms`, `body`, `json`, `headers` and `certificate_days_left`."""
 
@@ -44,14 +52,25 @@ class HttpSourceConfig(Strict):
         description="how long the whole request may take before the check fails with `timeout`",
     )
     verify_tls: bool = Field(
-        default=True, description="refuse an https certificate that does not verify"
+        default=True,
+        description="refuse an https certificate that does not verify (the check fails with `tls`)",
+    )
+    ca_file: Path | None = Field(
+        default=None,
+        description="a PEM file of CA certificates to trust besides the usual ones (a private "
+        "CA), relative to the configuration file's folder",
     )
     max_body_bytes: int = Field(
         default=1_048_576, gt=0, description="the most of the response body that is read"
     )
 
+    def relative_to(self, folder: Path) -> Self:
+        if self.ca_file is None:
+            return self
+        return self.model_copy(update={"ca_file": folder / self.ca_file})
 
-class PrometheusSourceConfig(Strict):
+
+class PrometheusSourceConfig(_Source):
     """A Prometheus server that checks query with PromQL: one row per series, its labels as
     columns and its sample as `value`."""
 

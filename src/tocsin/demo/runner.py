@@ -31,6 +31,7 @@ from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.checks.models import Evaluation
 from tocsin.clock import VirtualClock
+from tocsin.config.fields import SEVERITY_RANK
 from tocsin.config.loader import parse
 from tocsin.config.model import TocsinConfig
 from tocsin.config.noise import GroupingConfig
@@ -355,7 +356,6 @@ def _summary(console: Console, config: TocsinConfig, sessions: object, result: D
     factory: sessionmaker[Session] = sessions
     per_check: dict[str, Counter[str]] = defaultdict(Counter)
     worst: dict[str, str] = {}
-    rank = {"CRITICAL": 4, "HIGH": 3, "WARNING": 2, "INFO": 1}
     with session_scope(factory) as session:
         for name, status in session.execute(select(Evaluation.check_name, Evaluation.status)):
             per_check[name][status] += 1
@@ -371,7 +371,9 @@ def _summary(console: Console, config: TocsinConfig, sessions: object, result: D
                 AlertEvent, AlertEvent.alert_id == Alert.id
             )
         ):
-            if rank.get(str(severity), 0) > rank.get(worst.get(str(check_name), ""), 0):
+            if SEVERITY_RANK.get(str(severity), 9) < SEVERITY_RANK.get(
+                worst.get(str(check_name), ""), 9
+            ):
                 worst[str(check_name)] = str(severity)
     table = Table(
         "check", "evaluations", "errors", "alerts", "worst", "still open", title="Summary"

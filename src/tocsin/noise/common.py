@@ -17,8 +17,6 @@ from tocsin.errors import Conflict, Invalid, NotFound
 from tocsin.matchers import Matcher, parse_matcher
 from tocsin.noise.decide import Window
 from tocsin.noise.models import KnownIssue, MaintenanceWindow, MutedAlert, Silence
-from tocsin.notify.doorbell import written
-from tocsin.notify.models import Notification
 
 # Further ahead than this is a typo, and near year 9999 date arithmetic would overflow.
 MAX_REACH = timedelta(days=36_525)
@@ -187,32 +185,3 @@ def wake(session: Session, kind: str, ref: str, now: datetime) -> None:
         .values(recheck_at=now)
         .execution_options(synchronize_session=False)
     )
-
-
-def add_notification(
-    session: Session,
-    row_id: str,
-    alert_id: int | None,
-    delivery: tuple[str, str | None],
-    payload: dict[str, Any],
-    now: datetime,
-) -> None:
-    """An outbox row noise control writes itself (a group's flush, a silence's expiry
-    notice), due at once, with a stable id: the channel's dedup key across retries, and a
-    duplicate write could not add a second row."""
-    channel, target = delivery
-    session.add(
-        Notification(
-            id=row_id,
-            alert_id=alert_id,
-            event_id=None,
-            channel=channel,
-            target=target,
-            payload=payload,
-            state="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-    )
-    written(session)

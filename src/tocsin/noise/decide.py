@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from tocsin.config.fields import SEVERITY_RANK
 from tocsin.matchers import Matcher, matches_all, parse_matcher
 
 # The order DESIGN documents: the first that applies is the one recorded.
@@ -225,9 +226,6 @@ class Summary:
     first_at: datetime
     latest_at: datetime
     samples: tuple[dict[str, object], ...]
-
-
-SEVERITY_RANK = {"CRITICAL": 0, "HIGH": 1, "WARNING": 2, "INFO": 3}
 
 
 def summarise(

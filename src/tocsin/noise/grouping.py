@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.config.noise import GroupingConfig
 from tocsin.db import is_postgresql
-from tocsin.noise.common import add_notification
 from tocsin.noise.decide import (
     Occurrence,
     Summary,
@@ -38,7 +37,8 @@ from tocsin.noise.decide import (
     summarise,
 )
 from tocsin.noise.models import AlertGroup, AlertGroupEntry, MutedAlert
-from tocsin.notify.service import payload_for
+from tocsin.outbox import service as outbox
+from tocsin.outbox.payload import payload_for
 
 GROUPED_KINDS = ("fired", "severity_changed", "acknowledged", "resolved")
 _STATES = {"fired": "firing", "acknowledged": "acknowledged", "resolved": "resolved"}
@@ -277,7 +277,7 @@ def _write_notifications(
         # A stable id per (group, flush, channel): even a duplicated flush could not
         # write a second row, and the channel's dedup key stays the same across retries.
         row_id = str(uuid.uuid5(_FLUSH_IDS, f"{group.id}:{number}:{channel}"))
-        add_notification(session, row_id, lead.id, (channel, None), payload, now)
+        outbox.enqueue_one(session, (channel, None), payload, now, row_id=row_id, alert_id=lead.id)
 
 
 def payload_for_group(

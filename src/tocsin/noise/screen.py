@@ -36,7 +36,7 @@ from tocsin.noise.models import (
     MutedAlert,
     Silence,
 )
-from tocsin.notify.models import Notification
+from tocsin.outbox import service as outbox
 
 SCREENED_KINDS = ("fired", "severity_changed")
 FOLLOW_UP_KINDS = ("acknowledged", "resolved")
@@ -361,13 +361,7 @@ def wake_inhibited(session: Session, source_id: int, now: datetime) -> None:
 
 def told_channels(session: Session, alert_id: int) -> list[str]:
     """The channels that received (or are sending) a notification that this alert fired."""
-    return sorted(
-        session.scalars(
-            select(Notification.channel)
-            .where(Notification.alert_id == alert_id, Notification.event_id.is_not(None))
-            .distinct()
-        ).all()
-    )
+    return sorted({channel for channel, _ in outbox.told(session, alert_id, outbox.OF_EVENTS)})
 
 
 def _timeline(

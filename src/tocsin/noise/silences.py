@@ -19,7 +19,6 @@ from tocsin.errors import Invalid, NotFound
 from tocsin.matchers import matches_all
 from tocsin.noise.common import (
     active_rows,
-    add_notification,
     check_matchers,
     check_range,
     check_recurrence,
@@ -31,6 +30,8 @@ from tocsin.noise.common import (
     wake,
 )
 from tocsin.noise.models import Silence
+from tocsin.outbox import service as outbox
+from tocsin.outbox.service import Delivery
 
 log = logging.getLogger("tocsin.noise")
 
@@ -39,7 +40,6 @@ EXPIRY_WARNING = timedelta(minutes=15)
 EXPIRING_EVENT = "silence_expiring"
 _NOTICE_IDS = uuid.UUID("3f7d2a90-5c1e-4b8a-a6d4-9e0b7c215f43")
 
-Delivery = tuple[str, str | None]
 # `Pipeline.people`: the deliveries reaching a user (`user:NAME`) on the channels that can
 # address one person. Passed in, because noise comes before routing and on-call.
 People = Callable[[Session, str, list[str] | None, datetime], list[Delivery]]
@@ -259,9 +259,8 @@ def tell_creator(
     payload = expiry_payload(silence, now, zone, addressed=addressed)
     for channel, target in deliveries:
         key = f"{silence.id}:{silence.ends_at.isoformat()}:{channel}:{target or ''}"
-        add_notification(
-            session, str(uuid.uuid5(_NOTICE_IDS, key)), None, (channel, target), payload, now
-        )
+        row_id = str(uuid.uuid5(_NOTICE_IDS, key))
+        outbox.enqueue_one(session, (channel, target), payload, now, row_id=row_id)
     return deliveries
 
 

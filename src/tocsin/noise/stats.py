@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.errors import Conflict
-from tocsin.notify.models import Notification
+from tocsin.outbox.models import Notification
 
 OVERALL = "(all)"
 

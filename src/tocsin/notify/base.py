@@ -1,32 +1,15 @@
-"""The channel interface: one small protocol, one error type with a `permanent` flag."""
+"""The channel interface: one small protocol. A channel sends an outbox row's `Message` and
+raises `tocsin.egress.TransportError` (with its `permanent` flag) when it cannot; it never
+touches the store."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
-
-class TransportError(Exception):
-    """Sending failed. Permanent errors are not retried; others are, with backoff, honouring
-    `retry_after` when the service gave one."""
-
-    def __init__(
-        self, message: str, *, permanent: bool = False, retry_after: timedelta | None = None
-    ) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class Message:
-    """What a channel sends: the outbox row's stable id (the dedup key) and its payload."""
-
-    id: str
-    channel: str
-    target: str | None
-    payload: dict[str, Any]
+from tocsin.egress import Egress
+from tocsin.outbox.payload import Message
 
 
 class Channel(Protocol):
@@ -35,3 +18,14 @@ class Channel(Protocol):
     def send(self, message: Message) -> None:
         """Deliver once; raise TransportError on failure. Never touches the store."""
         ...
+
+
+@dataclass(frozen=True)
+class Surroundings:
+    """What a channel may need besides its own configuration, given to `from_config`: the
+    shared HTTP client, the public URL links point to, and where the console channel writes
+    (None: its stream)."""
+
+    http: Egress
+    public_url: str
+    console_write: Callable[[str], None] | None = None

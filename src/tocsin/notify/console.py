@@ -5,8 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from tocsin.notify.base import Message
+from tocsin.config.channels import ConsoleChannelConfig
+from tocsin.notify.base import Surroundings
 from tocsin.notify.text import notice
+from tocsin.outbox.payload import Message
 
 ICONS = {"fired": "🔴", "severity_changed": "🟠", "acknowledged": "🟡", "resolved": "🟢"}
 
@@ -27,6 +29,12 @@ def format_line(message: Message) -> str:
 
 
 class ConsoleChannel:
+    @classmethod
+    def from_config(
+        cls, name: str, config: ConsoleChannelConfig, env: Surroundings
+    ) -> ConsoleChannel:
+        return cls(name, config.stream, env.console_write)
+
     def __init__(
         self, name: str, stream: str = "stdout", write: Callable[[str], None] | None = None
     ) -> None:

@@ -15,9 +15,10 @@ import re
 from typing import Any
 
 from tocsin.config.channels import DiscordChannelConfig
-from tocsin.notify.base import Message, TransportError
+from tocsin.egress import TransportError
 from tocsin.notify.http import JsonChannel
 from tocsin.notify.text import ack_link, clip, format_value, notice, runbook_link
+from tocsin.outbox.payload import Message
 
 COLOURS = {"CRITICAL": 15158332, "HIGH": 15105570, "WARNING": 16776960, "INFO": 3447003}
 RESOLVED_COLOUR = 3066993

@@ -33,9 +33,12 @@ from typing import Any
 
 from jinja2 import Environment, Template
 
+from tocsin import redact
 from tocsin.config.channels import EmailChannelConfig
-from tocsin.notify.base import Message, TransportError
+from tocsin.egress import TransportError
+from tocsin.notify.base import Surroundings
 from tocsin.notify.text import ack_link, notice
+from tocsin.outbox.payload import Message
 
 MAX_SUBJECT_TITLE = 200
 
@@ -217,6 +220,10 @@ def _digest_lines(payloads: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
 
 
 class EmailChannel:
+    @classmethod
+    def from_config(cls, name: str, config: EmailChannelConfig, env: Surroundings) -> EmailChannel:
+        return cls(name, config, env.public_url)
+
     def __init__(
         self,
         name: str,
@@ -283,8 +290,8 @@ class EmailChannel:
             return smtp.send_message(mail, from_addr=config.from_address, to_addrs=to)
 
     def _scrub(self, text: str) -> str:
-        password = self._config.password
-        return text.replace(password, "***") if password else text
+        """An SMTP server's words with the password, and anything named like a secret, masked."""
+        return redact.text(text, [self._config.password or ""])
 
 
 def classify(exc: smtplib.SMTPException | OSError, timeout: float) -> TransportError:

@@ -1,20 +1,23 @@
-"""One way for channels to speak HTTP: timeouts, a response cap, and failures classified.
+"""How JSON and form channels speak HTTP, over the one outbound client (`tocsin.egress`).
 
 2xx is success. 429 and 5xx, timeouts and connection errors are retried (`Retry-After`
-honoured); any other 4xx is permanent. The error text never contains the URL, because
-webhook URLs are secrets.
+honoured); a 3xx (redirects are not followed) and any other 4xx are permanent. The error
+text never contains the URL, because webhook URLs are secrets, and what a service echoes back
+of the request's own secrets (a routing key, a token) is masked before it is stored.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import httpx
 
-from tocsin.notify.base import Message, TransportError
+from tocsin import redact
+from tocsin.egress import Egress, Reply, TransportError
+from tocsin.notify.base import Surroundings
+from tocsin.outbox.payload import Message
 
 
 class HttpSpec(Protocol):
@@ -29,20 +32,12 @@ class HttpSpec(Protocol):
 
 Spec = TypeVar("Spec", bound=HttpSpec)
 
-MAX_RESPONSE_BYTES = 64 * 1024
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What came back, with the body capped at MAX_RESPONSE_BYTES."""
-
-    status: int
-    headers: httpx.Headers
-    text: str
+MAX_RESPONSE_BYTES = 64 * 1024  # a reply is only read for its status and an error's words
+DETAIL_CHARS = 300
 
 
 def post(
-    client: httpx.Client,
+    client: Egress,
     url: str,
     *,
     timeout: timedelta,
@@ -53,39 +48,32 @@ def post(
     auth: tuple[str, str] | None = None,
 ) -> Reply:
     """POST and return the reply, or raise TransportError saying whether to retry."""
-    try:
-        with client.stream(
-            "POST",
-            url,
-            json=json,
-            data=data,
-            content=content,
-            headers=headers,
-            auth=auth,
-            timeout=timeout.total_seconds(),
-        ) as response:
-            body = b""
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) >= MAX_RESPONSE_BYTES:
-                    break
-            reply = Reply(
-                response.status_code,
-                response.headers,
-                body[:MAX_RESPONSE_BYTES].decode(response.encoding or "utf-8", "replace"),
-            )
-    except httpx.TimeoutException:
-        raise TransportError(f"timed out after {timeout.total_seconds():g} s") from None
-    except httpx.HTTPError as exc:
-        raise TransportError(f"connection failed: {type(exc).__name__}") from None
+    reply = client.request(
+        "POST",
+        url,
+        timeout=timeout,
+        max_bytes=MAX_RESPONSE_BYTES,
+        cut=True,
+        json=json,
+        data=data,
+        content=content,
+        headers=headers,
+        auth=auth,
+    )
     status = reply.status
     if 200 <= status < 300:
         return reply
-    detail = reply.text[:300].strip()
+    secrets = redact.request_secrets(url, json=json, data=data, headers=headers, auth=auth)
+    # Masked before it is cut, so a cut cannot leave part of a secret behind.
+    detail = redact.text(reply.text, secrets)[:DETAIL_CHARS].strip()
     if status == 429:
         raise TransportError(f"429 rate limited: {detail}", retry_after=retry_after(reply.headers))
     if status >= 500:
         raise TransportError(f"{status}: {detail}", retry_after=retry_after(reply.headers))
+    if 300 <= status < 400:
+        raise TransportError(
+            f"{status}: redirects are not followed (is the URL out of date?)", permanent=True
+        )
     raise TransportError(f"{status}: {detail}", permanent=True)
 
 
@@ -109,16 +97,15 @@ def retry_after(headers: httpx.Headers) -> timedelta | None:
     return max(timedelta(0), when - now)
 
 
-def make_client() -> httpx.Client:
-    """The channels' shared client: no redirects (a webhook that redirects is misconfigured)."""
-    return httpx.Client(follow_redirects=False, headers={"User-Agent": "tocsin/0.1"})
-
-
 class JsonChannel(Generic[Spec]):
     """A channel that POSTs one JSON body per message to its configured URL; a subclass says
     what the body is (`body`, None for nothing to send) and which headers go with it."""
 
-    def __init__(self, name: str, config: Spec, client: httpx.Client, public_url: str) -> None:
+    @classmethod
+    def from_config(cls, name: str, config: Spec, env: Surroundings) -> Self:
+        return cls(name, config, env.http, env.public_url)
+
+    def __init__(self, name: str, config: Spec, client: Egress, public_url: str) -> None:
         self.name = name
         self._config = config
         self._client = client

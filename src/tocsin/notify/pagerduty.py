@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from tocsin.config.channels import PagerDutyChannelConfig
-from tocsin.notify.base import Message, TransportError
+from tocsin.egress import TransportError
 from tocsin.notify.http import JsonChannel
 from tocsin.notify.text import ack_link, clip, notice, runbook_link
+from tocsin.outbox.payload import Message
 
 ACTIONS = {
     "fired": "trigger",

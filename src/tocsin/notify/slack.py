@@ -17,9 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from tocsin.config.channels import SlackChannelConfig
-from tocsin.notify.base import Message, TransportError
+from tocsin.egress import TransportError
 from tocsin.notify.http import JsonChannel
 from tocsin.notify.text import ack_link, clip, format_value, notice, runbook_link
+from tocsin.outbox.payload import Message
 
 HEADER_MAX = 150
 SECTION_TEXT_MAX = 3000

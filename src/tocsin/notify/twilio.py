@@ -22,16 +22,15 @@ scrubbed as well as never being formatted in).
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 from xml.sax.saxutils import escape
 
-import httpx
-
 from tocsin.config.channels import TwilioChannelConfig
-from tocsin.notify.base import Message, TransportError
+from tocsin.egress import Egress, TransportError
+from tocsin.notify.base import Surroundings
 from tocsin.notify.http import post
 from tocsin.notify.text import notice
+from tocsin.outbox.payload import Message
 
 # Twilio concatenates long texts up to 1,600 characters and rejects anything longer.
 MAX_SMS_CHARS = 1600
@@ -79,7 +78,13 @@ def voice_twiml(payload: dict[str, Any]) -> str:
 
 
 class TwilioChannel:
-    def __init__(self, name: str, config: TwilioChannelConfig, client: httpx.Client) -> None:
+    @classmethod
+    def from_config(
+        cls, name: str, config: TwilioChannelConfig, env: Surroundings
+    ) -> TwilioChannel:
+        return cls(name, config, env.http)
+
+    def __init__(self, name: str, config: TwilioChannelConfig, client: Egress) -> None:
         self.name = name
         self._config = config
         self._client = client
@@ -105,17 +110,10 @@ class TwilioChannel:
                     auth=(config.account_sid, config.auth_token),
                 )
             except TransportError as exc:
+                # The number is left out (position only); `post` masked the credentials.
                 raise TransportError(
-                    f"{config.mode} to number {position} of {len(numbers)}: "
-                    + self._scrub(str(exc)),
+                    f"{config.mode} to number {position} of {len(numbers)}: {exc}",
                     permanent=exc.permanent,
                     retry_after=exc.retry_after,
+                    kind=exc.kind,
                 ) from None
-
-    def _scrub(self, text: str) -> str:
-        token = self._config.auth_token
-        if not token:
-            return text
-        # The Basic credentials too, in case a proxy echoes the Authorization header.
-        basic = base64.b64encode(f"{self._config.account_sid}:{token}".encode()).decode()
-        return text.replace(basic, "***").replace(token, "***")

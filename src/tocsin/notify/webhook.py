@@ -42,12 +42,12 @@ import hashlib
 import hmac
 import json
 
-import httpx
-
 from tocsin.clock import Clock, SystemClock
 from tocsin.config.channels import WebhookChannelConfig
-from tocsin.notify.base import Message
+from tocsin.egress import Egress
+from tocsin.notify.base import Surroundings
 from tocsin.notify.http import post
+from tocsin.outbox.payload import Message
 
 BODY_VERSION = 1
 SIGNED_HEADERS = ("content-type", "idempotency-key", "x-tocsin-timestamp", "x-tocsin-signature")
@@ -66,11 +66,19 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class WebhookChannel:
+    @classmethod
+    def from_config(
+        cls, name: str, config: WebhookChannelConfig, env: Surroundings
+    ) -> WebhookChannel:
+        # Signature timestamps are checked against the receiver's real clock, so they come
+        # from the system clock even when Tocsin runs on virtual time.
+        return cls(name, config, env.http, SystemClock())
+
     def __init__(
         self,
         name: str,
         config: WebhookChannelConfig,
-        client: httpx.Client,
+        client: Egress,
         clock: Clock | None = None,
     ) -> None:
         self.name = name

@@ -23,15 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tocsin.clock import ensure_utc
-from tocsin.config.channels import (
-    ChannelConfig,
-    ConsoleChannelConfig,
-    DiscordChannelConfig,
-    EmailChannelConfig,
-    SlackChannelConfig,
-    TwilioChannelConfig,
-    WebhookChannelConfig,
-)
+from tocsin.config.channels import ChannelConfig
 from tocsin.config.crosscheck import check_target
 from tocsin.config.model import TocsinConfig
 from tocsin.config.oncall import OncallScheduleConfig
@@ -233,23 +225,15 @@ def resolve_targets(
 
 
 def contacts_for_channel(contact: Contact, channel: ChannelConfig) -> str | None:
-    """The address `channel` (a channel's configuration) needs to reach `contact`, or None.
-
-    Email takes the address, Twilio the phone number, Slack and Discord the member ids (the
-    channel mentions them); console and webhook take the user's key, as a name to show or
-    route on. PagerDuty pages its own service's on-call, so it takes no address of ours.
-    """
-    if isinstance(channel, EmailChannelConfig):
-        return contact.email
-    if isinstance(channel, TwilioChannelConfig):
-        return contact.phone
-    if isinstance(channel, SlackChannelConfig):
-        return contact.slack
-    if isinstance(channel, DiscordChannelConfig):
-        return contact.discord
-    if isinstance(channel, ConsoleChannelConfig | WebhookChannelConfig):
-        return contact.user
-    return None
+    """The address `channel` (a channel's configuration) needs to reach `contact`, or None:
+    the contact field the channel's class names (`contact`), e.g. email takes the address,
+    Twilio the phone number, Slack and Discord the member ids (the channel mentions them),
+    console and webhook the user's key as a name to show or route on. PagerDuty names none: it
+    pages its own service's on-call."""
+    if channel.contact is None:
+        return None
+    address: str | None = getattr(contact, channel.contact)
+    return address
 
 
 def _known(names: Mapping[str, object]) -> str:

@@ -30,11 +30,12 @@ from tocsin.errors import Conflict, SourceError
 from tocsin.inbound import repeats
 from tocsin.inbound import timers as inbound_timers
 from tocsin.notify.base import Channel
-from tocsin.notify.doorbell import DOORBELL
 from tocsin.notify.registry import build_channels
+from tocsin.outbox import digest as digests
+from tocsin.outbox.doorbell import DOORBELL
 from tocsin.pipeline import Pipeline
 from tocsin.worker.models import WorkerHeartbeat
-from tocsin.worker.sender import Outbox, Sender, send_batch
+from tocsin.worker.sender import Courier, Sender, send_batch
 
 log = logging.getLogger("tocsin.worker")
 
@@ -52,7 +53,8 @@ class SourcePool:
             if name not in self._open:
                 from tocsin.checks.sources import open_source
 
-                self._open[name] = open_source(self._config.sources[name])
+                source = self._config.sources[name]
+                self._open[name] = open_source(source, egress=self._config.egress)
             return self._open[name]
 
     def close(self) -> None:
@@ -87,7 +89,7 @@ class Worker:
         self.sources = SourcePool(config)
         self.channels = channels or build_channels(config, console_write)
         self._pool = ThreadPoolExecutor(config.worker.concurrency, thread_name_prefix="check")
-        self.outbox = Outbox(factory, clock, self.channels, self.pipeline, config.worker.lease)
+        self.courier = Courier(factory, clock, self.channels, self.pipeline, config.worker.lease)
 
     def _index(self, config: TocsinConfig) -> None:
         """Look-ups per check, built once per configuration rather than once per evaluation."""
@@ -120,8 +122,8 @@ class Worker:
         self._index(config)
         self.sources = SourcePool(config)
         self.channels = self._fixed_channels or build_channels(config, self._console_write)
-        self.outbox.channels, self.outbox.pipeline = self.channels, self.pipeline
-        self.outbox.lease = config.worker.lease
+        self.courier.channels, self.courier.pipeline = self.channels, self.pipeline
+        self.courier.lease = config.worker.lease
         with session_scope(self.factory) as session:
             checks.sync_schedules(session, config.checks, self.clock.now())
         log.info("configuration reloaded: %d checks", len(config.checks))
@@ -250,7 +252,7 @@ class Worker:
 
     def send_due_digests(self) -> int:
         with session_scope(self.factory) as session:
-            return self.pipeline.send_due_digests(session, self.clock.now())
+            return digests.send_due(session, self.clock.now())
 
     def run_noise(self) -> int:
         """Seed the configuration's silences, windows and known issues once, then mute what
@@ -273,7 +275,7 @@ class Worker:
 
     def send_due_notifications(self) -> int:
         """Claim a batch of due notifications, send them one by one, record them together."""
-        return send_batch(self.outbox)
+        return send_batch(self.courier)
 
     def beat(self, force: bool = False) -> None:
         now = self.clock.now()
@@ -297,7 +299,7 @@ class Worker:
         """Tick until `stop` is set; between ticks, ask `reload` for a new configuration.
         Notifications go from a thread of their own (`Sender`), woken by the doorbell as soon
         as a transition commits or a delivery finishes, so a slow check never delays a page."""
-        sender = Sender(self.outbox, self.config.notifications.concurrency)
+        sender = Sender(self.courier, self.config.notifications.concurrency)
         thread = threading.Thread(target=self._send_forever, args=(sender, stop), name="sender")
         thread.start()
         try:

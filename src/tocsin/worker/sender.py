@@ -1,6 +1,5 @@
-"""Delivering the outbox: claim due rows, send them outside any transaction, record outcomes.
-
-Two ways, one record step:
+"""Delivering outbox rows: claim due rows, send them outside any transaction, record how each
+attempt went. `Courier` does each of those three; two ways drive it:
 
 - `send_batch` (the worker's `send_due_notifications`): claim, send one by one, record the
   whole batch in one transaction. Deterministic, for `tocsin run --once`, tests and the demo.
@@ -31,25 +30,31 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tocsin import redact
 from tocsin.clock import Clock
 from tocsin.db import session_scope
-from tocsin.notify import service as outbox
-from tocsin.notify.base import Channel, Message, TransportError
-from tocsin.notify.doorbell import DOORBELL
-from tocsin.notify.models import Notification
+from tocsin.egress import TransportError
+from tocsin.notify.base import Channel
+from tocsin.outbox import service as outbox
+from tocsin.outbox.doorbell import DOORBELL
+from tocsin.outbox.models import Notification
+from tocsin.outbox.payload import Message
 from tocsin.pipeline import Pipeline
 
 log = logging.getLogger("tocsin.worker")
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Attempt:
+    """One delivery tried: the message, and the error if it failed."""
+
     message: Message
     error: TransportError | None
 
 
-class Outbox:
-    """What sending needs: the store, the clock, the channels, the pipeline (for failure
+class Courier:
+    """Carries claimed outbox rows to their channels and records how each attempt went. It
+    holds what that needs: the store, the clock, the channels, the pipeline (for failure
     alerts) and the lease. The worker swaps `channels`, `pipeline` and `lease` on reload."""
 
     def __init__(
@@ -72,58 +77,61 @@ class Outbox:
         with session_scope(self.factory) as session:
             return outbox.claim_due(session, self.clock.now(), limit=limit, lease=self.lease)
 
-    def deliver(self, message: Message) -> Outcome:
+    def deliver(self, message: Message) -> Attempt:
         """Send one message; never raises (an unexpected error is a retryable failure)."""
         channel = self.channels.get(message.channel)
         if channel is None:
             error = TransportError(f"channel {message.channel!r} is not configured", permanent=True)
-            return Outcome(message, error)
+            return Attempt(message, error)
         try:
             channel.send(message)
         except TransportError as exc:
-            return Outcome(message, exc)
+            return Attempt(message, exc)
         except Exception as exc:
             log.exception("channel %s raised while sending %s", message.channel, message.id)
-            return Outcome(message, TransportError(f"unexpected error: {type(exc).__name__}"))
-        return Outcome(message, None)
+            return Attempt(message, TransportError(f"unexpected error: {type(exc).__name__}"))
+        return Attempt(message, None)
 
-    def record(self, outcomes: Sequence[Outcome]) -> None:
+    def record(self, attempts: Sequence[Attempt]) -> None:
         """One transaction for the lot: sent rows in one UPDATE, a recovered channel resolves
         its failure alert once, each failure is scheduled for retry or failed for good."""
-        if not outcomes:
+        if not attempts:
             return
         with session_scope(self.factory) as session:
             now = self.clock.now()
-            sent = [o.message for o in outcomes if o.error is None]
+            sent = [a.message for a in attempts if a.error is None]
             outbox.mark_sent(session, [m.id for m in sent], now)
             for channel in dict.fromkeys(m.channel for m in sent):
                 self.pipeline.delivery_recovered(session, channel, now)
-            for outcome in outcomes:
-                if outcome.error is not None:
-                    self._failed(session, outcome.message, outcome.error, now)
+            for attempt in attempts:
+                if attempt.error is not None:
+                    self._failed(session, attempt.message, attempt.error, now)
 
     def _failed(
         self, session: Session, message: Message, error: TransportError, now: datetime
     ) -> None:
+        # Channels keep secrets out of their errors; this is the last line before the text
+        # reaches the log, the row's `last_error` and a failure alert's message.
+        text = redact.text(str(error))
         state = outbox.mark_failed(
             session,
             message.id,
             now,
-            str(error),
+            text,
             permanent=error.permanent,
             retry_after=error.retry_after,
         )
-        log.warning("notification %s on %s: %s (%s)", message.id, message.channel, error, state)
+        log.warning("notification %s on %s: %s (%s)", message.id, message.channel, text, state)
         if state == "failed":
             row = session.get(Notification, message.id)
             if row is not None:
-                self.pipeline.delivery_failed(session, row, str(error), now)
+                self.pipeline.delivery_failed(session, row, text, now)
 
 
-def send_batch(box: Outbox) -> int:
+def send_batch(courier: Courier) -> int:
     """Claim one batch, send it in order on this thread, record it; how many were claimed."""
-    messages = box.claim(outbox.CLAIM_LIMIT)
-    box.record([box.deliver(message) for message in messages])
+    messages = courier.claim(outbox.CLAIM_LIMIT)
+    courier.record([courier.deliver(message) for message in messages])
     return len(messages)
 
 
@@ -131,12 +139,12 @@ class Sender:
     """Deliveries in flight on `concurrency` threads (see the module's docstring). `pump()` is
     the sender thread's round: record what finished, claim what is due."""
 
-    def __init__(self, box: Outbox, concurrency: int) -> None:
-        self.box = box
+    def __init__(self, courier: Courier, concurrency: int) -> None:
+        self.courier = courier
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="deliver")
         self._mutex = threading.Lock()
         self._in_flight = 0
-        self._finished: list[Outcome] = []
+        self._finished: list[Attempt] = []
 
     def pump(self) -> int:
         """Record finished deliveries, then claim as many as there is room for; how much
@@ -144,7 +152,7 @@ class Sender:
         recorded = self._record_finished()
         with self._mutex:
             room = outbox.CLAIM_LIMIT - self._in_flight
-        claimed = self.box.claim(room)
+        claimed = self.courier.claim(room)
         with self._mutex:
             self._in_flight += len(claimed)
         for message in claimed:
@@ -155,7 +163,7 @@ class Sender:
         with self._mutex:
             finished, self._finished = self._finished, []
         try:
-            self.box.record(finished)
+            self.courier.record(finished)
         except BaseException:
             with self._mutex:  # not recorded: keep them for the next round
                 self._finished[:0] = finished
@@ -163,9 +171,9 @@ class Sender:
         return len(finished)
 
     def _work(self, message: Message) -> None:
-        outcome = self.box.deliver(message)
+        attempt = self.courier.deliver(message)
         with self._mutex:
-            self._finished.append(outcome)
+            self._finished.append(attempt)
             self._in_flight -= 1
         DOORBELL.ring()  # the sender thread records it
 

@@ -1,8 +1,7 @@
-"""Fixtures for the source tests: loopback HTTP(S) servers and a port nothing listens on."""
+"""Fixtures for the source tests: loopback HTTP(S) servers."""
 
 from __future__ import annotations
 
-import socket
 import ssl
 from collections.abc import Callable, Iterator
 
@@ -27,12 +26,3 @@ def make_server() -> Iterator[Callable[[ssl.SSLContext | None], Loopback]]:
 @pytest.fixture
 def server(make_server: Callable[[ssl.SSLContext | None], Loopback]) -> Loopback:
     return make_server(None)
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A port that nothing listens on: bound, then released."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port

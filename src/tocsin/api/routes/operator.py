@@ -33,7 +33,7 @@ from tocsin.checks import service as checks
 from tocsin.checks.models import Evaluation
 from tocsin.checks.sources import open_source
 from tocsin.errors import NotFound, SourceError
-from tocsin.notify import service as outbox
+from tocsin.outbox import service as outbox
 
 router = APIRouter(prefix="/api/v1", tags=["operator"], dependencies=[KnownQuery])
 ALERT_FIELDS = (
@@ -268,7 +268,9 @@ async def run_check(name: str, settings: AppSettings, _who: Writer) -> dict[str,
 
     def evaluate() -> actions.Outcome:
         try:
-            source = open_source(settings.config.sources[check.source])
+            source = open_source(
+                settings.config.sources[check.source], egress=settings.config.egress
+            )
         except SourceError as exc:
             return actions.Outcome(name, now, now, "error", error_kind=exc.kind, error=str(exc))
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,34 +17,46 @@ from typing import Any
 
 import httpx
 
+from tocsin import redact
 from tocsin.checks.sources.base import Row
 from tocsin.clock import Clock, SystemClock
+from tocsin.config.egress import EgressConfig
 from tocsin.config.sources import HttpSourceConfig
+from tocsin.egress import Egress, TransportError
 from tocsin.errors import SourceError
 
 
 class HttpSource:
-    """An HTTP(S) endpoint probed with one request per fetch; thread-safe (httpx pools)."""
+    """An HTTP(S) endpoint probed with one request per fetch; thread-safe (one pool)."""
 
     def __init__(
         self,
         config: HttpSourceConfig,
         clock: Clock | None = None,
         transport: httpx.BaseTransport | None = None,
+        egress: EgressConfig | None = None,
     ) -> None:
         """Prepare the client without connecting; `clock` dates certificate expiry."""
         self._config = config
         self._clock = clock or SystemClock()
-        self._timeout_s = config.timeout.total_seconds()
         self._url = checked_url(config.url)
-        # Redirects are not followed: `status` is what the probed URL itself answers.
-        self._client = httpx.Client(
-            headers=config.headers,
-            timeout=self._timeout_s,
-            verify=config.verify_tls,
-            follow_redirects=False,
-            transport=transport,
-        )
+        # What the request carries that is secret, masked wherever the answer echoes it: a
+        # row is stored with its evaluation and shown by the API.
+        self._secrets = redact.request_secrets(config.url, headers=config.headers)
+        # Redirects are not followed (egress never does): `status` is what the probed URL
+        # itself answers.
+        ca_file = str(config.ca_file) if config.ca_file is not None else None
+        try:
+            self._egress = Egress(
+                egress,
+                verify=config.verify_tls,
+                ca_file=ca_file,
+                headers=config.headers,
+                transport=transport,
+            )
+        except (OSError, ssl.SSLError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise SourceError("tls", f"cannot use ca_file {ca_file}: {reason}") from None
 
     @property
     def dialect(self) -> str:
@@ -54,46 +65,45 @@ class HttpSource:
     def fetch(self, query: str | None, params: Mapping[str, Any]) -> list[Row]:
         """Send the configured request and return one row describing the answer.
 
-        `query` and `params` are unused. Raises SourceError `unreachable` (refused, DNS, TLS
-        verification) or `timeout` (no complete answer within the timeout).
+        `query` and `params` are unused. Raises SourceError `unreachable` (refused, DNS, or an
+        address the egress policy denies), `tls` (the certificate does not verify: expired,
+        another host's, signed by a CA not trusted; `ca_file` trusts a private one) or
+        `timeout` (no complete answer within the timeout).
         """
         body = self._config.body.encode() if self._config.body is not None else None
-        started = time.monotonic()
-        request = self._client.stream(self._config.method, self._url, content=body)
-        with translate_errors(self._url), request as response:
-            days_left = self._certificate_days_left(response)
-            raw = read_capped(response, self._config.max_body_bytes, started + self._timeout_s)
-            elapsed_ms = (time.monotonic() - started) * 1000
-        text = raw.decode(response.encoding or "utf-8", errors="replace")
+        with translate_errors(self._url):
+            reply = self._egress.request(
+                self._config.method,
+                self._url,
+                timeout=self._config.timeout,
+                max_bytes=self._config.max_body_bytes,
+                cut=True,  # documented: the body is at most max_body_bytes
+                content=body,
+            )
+        text = self._scrub(reply.text)
         return [
             {
-                "status": response.status_code,
-                "response_time_ms": elapsed_ms,
+                "status": reply.status,
+                "response_time_ms": reply.seconds * 1000,
                 "body": text,
                 "json": _parse_json(text),
-                "headers": {name.lower(): value for name, value in response.headers.items()},
-                "certificate_days_left": days_left,
+                "headers": {
+                    name.lower(): self._scrub(value) for name, value in reply.headers.items()
+                },
+                "certificate_days_left": self._days_left(reply.certificate),
                 "connected": True,
-                "url": str(response.url),
+                "url": redact.url(reply.url),
             }
         ]
 
-    def close(self) -> None:
-        self._client.close()
+    def _scrub(self, text: str) -> str:
+        return redact.known(text, self._secrets) if self._secrets else text
 
-    def _certificate_days_left(self, response: httpx.Response) -> float | None:
+    def close(self) -> None:
+        self._egress.close()
+
+    def _days_left(self, der: bytes | None) -> float | None:
         """Days until the peer certificate's notAfter, or None over plain HTTP."""
-        stream = response.extensions.get("network_stream")
-        ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-        # httpcore hands over the socket's internal `_ssl._SSLSocket`, which has the same
-        # getpeercert as ssl.SSLObject; its argument is positional-only.
-        getpeercert = getattr(ssl_object, "getpeercert", None)
-        if not callable(getpeercert):
-            return None
-        # The binary form is there even when verification is off (the dict form is not).
-        der = getpeercert(True)
-        if not isinstance(der, bytes):
-            return None
         not_after = certificate_not_after(der) if der else None
         if not_after is None:
             return None
@@ -101,46 +111,32 @@ class HttpSource:
 
 
 def checked_url(url: str) -> str:
-    """Return `url` if httpx can send to it; raise SourceError('unreachable') otherwise."""
+    """Return `url` if it can be sent to; raise SourceError('unreachable') otherwise."""
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
-        raise SourceError("unreachable", f"not a valid URL {url!r}: {exc}") from None
+        raise SourceError("unreachable", f"not a valid URL {redact.url(url)!r}: {exc}") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise SourceError("unreachable", f"not an http(s) URL: {url!r}")
+        raise SourceError("unreachable", f"not an http(s) URL: {redact.url(url)!r}")
     return url
 
 
 @contextmanager
 def translate_errors(url: str) -> Iterator[None]:
-    """Turn httpx's transport failures into SourceError `timeout` or `unreachable`."""
+    """Turn the egress' TransportError into SourceError `timeout`, `tls`, `query` (an answer
+    too large) or `unreachable`, naming the URL with its secrets masked."""
+    shown = redact.url(url)
     try:
         yield
-    except httpx.TimeoutException as exc:
-        raise SourceError("timeout", f"{url}: no answer in time ({_reason(exc)})") from None
-    except httpx.TransportError as exc:
-        tls = _tls_failure(exc)
-        if tls is not None:
-            raise SourceError("unreachable", f"TLS: {url}: {tls}") from None
-        raise SourceError("unreachable", f"cannot reach {url}: {_reason(exc)}") from None
-
-
-def read_capped(response: httpx.Response, limit: int, deadline: float) -> bytes:
-    """Read at most `limit` body bytes (after content decoding) before `deadline` (monotonic).
-
-    httpx's timeouts bound each read, not the whole answer; the deadline stops a server that
-    drips bytes forever. Raises SourceError('timeout') past it.
-    """
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        if time.monotonic() > deadline:
-            raise SourceError("timeout", f"{response.url}: the body took too long to arrive")
-        chunks.append(chunk[: limit - size])
-        size += len(chunks[-1])
-        if size >= limit:
-            break
-    return b"".join(chunks)
+    except TransportError as exc:
+        if exc.kind == "timeout":
+            raise SourceError("timeout", f"{shown}: no answer in time ({exc})") from None
+        if exc.kind == "tls":
+            reason = str(exc).removeprefix("TLS: ")
+            raise SourceError("tls", f"TLS: {shown}: {reason}") from None
+        if exc.kind == "too_large":
+            raise SourceError("query", f"{shown}: {exc}") from None
+        raise SourceError("unreachable", f"cannot reach {shown}: {exc}") from None
 
 
 def certificate_not_after(der: bytes) -> datetime | None:
@@ -194,20 +190,3 @@ def _parse_json(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return None
-
-
-def _tls_failure(exc: BaseException) -> str | None:
-    """The TLS error behind a transport failure, if there is one."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return f"certificate verify failed: {seen.verify_message}"
-        if isinstance(seen, ssl.SSLError):
-            return str(seen)
-        seen = seen.__cause__ or seen.__context__
-    text = str(exc)
-    return text if "SSL" in text or "CERTIFICATE" in text else None
-
-
-def _reason(exc: Exception) -> str:
-    return str(exc) or type(exc).__name__

@@ -8,17 +8,19 @@ check and are refused as query errors, as are Prometheus' own bad_data and execu
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import httpx
 
+from tocsin import redact
 from tocsin.checks.sources.base import Row
-from tocsin.checks.sources.http import checked_url, read_capped, translate_errors
+from tocsin.checks.sources.http import checked_url, translate_errors
 from tocsin.clock import ensure_utc
+from tocsin.config.egress import EgressConfig
 from tocsin.config.sources import PrometheusSourceConfig
+from tocsin.egress import Egress
 from tocsin.errors import SourceError
 
 MAX_SERIES = 10_000
@@ -30,17 +32,18 @@ _TIMEOUT_ERRORS = frozenset({"timeout", "canceled"})
 
 
 class PrometheusSource:
-    """A Prometheus server's HTTP API; thread-safe (httpx pools)."""
+    """A Prometheus server's HTTP API; thread-safe (one pool)."""
 
     def __init__(
-        self, config: PrometheusSourceConfig, transport: httpx.BaseTransport | None = None
+        self,
+        config: PrometheusSourceConfig,
+        transport: httpx.BaseTransport | None = None,
+        egress: EgressConfig | None = None,
     ) -> None:
         """Prepare the client without connecting."""
         self._base = checked_url(config.url).rstrip("/")
-        self._timeout_s = config.timeout.total_seconds()
-        self._client = httpx.Client(
-            headers=config.headers, timeout=self._timeout_s, transport=transport
-        )
+        self._timeout = config.timeout
+        self._egress = Egress(egress, headers=config.headers, transport=transport)
 
     @property
     def dialect(self) -> str:
@@ -55,19 +58,19 @@ class PrometheusSource:
         if not query:
             raise SourceError("query", "a Prometheus source needs a PromQL query")
         # Prometheus gets the same timeout, so it stops evaluating when we stop waiting.
-        request: dict[str, str] = {"query": query, "timeout": f"{self._timeout_s:g}s"}
+        seconds = self._timeout.total_seconds()
+        request: dict[str, str] = {"query": query, "timeout": f"{seconds:g}s"}
         if params.get("time") is not None:
             request["time"] = _api_time(params["time"])
         url = f"{self._base}/api/v1/query"
-        started = time.monotonic()
-        with translate_errors(url), self._client.stream("GET", url, params=request) as response:
-            raw = read_capped(response, MAX_ANSWER_BYTES + 1, started + self._timeout_s)
-        if len(raw) > MAX_ANSWER_BYTES:
-            raise SourceError("query", f"the answer is larger than {MAX_ANSWER_BYTES} bytes")
-        return _rows(_payload(response.status_code, raw, url))
+        with translate_errors(url):
+            reply = self._egress.request(
+                "GET", url, params=request, timeout=self._timeout, max_bytes=MAX_ANSWER_BYTES
+            )
+        return _rows(_payload(reply.status, reply.body, redact.url(url)))
 
     def close(self) -> None:
-        self._client.close()
+        self._egress.close()
 
 
 def _api_time(value: Any) -> str:

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
+from tocsin import redact
 from tocsin.checks.sources.base import Row
 from tocsin.config.sources import SqlSourceConfig
 from tocsin.errors import SourceError
@@ -61,12 +62,13 @@ class SqlSource:
         self._timeout_s = config.statement_timeout.total_seconds()
         try:
             given = make_url(config.url)
-        except sa_exc.ArgumentError as exc:
-            raise SourceError("unreachable", f"not a valid database URL: {exc}") from None
+        except sa_exc.ArgumentError:
+            shown = redact.url(config.url)
+            raise SourceError("unreachable", f"not a valid database URL: {shown!r}") from None
         url = _read_only_url(given)
         self._password = url.password or ""
-        # Messages name the URL as the operator wrote it, password hidden.
-        self._safe_url = given.render_as_string(hide_password=True)
+        # Messages name the URL as the operator wrote it, password and query values hidden.
+        self._safe_url = redact.url(given.render_as_string(hide_password=False))
         try:
             self._engine: Engine = create_engine(url, **self._engine_options(url))
         except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError) as exc:
@@ -252,7 +254,7 @@ class SqlSource:
         return SourceError("query", message)
 
     def _mask(self, message: str) -> str:
-        return message.replace(self._password, "***") if self._password else message
+        return redact.text(message, [self._password])
 
 
 def _read_only_url(url: URL) -> URL:

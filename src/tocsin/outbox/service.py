@@ -1,4 +1,4 @@
-"""The outbox: write notifications with the transition that causes them, claim due rows,
+"""Outbox rows: write notifications with the transition that causes them, claim due rows,
 record outcomes. Sending happens outside any transaction (the worker does it)."""
 
 from __future__ import annotations
@@ -12,17 +12,16 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy import insert as sql_insert
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session, aliased
 
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.db import is_postgresql
-from tocsin.notify.base import Message
-from tocsin.notify.doorbell import written
-from tocsin.notify.models import Notification
+from tocsin.outbox.doorbell import written
+from tocsin.outbox.models import Notification
+from tocsin.outbox.payload import Message, payload_for
 
-NOTIFY_KINDS = ("fired", "severity_changed", "acknowledged", "resolved")
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=10)
@@ -49,28 +48,6 @@ def ordered_id() -> str:
         _LAST_ID[:] = [ms, counter]
     value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | secrets.randbits(62)
     return str(uuid.UUID(int=value))
-
-
-def payload_for(alert: Alert, event: AlertEvent) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "alert_id": alert.id,
-        "fingerprint": alert.fingerprint,
-        "event": event.kind,
-        "event_id": event.id,
-        "at": event.at.isoformat(),
-        "state": alert.state,
-        "severity": alert.severity,
-        "title": alert.title,
-        "message": alert.message,
-        "value": alert.value,
-        "labels": alert.labels,
-        "check": alert.check_name,
-        "origin": alert.origin,
-        "runbook": alert.runbook,
-        "actor": event.actor,
-        "note": event.note,
-    }
 
 
 Delivery = tuple[str, str | None]  # (channel, target): a target is an address or None
@@ -146,21 +123,27 @@ def insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         written(session)
 
 
-def enqueue_digest(
+def enqueue_one(
     session: Session,
-    channel: str,
-    target: str | None,
-    payloads: Sequence[dict[str, Any]],
+    delivery: Delivery,
+    payload: dict[str, Any],
     now: datetime,
+    *,
+    row_id: str | None = None,
+    alert_id: int | None = None,
 ) -> Notification:
-    """One digest notification (no single alert) carrying the parked alerts' payloads."""
+    """One row due at once that no single alert event caused: a digest, a group's flush, a
+    silence's expiry notice. A caller that can derive a stable `row_id` gives it: a
+    duplicated write then fails instead of adding a second row, and the channel's dedup key
+    stays the same across retries."""
+    channel, target = delivery
     row = Notification(
-        id=ordered_id(),
-        alert_id=None,
+        id=row_id or ordered_id(),
+        alert_id=alert_id,
         event_id=None,
         channel=channel,
         target=target,
-        payload={"version": 1, "event": "digest", "at": now.isoformat(), "alerts": list(payloads)},
+        payload=payload,
         state="pending",
         attempts=0,
         next_attempt_at=now,
@@ -171,12 +154,22 @@ def enqueue_digest(
     return row
 
 
-def told(session: Session, alert_id: int) -> list[Delivery]:
-    """Every (channel, target) this alert has been sent to or is being sent to, in first-told
-    order: those are the people an acknowledgement or a resolution must reach."""
+# Which rows `told` counts. An acknowledgement or a resolution goes to everyone a row was
+# sent or is due to (not rows parked for a digest, which has not gone out); whether anyone was
+# told an alert fired counts rows written for its events, parked or not (not a group's flush,
+# which speaks for the group).
+NOT_PARKED: ColumnElement[bool] = Notification.state != "digest"
+OF_EVENTS: ColumnElement[bool] = Notification.event_id.is_not(None)
+
+
+def told(
+    session: Session, alert_id: int, counting: ColumnElement[bool] = NOT_PARKED
+) -> list[Delivery]:
+    """Every (channel, target) this alert has a row for that `counting` accepts, in
+    first-told order."""
     rows = session.execute(
         select(Notification.channel, Notification.target)
-        .where(Notification.alert_id == alert_id, Notification.state != "digest")
+        .where(Notification.alert_id == alert_id, counting)
         .order_by(Notification.created_at, Notification.channel)
     ).all()
     seen: dict[Delivery, None] = {}

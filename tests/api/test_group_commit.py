@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from tocsin.api.writer import GroupWriter
+from tocsin.api.group_commit import GroupCommit
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
 from tocsin.errors import NotFound
@@ -43,7 +43,7 @@ def _now(clock: VirtualClock) -> None:
     NOW[:] = [clock.now()]
 
 
-async def queued(writer: GroupWriter, works: list[Callable[[Session], str]]) -> list[object]:
+async def queued(writer: GroupCommit, works: list[Callable[[Session], str]]) -> list[object]:
     """Run `works` in one group: the writer is held on a job of its own (that job may or may
     not share their group) until they all queued."""
     gate = threading.Event()
@@ -58,7 +58,7 @@ async def queued(writer: GroupWriter, works: list[Callable[[Session], str]]) -> 
 def test_concurrent_requests_share_a_commit_and_a_failure_keeps_nothing_of_its_own(
     factory: sessionmaker[Session],
 ) -> None:
-    writer = GroupWriter(factory)
+    writer = GroupCommit(factory)
     outcomes = asyncio.run(queued(writer, [add(f"a{i}", fail=i == 3) for i in range(6)]))
     assert outcomes[:3] == ["a0", "a1", "a2"]
     assert isinstance(outcomes[3], NotFound)
@@ -69,7 +69,7 @@ def test_concurrent_requests_share_a_commit_and_a_failure_keeps_nothing_of_its_o
 def test_a_lone_failing_request_writes_nothing_and_the_next_one_works(
     factory: sessionmaker[Session],
 ) -> None:
-    writer = GroupWriter(factory)
+    writer = GroupCommit(factory)
 
     async def scenario() -> str:
         with pytest.raises(NotFound, match="refused after writing"):
@@ -83,7 +83,7 @@ def test_a_lone_failing_request_writes_nothing_and_the_next_one_works(
 def test_a_commit_that_fails_fails_every_request_of_its_group(
     factory: sessionmaker[Session],
 ) -> None:
-    writer = GroupWriter(factory)
+    writer = GroupCommit(factory)
 
     # Two rows with one unique name: nothing fails until the flush inside the commit.
     def lazy(name: str) -> Callable[[Session], str]:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin.db import session_scope
 
-log = logging.getLogger("tocsin.api.writer")
+log = logging.getLogger("tocsin.api.group_commit")
 T = TypeVar("T")
 MAX_GROUP = 256  # jobs per transaction: bounds the latency one group adds to the next
 IDLE_EXIT = 5.0  # seconds without work before the writer thread ends
@@ -58,7 +58,7 @@ def _settle(jobs: list[_Job[Any]]) -> None:
             job.future.set_exception(value)
 
 
-class GroupWriter:
+class GroupCommit:
     """`await writer.run(work)` runs `work(session)` in a transaction shared with the other
     requests queued at the same moment, and returns its result once that transaction
     committed."""
