@@ -41,7 +41,8 @@ from tocsin.outbox.payload import Message
 
 PUBLIC_URL = "https://tocsin.example"
 SECRET_PATH = "/hooks/T0K3N-s3cr3t"
-TIMEOUT = timedelta(seconds=0.3)
+# Long enough for a 20,000-character message on a loaded machine, short beside the 3 s delays.
+TIMEOUT = timedelta(seconds=1.0)
 ACK_URL = f"{PUBLIC_URL}/ack/MTIuMTc5NDkyNzYwMA.signature"
 SENT_AT = datetime(2026, 11, 17, 14, 0, 5, tzinfo=UTC)
 
