@@ -48,8 +48,7 @@ inhibit_rules:
 def fire(
     session: Session, check: str, labels: dict[str, str], now: datetime, severity: str = "HIGH"
 ) -> tuple[Alert, AlertEvent]:
-    return alerts.fire(
-        session,
+    new = alerts.NewAlert(
         fingerprint=fingerprint(check, labels),
         origin="check",
         check_name=check,
@@ -57,8 +56,8 @@ def fire(
         severity=severity,
         title=check,
         message="",
-        now=now,
     )
+    return alerts.fire(session, new, now)
 
 
 def run_once(url: str, open_n: int, services: int, probe: int) -> dict[str, float]:
@@ -82,7 +81,7 @@ def run_once(url: str, open_n: int, services: int, probe: int) -> dict[str, floa
         began = time.perf_counter()
         with session_scope(factory) as session:
             alert, event = fire(session, "latency", labels, clock.now())
-            pipeline.dispatch(session, alert, [event], clock.now())
+            pipeline.dispatch(session, [(alert, event)], clock.now())
         timings.append((time.perf_counter() - began) * 1000)
     with session_scope(factory) as session:
         inhibited = session.query(MutedAlert).filter(MutedAlert.kind == "inhibition").count()

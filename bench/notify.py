@@ -31,8 +31,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tocsin import store
-from tocsin.alerts import service as alerts
+from tocsin import actions, store
 from tocsin.clock import SystemClock
 from tocsin.config import parse
 from tocsin.db import make_engine, make_sessionmaker, session_scope
@@ -109,18 +108,19 @@ routes: {{notify: [hook]}}
         for i in range(args.alerts):
             before = time.perf_counter()
             with session_scope(factory) as session:
-                alert, event = alerts.fire(
+                alert, _ = actions.alerts.fire(
                     session,
-                    fingerprint=fingerprint(f"bench-{os.getpid()}-{i}", {}),
-                    origin="event",
-                    check_name=None,
-                    labels={"service": "bench", "n": str(i)},
-                    severity="HIGH",
-                    title=f"bench alert {i}",
-                    message="",
-                    now=clock.now(),
+                    worker.pipeline,
+                    actions.alerts.NewAlert(
+                        fingerprint=fingerprint(f"bench-{os.getpid()}-{i}", {}),
+                        origin="event",
+                        labels={"service": "bench", "n": str(i)},
+                        severity="HIGH",
+                        title=f"bench alert {i}",
+                        message="",
+                    ),
+                    clock.now(),
                 )
-                worker.pipeline.dispatch(session, alert, [event], clock.now())
                 alert_id = alert.id
             after = time.perf_counter()
             if not stand_in.wait(alert_id):

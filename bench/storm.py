@@ -35,8 +35,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tocsin import store
-from tocsin.alerts import service as alerts
+from tocsin import actions, store
 from tocsin.clock import VirtualClock
 from tocsin.config import parse
 from tocsin.db import make_engine, make_sessionmaker, session_scope
@@ -77,18 +76,20 @@ def run_once(url: str, alerts_n: int, groups_n: int, batch: int) -> dict[str, fl
             for i in range(first, min(first + batch, alerts_n)):
                 group = i % groups_n
                 labels = {"service": f"svc{group}", "instance": str(i)}
-                alert, event = alerts.fire(
+                actions.alerts.fire(
                     session,
-                    fingerprint=fingerprint(f"storm_{group}", labels),
-                    origin="check",
-                    check_name=f"storm_{group}",
-                    labels=labels,
-                    severity="HIGH",
-                    title=f"storm {group}",
-                    message=f"instance {i} down",
-                    now=clock.now(),
+                    worker.pipeline,
+                    actions.alerts.NewAlert(
+                        fingerprint=fingerprint(f"storm_{group}", labels),
+                        origin="check",
+                        check_name=f"storm_{group}",
+                        labels=labels,
+                        severity="HIGH",
+                        title=f"storm {group}",
+                        message=f"instance {i} down",
+                    ),
+                    clock.now(),
                 )
-                worker.pipeline.dispatch(session, alert, [event], clock.now())
         clock.advance(step * batch)
         worker.tick()
     ingest = time.perf_counter() - began

@@ -18,7 +18,6 @@ transition and everything it causes commit together or not at all.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,20 +29,14 @@ from sqlalchemy.orm import Session
 from tocsin import acklinks, noise
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.alerts.service import Change
 from tocsin.config import TocsinConfig
-from tocsin.errors import Conflict
 from tocsin.escalation import service as escalations
 from tocsin.escalation.models import Escalation, EscalationStep
-from tocsin.fingerprint import fingerprint
 from tocsin.oncall import service as oncall
 from tocsin.outbox import digest as digests
 from tocsin.outbox import service as outbox
-from tocsin.outbox.models import Notification
 from tocsin.routing import Router, match_labels, merge
-
-log = logging.getLogger("tocsin.pipeline")
-
-DELIVERY_ORIGIN = "delivery"  # Tocsin's own alert: a channel that fails for good
 
 
 class Pipeline:
@@ -80,10 +73,17 @@ class Pipeline:
 
     # --- transitions --------------------------------------------------------------------
 
-    def dispatch(
-        self, session: Session, alert: Alert, events: Sequence[AlertEvent], now: datetime
-    ) -> None:
-        for event in events:
+    def dispatch(self, session: Session, changes: Sequence[Change], now: datetime) -> None:
+        """Notify each change in turn (`actions.alerts` calls this for every transition). A
+        batch of fired events of distinct alerts (an inbound request's new alerts) costs a
+        bounded number of queries rather than several per alert, with the same decisions and
+        rows: noise control reads once for the batch (`noise.Screening`), nothing is flushed
+        until the end, the acknowledge links' key is read once and the notifications are
+        written in one statement."""
+        if len(changes) > 1 and noise.batchable(changes):
+            self._dispatch_batch(session, changes, now)
+            return
+        for alert, event in changes:
             verdict = noise.screen(session, self.config, alert, event, now)
             if self._held(session, alert, event, verdict, now):
                 continue
@@ -94,19 +94,7 @@ class Pipeline:
             elif event.kind in ("acknowledged", "resolved"):
                 self._closed(session, alert, event, now)
 
-    def dispatch_many(
-        self, session: Session, batch: Sequence[tuple[Alert, AlertEvent]], now: datetime
-    ) -> None:
-        """`dispatch` of each (alert, event) in turn, with the same decisions and rows. A
-        batch of fired events of distinct alerts (an inbound request's new alerts) costs a
-        bounded number of queries rather than several per alert: noise control reads once
-        for the batch (`noise.Screening`), nothing is flushed until the end, the acknowledge
-        links' key is read once and the notifications are written in one statement.
-        Anything else goes one by one."""
-        if not noise.batchable(batch):
-            for alert, event in batch:
-                self.dispatch(session, alert, [event], now)
-            return
+    def _dispatch_batch(self, session: Session, batch: Sequence[Change], now: datetime) -> None:
         out = _Enqueuer(self, session, now, batched=True)
         with session.no_autoflush:
             screening = noise.Screening(session, self.config, batch)
@@ -117,6 +105,18 @@ class Pipeline:
             screening.finish()
             out.write()
         session.flush()
+
+    def send(
+        self,
+        session: Session,
+        changes: Sequence[Change],
+        deliveries: Sequence[outbox.Delivery],
+        now: datetime,
+    ) -> None:
+        """Notify changes straight to these deliveries, unscreened and unrouted (Tocsin's own
+        alerts: a channel failing for good is told on the fallback channels)."""
+        for alert, event in changes:
+            outbox.enqueue(session, alert, event, deliveries, now)
 
     def _held(
         self,
@@ -382,55 +382,11 @@ class Pipeline:
                     out.append((name, address))
         return out
 
-    # --- failures -----------------------------------------------------------
-
-    def delivery_failed(
-        self, session: Session, notification: Notification, error: str, now: datetime
-    ) -> None:
-        """A notification failed for good: raise Tocsin's own alert on the fallback channels
-        (a silent pager is the worst failure). One open alert per failing channel."""
-        if notification.payload.get("origin") == DELIVERY_ORIGIN:
-            log.error("the fallback notification %s failed too: %s", notification.id, error)
-            return
-        channel = notification.channel
-        labels = {"channel": channel, "service": "tocsin"}
-        title = f"Notifications to {channel} are failing"
-        message = f"Notification {notification.id} failed for good: {error}"
-        existing = alerts.open_by_fingerprint(session, _delivery_fingerprint(channel))
-        if existing is not None:
-            alerts.refresh_details(session, existing, now, value=None, message=message)
-            return
-        try:
-            alert, event = alerts.fire(
-                session,
-                fingerprint=_delivery_fingerprint(channel),
-                origin=DELIVERY_ORIGIN,
-                check_name=None,
-                labels=labels,
-                severity="HIGH",
-                title=title,
-                message=message,
-                now=now,
-            )
-        except Conflict:
-            return
-        fallback = self.config.notifications.fallback
-        channels = fallback if fallback is not None else list(self.config.channels)
-        channels = [c for c in channels if c != channel]
-        outbox.enqueue(session, alert, event, self.deliveries(channels), now)
-
-    def delivery_recovered(self, session: Session, channel: str, now: datetime) -> None:
-        """A notification went through: resolve the channel's failure alert if one is open."""
-        existing = alerts.open_by_fingerprint(session, _delivery_fingerprint(channel))
-        if existing is not None:
-            alert, event = alerts.resolve(session, existing.id, None, now, "delivered again")
-            outbox.enqueue(session, alert, event, outbox.told(session, alert.id), now)
-
 
 class _Enqueuer:
-    """Where fired alerts' notifications go: added to the session as they come
-    (`dispatch`), or, `batched`, collected and written in one statement by `write`
-    (`dispatch_many`). The acknowledge links' signing key is read once per enqueuer."""
+    """Where fired alerts' notifications go: added to the session as they come, or,
+    `batched`, collected and written in one statement by `write` (a batch of changes). The
+    acknowledge links' signing key is read once per enqueuer."""
 
     def __init__(
         self, pipeline: Pipeline, session: Session, now: datetime, *, batched: bool = False
@@ -480,10 +436,6 @@ class _Fired:
 
 def _alerts_by_id(session: Session, alert_ids: set[int]) -> dict[int, Alert]:
     return {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(alert_ids)))}
-
-
-def _delivery_fingerprint(channel: str) -> str:
-    return fingerprint("tocsin:delivery", {"channel": channel})
 
 
 def _union(first: list[outbox.Delivery], more: list[outbox.Delivery]) -> list[outbox.Delivery]:

@@ -1,6 +1,6 @@
-"""An inbound batch goes through `Pipeline.dispatch_many`, which screens and routes its new
-alerts with reads made once per batch. It must leave exactly the rows that dispatching each
-alert in turn (`Pipeline.dispatch`, what it replaced) leaves: the same batches are applied to
+"""An inbound batch's new alerts go through `Pipeline.dispatch` together, which screens and
+routes them with reads made once per batch. It must leave exactly the rows that dispatching
+each alert in turn (what it replaced) leaves: the same batches are applied to
 the same store twice, once each way, and every table is compared row by row, ids included.
 And a batch that fails part way through keeps nothing; one the sender only repeated locks
 nothing."""
@@ -58,11 +58,11 @@ GROUPED = CONFIG + "grouping: {by: [service], group_wait: 30s}\n"
 class OneByOne(Pipeline):
     """The pipeline as it was before batches: `dispatch` for each alert in turn."""
 
-    def dispatch_many(
-        self, session: Session, batch: Sequence[tuple[Alert, AlertEvent]], now: datetime
+    def dispatch(
+        self, session: Session, changes: Sequence[tuple[Alert, AlertEvent]], now: datetime
     ) -> None:
-        for alert, event in batch:
-            self.dispatch(session, alert, [event], now)
+        for change in changes:
+            super().dispatch(session, [change], now)
 
 
 def config_of(text_: str) -> TocsinConfig:

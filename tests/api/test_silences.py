@@ -353,7 +353,7 @@ def test_an_alert_firing_before_its_silence_is_suppressed_at_once_and_active_onc
                 s,
                 settings.config,
                 clock.now(),
-                pipeline.dispatch,
+                lambda s, alert, events, at: pipeline.dispatch(s, [(alert, e) for e in events], at),
                 pipeline.people,
                 pipeline.pause_escalation,
             )

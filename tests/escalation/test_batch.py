@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tocsin import actions
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import AlertEvent
 from tocsin.clock import VirtualClock
@@ -39,18 +40,19 @@ def raise_alerts(
     ids = []
     with session_scope(factory) as s:
         for name in ("a", "b", "c"):
-            alert, event = alerts.fire(
+            alert, _ = actions.alerts.fire(
                 s,
-                fingerprint=fingerprint(name, {}),
-                origin="event",
-                check_name=None,
-                labels={"service": name},
-                severity="CRITICAL",
-                title=f"{name} down",
-                message="",
-                now=clock.now(),
+                pipeline,
+                actions.alerts.NewAlert(
+                    fingerprint=fingerprint(name, {}),
+                    origin="event",
+                    labels={"service": name},
+                    severity="CRITICAL",
+                    title=f"{name} down",
+                    message="",
+                ),
+                clock.now(),
             )
-            pipeline.dispatch(s, alert, [event], clock.now())
             ids.append(alert.id)
     return ids
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.support.loopback import Loopback
 from tests.support.processes import count, wait_for
 
-from tocsin.alerts import service as alerts
+from tocsin import actions
 from tocsin.alerts.models import AlertEvent
 from tocsin.clock import SystemClock
 from tocsin.config import parse
@@ -73,18 +73,19 @@ def raise_alerts(factory: sessionmaker[Session], text: str) -> None:
     with session_scope(factory) as s:
         for i in range(ALERTS):
             labels = {"service": f"svc{i:03d}"}
-            alert, event = alerts.fire(
+            actions.alerts.fire(
                 s,
-                fingerprint=fingerprint("crash", labels),
-                origin="event",
-                check_name=None,
-                labels=labels,
-                severity="CRITICAL",
-                title=f"svc{i:03d} down",
-                message="",
-                now=clock.now(),
+                pipeline,
+                actions.alerts.NewAlert(
+                    fingerprint=fingerprint("crash", labels),
+                    origin="event",
+                    labels=labels,
+                    severity="CRITICAL",
+                    title=f"svc{i:03d} down",
+                    message="",
+                ),
+                clock.now(),
             )
-            pipeline.dispatch(s, alert, [event], clock.now())
 
 
 def drained(factory: sessionmaker[Session]) -> bool:

@@ -107,18 +107,19 @@ def raise_alert(
     name: str = "payments",
 ) -> int:
     with session_scope(factory) as s:
-        alert, event = alerts.fire(
+        alert, _ = actions.alerts.fire(
             s,
-            fingerprint=fingerprint(name, {}),
-            origin="event",
-            check_name=None,
-            labels={"service": name},
-            severity=severity,
-            title=f"{name} down",
-            message="",
-            now=clock.now(),
+            pipeline,
+            actions.alerts.NewAlert(
+                fingerprint=fingerprint(name, {}),
+                origin="event",
+                labels={"service": name},
+                severity=severity,
+                title=f"{name} down",
+                message="",
+            ),
+            clock.now(),
         )
-        pipeline.dispatch(s, alert, [event], clock.now())
         return alert.id
 
 
@@ -148,7 +149,7 @@ def test_steps_fire_when_due_and_an_acknowledgement_stops_the_chain(
     assert recorder.seen() == [("phone", "+1555", "fired")]
     clock.advance(timedelta(minutes=3))
     with session_scope(factory) as s:
-        actions.acknowledge(s, worker.config, alert_id, "ana", clock.now())
+        actions.alerts.acknowledge(s, worker.pipeline, alert_id, "ana", clock.now())
     run_until(worker, clock, 60)
     told = recorder.seen()
     assert {event for _, _, event in told} == {"acknowledged"}
@@ -207,7 +208,7 @@ def test_resolution_tells_those_already_told_and_nobody_else(
     worker.tick()
     recorder.seen()
     with session_scope(factory) as s:
-        actions.resolve(s, worker.config, alert_id, "ana", clock.now())
+        actions.alerts.resolve(s, worker.pipeline, alert_id, "ana", clock.now())
     run_until(worker, clock, 60)
     told = recorder.seen()
     assert {c for c, _, _ in told} == {"pd", "phone", "sms", "discord", "log"}
@@ -235,9 +236,7 @@ def test_a_severity_upgrade_starts_the_new_severitys_policy(
     worker.tick()
     assert {c for c, _, _ in recorder.seen()} == {"discord", "mail", "log"}
     with session_scope(factory) as s:
-        alert = alerts.get(s, alert_id)
-        event = alerts.change_severity(s, alert, "CRITICAL", clock.now())
-        worker.pipeline.dispatch(s, alert, [event], clock.now())
+        actions.alerts.change_severity(s, worker.pipeline, alert_id, "CRITICAL", clock.now())
     worker.tick()
     told = recorder.seen()
     assert ("pd", None, "severity_changed") in told  # the new route
@@ -293,9 +292,7 @@ def test_a_severity_drop_stops_the_higher_policy(
     worker.tick()
     recorder.seen()
     with session_scope(factory) as s:
-        alert = alerts.get(s, alert_id)
-        event = alerts.change_severity(s, alert, "HIGH", clock.now())
-        worker.pipeline.dispatch(s, alert, [event], clock.now())
+        actions.alerts.change_severity(s, worker.pipeline, alert_id, "HIGH", clock.now())
     run_until(worker, clock, 20)
     told = recorder.seen()
     assert ("phone", "+1555", "fired") not in told  # critical's step 2 was cancelled
@@ -352,7 +349,7 @@ def test_notifications_of_a_firing_alert_carry_a_signed_acknowledge_link(
     assert link.startswith(f"{worker.config.public_url}/ack/")
     assert acklinks.verify_token(key, link.rsplit("/", 1)[1], clock.now(), alert_id) == alert_id
     with session_scope(factory) as s:
-        actions.acknowledge(s, worker.config, alert_id, "ana", clock.now())
+        actions.alerts.acknowledge(s, worker.pipeline, alert_id, "ana", clock.now())
         acked = s.scalars(
             select(Notification).where(
                 Notification.alert_id == alert_id, Notification.created_at == clock.now()

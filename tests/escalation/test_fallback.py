@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from tests.support.loopback import Answer, Loopback
 
+from tocsin import actions
 from tocsin.alerts import service as alerts
 from tocsin.clock import VirtualClock
 from tocsin.config import parse
@@ -46,18 +47,19 @@ routes: {{notify: [hook]}}
 
     def fire(name: str) -> None:
         with session_scope(factory) as s:
-            alert, event = alerts.fire(
+            actions.alerts.fire(
                 s,
-                fingerprint=fingerprint(name, {}),
-                origin="event",
-                check_name=None,
-                labels={},
-                severity="HIGH",
-                title=f"{name} down",
-                message="",
-                now=clock.now(),
+                worker.pipeline,
+                actions.alerts.NewAlert(
+                    fingerprint=fingerprint(name, {}),
+                    origin="event",
+                    labels={},
+                    severity="HIGH",
+                    title=f"{name} down",
+                    message="",
+                ),
+                clock.now(),
             )
-            worker.pipeline.dispatch(s, alert, [event], clock.now())
 
     fire("one")
     fire("two")

@@ -38,7 +38,7 @@ def fire_three(desk: Desk) -> list[int]:
 
 def ack(desk: Desk, alert_id: int, by: str) -> None:
     with session_scope(desk.factory) as session:
-        actions.acknowledge(session, desk.config, alert_id, by, desk.clock.now())
+        actions.alerts.acknowledge(session, desk.pipeline, alert_id, by, desk.clock.now())
 
 
 def test_acknowledgements_are_announced_together_by_the_next_flush(desk: Desk) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.noise.test_rescreen import PAGING, escalation_states, silence
 from tests.support.noise import Desk, noise_config
 
-from tocsin import noise
+from tocsin import actions, noise
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.api.routes.silences import alertmanager_alerts
@@ -57,9 +57,7 @@ def due_sources(d: Desk) -> list[int]:
 
 def change_severity(d: Desk, alert_id: int, severity: str) -> None:
     with session_scope(d.factory) as s:
-        alert = alerts.get(s, alert_id)
-        event = alerts.change_severity(s, alert, severity, d.clock.now())
-        d.pipeline.dispatch(s, alert, [event], d.clock.now())
+        actions.alerts.change_severity(s, d.pipeline, alert_id, severity, d.clock.now())
 
 
 def am_status(d: Desk) -> dict[int, list[str]]:
@@ -112,9 +110,8 @@ def test_a_source_after_its_target_in_one_batch_mutes_it_at_the_next_pass(
     now = clock.now()
     specs = [("orders", "HIGH"), ("db_unreachable", "CRITICAL")]
     with session_scope(factory) as s:
-        batch = [
-            alerts.fire(
-                s,
+        new = [
+            actions.alerts.NewAlert(
                 fingerprint=fingerprint(check, {"service": "shop"}),
                 origin="check",
                 check_name=check,
@@ -122,11 +119,10 @@ def test_a_source_after_its_target_in_one_batch_mutes_it_at_the_next_pass(
                 severity=severity,
                 title=check,
                 message="",
-                now=now,
             )
             for check, severity in specs
         ]
-        d.pipeline.dispatch_many(s, batch, now)
+        batch = actions.alerts.fire_many(s, d.pipeline, new, now)
         orders, db = (alert.id for alert, _ in batch)
     assert fired(d, orders) == ["console", "pager"]
     d.step()
@@ -237,7 +233,14 @@ def test_a_worker_killed_mid_pass_leaves_the_source_due_and_a_restart_mutes_each
             raise Killed
 
     with pytest.raises(Killed), session_scope(factory) as s:
-        noise.run_due(s, d.config, clock.now(), d.pipeline.dispatch, None, pause_then_die)
+        noise.run_due(
+            s,
+            d.config,
+            clock.now(),
+            lambda s, alert, events, at: d.pipeline.dispatch(s, [(alert, e) for e in events], at),
+            None,
+            pause_then_die,
+        )
     assert paused == targets[:2]
     assert due_sources(d) == [db]  # the transaction died with it: nothing half done
     assert {muted_by(d, t) for t in targets} == {None}

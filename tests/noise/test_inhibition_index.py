@@ -8,8 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.support.noise import Desk, noise_config
 
-from tocsin import noise
-from tocsin.alerts import service as alerts
+from tocsin import actions, noise
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
 from tocsin.noise.models import InhibitSource
@@ -56,15 +55,11 @@ def test_the_index_follows_severity_changes_and_resolutions(
     desk = Desk(factory, clock, noise_config(INHIBIT))
     db = desk.fire("db_unreachable", {"service": "shop"}, severity="CRITICAL")
     with session_scope(factory) as s:
-        alert = alerts.get(s, db)
-        event = alerts.change_severity(s, alert, "HIGH", clock.now())
-        desk.pipeline.dispatch(s, alert, [event], clock.now())
+        actions.alerts.change_severity(s, desk.pipeline, db, "HIGH", clock.now())
     assert indexed(factory) == []  # no longer CRITICAL: no longer a source
     assert muted_by(desk, desk.fire("errors", {"service": "shop"})) is None
     with session_scope(factory) as s:
-        alert = alerts.get(s, db)
-        event = alerts.change_severity(s, alert, "CRITICAL", clock.now())
-        desk.pipeline.dispatch(s, alert, [event], clock.now())
+        actions.alerts.change_severity(s, desk.pipeline, db, "CRITICAL", clock.now())
     assert indexed(factory) == [db]
     assert muted_by(desk, desk.fire("latency", {"service": "shop"})) == str(db)
     desk.resolve(db)

@@ -10,8 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.support.noise import Desk, noise_config
 
-from tocsin import noise
-from tocsin.alerts import service as alerts
+from tocsin import actions, noise
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
 from tocsin.escalation.models import Escalation, EscalationStep
@@ -99,9 +98,9 @@ def test_the_silenced_alert_is_not_told_of_later_changes_but_those_told_hear_it_
     silence(d, 'service="shop"')
     d.step()
     with session_scope(factory) as s:
-        row = alerts.get(s, alert)
-        change = alerts.change_severity(s, row, "CRITICAL", d.clock.now(), message="worse")
-        d.pipeline.dispatch(s, row, [change], d.clock.now())
+        actions.alerts.change_severity(
+            s, d.pipeline, alert, "CRITICAL", d.clock.now(), message="worse"
+        )
     assert [e for _, _, e in d.sent(alert)] == ["fired", "fired"]
     d.resolve(alert)  # the channels told it fired hear it resolved (Alertmanager #226)
     assert sorted((c, e) for _, c, e in d.sent(alert)) == [

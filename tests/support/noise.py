@@ -54,27 +54,29 @@ class Desk:
     ) -> int:
         labels = labels or {}
         with session_scope(self.factory) as session:
-            alert, event = alerts.fire(
+            alert, _ = actions.alerts.fire(
                 session,
-                fingerprint=fingerprint(check, labels),
-                origin="check",
-                check_name=check,
-                labels=labels,
-                severity=severity,
-                title=title or f"{check} is failing",
-                message=message,
-                now=self.clock.now(),
+                self.pipeline,
+                actions.alerts.NewAlert(
+                    fingerprint=fingerprint(check, labels),
+                    origin="check",
+                    check_name=check,
+                    labels=labels,
+                    severity=severity,
+                    title=title or f"{check} is failing",
+                    message=message,
+                ),
+                self.clock.now(),
             )
-            self.pipeline.dispatch(session, alert, [event], self.clock.now())
             return alert.id
 
     def resolve(self, alert_id: int) -> None:
         with session_scope(self.factory) as session:
-            actions.resolve(session, self.config, alert_id, "op", self.clock.now())
+            actions.alerts.resolve(session, self.pipeline, alert_id, "op", self.clock.now())
 
     def ack(self, alert_id: int) -> None:
         with session_scope(self.factory) as session:
-            actions.acknowledge(session, self.config, alert_id, "ana", self.clock.now())
+            actions.alerts.acknowledge(session, self.pipeline, alert_id, "ana", self.clock.now())
 
     def step(self, advance: timedelta = timedelta(0)) -> int:
         """Move the clock, then run the worker's noise step once."""
@@ -85,7 +87,7 @@ class Desk:
                 session,
                 self.config,
                 self.clock.now(),
-                pipeline.dispatch,
+                lambda s, alert, events, at: pipeline.dispatch(s, [(alert, e) for e in events], at),
                 pipeline.people,
                 pipeline.pause_escalation,
             )

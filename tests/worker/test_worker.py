@@ -92,7 +92,7 @@ def test_acknowledged_alerts_stay_acknowledged_until_resolved(
     step(worker, clock)
     with session_scope(factory) as s:
         (alert,) = alerts.list_(s)
-        actions.acknowledge(s, worker.config, alert.id, "ana", clock.now(), "looking")
+        actions.alerts.acknowledge(s, worker.pipeline, alert.id, "ana", clock.now(), "looking")
     step(worker, clock)
     with session_scope(factory) as s:
         assert alerts.get(s, alert.id).state == "acknowledged"
@@ -137,7 +137,7 @@ def test_a_manual_resolve_while_the_condition_holds_opens_a_new_alert(
     step(worker, clock)
     with session_scope(factory) as s:
         (alert,) = alerts.list_(s)
-        actions.resolve(s, worker.config, alert.id, "ana", clock.now())
+        actions.alerts.resolve(s, worker.pipeline, alert.id, "ana", clock.now())
     step(worker, clock)
     with session_scope(factory) as s:
         newest = alerts.list_(s)[0]

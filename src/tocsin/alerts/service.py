@@ -4,16 +4,19 @@ caller's transaction; none commits."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal_column, select, update
+from sqlalchemy import ColumnElement, func, insert, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.lifecycle import OPEN, next_state
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.errors import Conflict, NotFound
+
+Change = tuple[Alert, AlertEvent]  # an alert as a transition left it, and the transition's row
 
 
 def is_open() -> ColumnElement[bool]:
@@ -118,49 +121,40 @@ def _event(
     return event
 
 
-def fire(
-    session: Session,
-    *,
-    fingerprint: str,
-    origin: str,
-    check_name: str | None,
-    labels: dict[str, str],
-    severity: str,
-    title: str,
-    message: str,
-    now: datetime,
-    value: float | None = None,
-    runbook: str | None = None,
-) -> tuple[Alert, AlertEvent]:
+@dataclass(frozen=True, kw_only=True)
+class NewAlert:
+    """An alert to open: what its check, or the tool that sent it, says about it."""
+
+    fingerprint: str
+    origin: str
+    check_name: str | None = None
+    labels: dict[str, str]
+    severity: str
+    title: str
+    message: str
+    value: float | None = None
+    runbook: str | None = None
+    source: str | None = None
+    details: dict[str, Any] | None = None
+    ends_at: datetime | None = None
+
+
+def fire(session: Session, new: NewAlert, now: datetime) -> Change:
     """Open a new alert. Conflict if one is already open for this fingerprint (another
     worker won the race: the partial unique index is the compare-and-set)."""
     previous = session.scalar(
         select(Alert.id)
-        .where(Alert.fingerprint == fingerprint, Alert.state == "resolved")
+        .where(Alert.fingerprint == new.fingerprint, Alert.state == "resolved")
         .order_by(Alert.id.desc())
         .limit(1)
     )
-    alert = Alert(
-        fingerprint=fingerprint,
-        origin=origin,
-        check_name=check_name,
-        labels=labels,
-        severity=severity,
-        state="firing",
-        title=title,
-        message=message,
-        value=value,
-        runbook=runbook,
-        started_at=now,
-        updated_at=now,
-        previous_id=previous,
-    )
+    alert = Alert(**_columns(new, now, previous))
     try:
         with session.begin_nested():
             session.add(alert)
             session.flush()
     except IntegrityError:
-        raise Conflict(f"an alert is already open for fingerprint {fingerprint}") from None
+        raise Conflict(f"an alert is already open for fingerprint {new.fingerprint}") from None
     note = f"fires again (previous alert {previous})" if previous else None
     return alert, _event(
         session,
@@ -169,8 +163,73 @@ def fire(
         now,
         state_from=None,
         note=note,
-        data={"value": value, "message": message},
+        data={"value": new.value, "message": new.message},
     )
+
+
+def _columns(new: NewAlert, now: datetime, previous_id: int | None) -> dict[str, Any]:
+    return {
+        "fingerprint": new.fingerprint,
+        "origin": new.origin,
+        "check_name": new.check_name,
+        "labels": new.labels,
+        "severity": new.severity,
+        "state": "firing",
+        "title": new.title,
+        "message": new.message,
+        "value": new.value,
+        "runbook": new.runbook,
+        "started_at": now,
+        "updated_at": now,
+        "previous_id": previous_id,
+        "source": new.source,
+        "details": new.details,
+        "ends_at": new.ends_at,
+    }
+
+
+def fire_many(session: Session, new: Sequence[NewAlert], now: datetime) -> list[Change]:
+    """Open alerts for fingerprints the caller found closed (under its locks), one INSERT
+    for the alerts and one for their `fired` rows (data: the message and the sender), in
+    the order given. Each fingerprint at most once; one opened meanwhile by someone else
+    fails the INSERT (the partial unique index), rolling the caller's transaction back."""
+    if not new:
+        return []
+    previous = dict(
+        session.execute(
+            select(Alert.fingerprint, func.max(Alert.id))
+            .where(Alert.fingerprint.in_([n.fingerprint for n in new]))
+            .group_by(Alert.fingerprint)
+        ).all()
+    )
+    rows = [_columns(n, now, previous.get(n.fingerprint)) for n in new]
+    # RETURNING in any order, put back in the batch's by fingerprint (one new alert each):
+    # asking the backend for parameter order makes SQLite insert one row per statement.
+    returned = {a.fingerprint: a for a in session.scalars(insert(Alert).returning(Alert), rows)}
+    created = [returned[n.fingerprint] for n in new]
+    fired_by_alert = {
+        e.alert_id: e
+        for e in session.scalars(
+            insert(AlertEvent).returning(AlertEvent),
+            [
+                {
+                    "alert_id": a.id,
+                    "at": now,
+                    "kind": "fired",
+                    "state_from": None,
+                    "state_to": "firing",
+                    "severity": a.severity,
+                    "actor": None,
+                    "note": f"fires again (previous alert {a.previous_id})"
+                    if a.previous_id
+                    else None,
+                    "data": {"message": a.message, "source": a.source},
+                }
+                for a in created
+            ],
+        )
+    }
+    return [(a, fired_by_alert[a.id]) for a in created]
 
 
 def change_severity(
@@ -225,19 +284,19 @@ def refresh_details(
 
 def acknowledge(
     session: Session, alert_id: int, by: str, now: datetime, note: str | None = None
-) -> tuple[Alert, AlertEvent]:
+) -> Change:
     return _move(session, alert_id, "acknowledge", by, now, note)
 
 
 def resolve(
     session: Session, alert_id: int, by: str | None, now: datetime, note: str | None = None
-) -> tuple[Alert, AlertEvent]:
+) -> Change:
     return _move(session, alert_id, "resolve", by, now, note)
 
 
 def _move(
     session: Session, alert_id: int, action: str, by: str | None, now: datetime, note: str | None
-) -> tuple[Alert, AlertEvent]:
+) -> Change:
     alert = get(session, alert_id)
     state_from = alert.state
     try:

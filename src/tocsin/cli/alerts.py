@@ -182,10 +182,13 @@ def ack(
     """Acknowledge a firing alert (stops its escalation)."""
     from tocsin import actions
     from tocsin.noise import stats as noise_stats
+    from tocsin.pipeline import Pipeline
 
     loaded, cfg = _config(config)
     with store(loaded) as factory, transaction(factory) as session:
-        alert = actions.acknowledge(session, cfg, alert_id, by, clock.now(), note)
+        alert, _ = actions.alerts.acknowledge(
+            session, Pipeline(cfg), alert_id, by, clock.now(), note
+        )
         if noise:
             noise_stats.mark_noise(session, alert_id, by, clock.now())
         marked = " and marked as noise" if noise else ""
@@ -202,8 +205,9 @@ def resolve(
     """Resolve an alert by hand. If its condition still holds, the next evaluation opens a
     new alert."""
     from tocsin import actions
+    from tocsin.pipeline import Pipeline
 
     loaded, cfg = _config(config)
     with store(loaded) as factory, transaction(factory) as session:
-        alert = actions.resolve(session, cfg, alert_id, by, clock.now(), note)
+        alert, _ = actions.alerts.resolve(session, Pipeline(cfg), alert_id, by, clock.now(), note)
         console.print(f"alert {alert.id} resolved by {by}", markup=False)

@@ -81,13 +81,13 @@ def run_check(
         fail(f"no check named {name!r} (known: {known})")
     now = clock.now()
     with store(loaded) as factory, transaction(factory) as session:
-        snap = actions.snapshot(session, check, now)
+        snap = actions.checks.snapshot(session, check, now)
     try:
         source = open_source(loaded.config.sources[check.source], egress=loaded.config.egress)
     except SourceError as exc:
         fail(f"source {check.source!r}: {exc}")
     try:
-        outcome = actions.evaluate(check, source, snap, now)
+        outcome = actions.checks.evaluate(check, source, snap, now)
     finally:
         source.close()
     if json:
@@ -107,7 +107,7 @@ def run_check(
         raise typer.Exit(2)
 
 
-def _print_outcome(outcome: actions.Outcome) -> None:
+def _print_outcome(outcome: actions.checks.Outcome) -> None:
     took = f"in {outcome.elapsed_ms:.1f} ms"
     if outcome.status == "error":
         console.print(
@@ -130,7 +130,7 @@ def _print_outcome(outcome: actions.Outcome) -> None:
     console.print(table)
 
 
-def _verdict(outcome: actions.Outcome) -> str:
+def _verdict(outcome: actions.checks.Outcome) -> str:
     """The worst severity a row fires at, else the worst pending one, else all clear."""
     from tocsin.config import SEVERITIES
 

@@ -27,8 +27,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin import actions, store
-from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.alerts.service import NewAlert
 from tocsin.checks.models import Evaluation
 from tocsin.clock import VirtualClock
 from tocsin.config.fields import SEVERITY_RANK
@@ -199,8 +199,13 @@ def _play(
                 )
             ):
                 if alert.id not in acked and now - alert.started_at >= ACK_AFTER:
-                    actions.acknowledge(
-                        session, config, alert.id, "ana (on call)", now, "checking Stripe webhooks"
+                    actions.alerts.acknowledge(
+                        session,
+                        worker.pipeline,
+                        alert.id,
+                        "ana (on call)",
+                        now,
+                        "checking Stripe webhooks",
                     )
                     acked.add(alert.id)
         for received in stand_ins.take():
@@ -318,18 +323,15 @@ def _raise(
     message: str,
 ) -> int:
     with session_scope(sessions) as session:
-        alert, event = alerts.fire(
-            session,
+        new = NewAlert(
             fingerprint=fingerprint("demo", labels),
             origin="event",
-            check_name=None,
             labels=labels,
             severity="HIGH",
             title=title,
             message=message,
-            now=clock.now(),
         )
-        worker.pipeline.dispatch(session, alert, [event], clock.now())
+        alert, _ = actions.alerts.fire(session, worker.pipeline, new, clock.now())
         return alert.id
 
 

@@ -16,9 +16,10 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from tocsin.alerts import service as alerts
+from tocsin.actions import alerts as alert_actions
 from tocsin.alerts.lifecycle import OPEN
 from tocsin.alerts.models import Alert
+from tocsin.alerts.service import NewAlert
 from tocsin.config.heartbeats import HeartbeatConfig
 from tocsin.db import is_postgresql
 from tocsin.errors import Conflict, NotFound
@@ -93,7 +94,7 @@ def ping(
     The hot path is three statements on the session's connection, no ORM objects: read the
     heartbeat's row, one UPDATE of it, one INSERT of the ping (each compiled once and cached,
     so the drivers reuse their prepared statements). Only a failure or a recovery goes
-    through the alert service and the pipeline."""
+    through the door (`actions.alerts`)."""
     try:
         key = str(uuids.UUID(key))
     except ValueError:
@@ -291,22 +292,19 @@ def _raise(
     now: datetime,
     pipeline: Pipeline,
 ) -> None:
+    new = NewAlert(
+        fingerprint=alert_fingerprint(beat.name),
+        origin=ORIGIN,
+        labels={**beat.labels, "heartbeat": beat.name},
+        severity=beat.severity,
+        title=title,
+        message=message[-2000:],
+        source=beat.name,
+    )
     try:
-        alert, event = alerts.fire(
-            session,
-            fingerprint=alert_fingerprint(beat.name),
-            origin=ORIGIN,
-            check_name=None,
-            labels={**beat.labels, "heartbeat": beat.name},
-            severity=beat.severity,
-            title=title,
-            message=message[-2000:],
-            now=now,
-        )
+        alert_actions.fire(session, pipeline, new, now)
     except Conflict:
         return  # already down: one alert until the next success
-    alert.source = beat.name
-    pipeline.dispatch(session, alert, [event], now)
 
 
 def _recover(session: Session, name: str, now: datetime, pipeline: Pipeline) -> None:
@@ -315,5 +313,4 @@ def _recover(session: Session, name: str, now: datetime, pipeline: Pipeline) -> 
     )
     if alert_id is None:
         return
-    alert, event = alerts.resolve(session, alert_id, None, now, "a successful ping arrived")
-    pipeline.dispatch(session, alert, [event], now)
+    alert_actions.resolve(session, pipeline, alert_id, None, now, "a successful ping arrived")

@@ -4,9 +4,10 @@ The path Prometheus exercises every cycle is made cheap: one query finds every o
 the batch by fingerprint, new alerts and their timeline rows are inserted with one statement
 each, and refreshes of alerts already open are one executemany UPDATE (and nothing at all
 when the sender repeated itself: then the batch only reads, without locking). The new alerts
-go through the pipeline together (`Pipeline.dispatch_many`: noise control's reads once per
-batch, the notifications in one statement), with the same rows as one at a time; other
-transitions (resolved, acknowledged, severity changed) go through it one by one.
+are opened together through the door (`actions.alerts.fire_many`: one INSERT each for the
+alerts and their rows, noise control's reads once per batch, the notifications in one
+statement), with the same rows as one at a time; other transitions (resolved, acknowledged,
+severity changed) go through it one by one.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from tocsin.actions import alerts as alert_actions
 from tocsin.alerts import service as alerts
-from tocsin.alerts.models import Alert, AlertChange, AlertEvent
+from tocsin.alerts.models import Alert, AlertChange
+from tocsin.alerts.service import NewAlert
 from tocsin.db import is_postgresql
 from tocsin.errors import Conflict
 from tocsin.inbound.schemas import Inbound
@@ -84,10 +87,10 @@ def apply(
         elif current is None:
             results[fp] = Applied("ignored", None, event.key)
         elif event.action == "resolve":
-            _transition(session, alerts.resolve, current.id, actor, now, pipeline)
+            alert_actions.resolve(session, pipeline, current.id, actor, now, f"by {actor}")
             results[fp] = Applied("resolved", current.id, event.key)
         elif current.state == "firing":
-            _transition(session, alerts.acknowledge, current.id, actor, now, pipeline)
+            alert_actions.acknowledge(session, pipeline, current.id, actor, now, f"by {actor}")
             results[fp] = Applied("acknowledged", current.id, event.key)
         else:
             results[fp] = Applied("unchanged", current.id, event.key)
@@ -156,9 +159,9 @@ def _refire(
     """A fire for an alert already open: a severity change is a transition, anything else
     a quiet refresh of what the sender says now."""
     if event.severity != current.severity:
-        alert = alerts.get(session, current.id)
-        change = alerts.change_severity(session, alert, event.severity, now, message=event.message)
-        pipeline.dispatch(session, alert, [change], now)
+        alert_actions.change_severity(
+            session, pipeline, current.id, event.severity, now, message=event.message
+        )
     values = _refreshed(event, current)
     if not values:
         return Applied("unchanged", current.id, event.key)
@@ -194,75 +197,26 @@ def _within_slack(new: datetime | None, stored: datetime | None) -> bool:
     return new - stored < ENDS_AT_SLACK
 
 
-def _transition(
-    session: Session, move: Any, alert_id: int, actor: str, now: datetime, pipeline: Pipeline
-) -> None:
-    alert, event = move(session, alert_id, actor, now, f"by {actor}")
-    pipeline.dispatch(session, alert, [event], now)
-
-
 def _insert(
     session: Session, events: list[Inbound], now: datetime, pipeline: Pipeline
-) -> Sequence[Alert]:
-    """New alerts and their `fired` rows, one INSERT each, then the pipeline for the batch."""
-    if not events:
-        return []
-    previous = dict(
-        session.execute(
-            select(Alert.fingerprint, func.max(Alert.id))
-            .where(Alert.fingerprint.in_([e.fingerprint for e in events]))
-            .group_by(Alert.fingerprint)
-        ).all()
-    )
-    rows = [
-        {
-            "fingerprint": e.fingerprint,
-            "origin": e.origin,
-            "check_name": None,
-            "labels": e.labels,
-            "severity": e.severity,
-            "state": "firing",
-            "title": e.title,
-            "message": e.message,
-            "value": None,
-            "runbook": None,
-            "started_at": now,
-            "updated_at": now,
-            "previous_id": previous.get(e.fingerprint),
-            "source": e.source,
-            "details": e.details,
-            "ends_at": e.ends_at,
-        }
+) -> list[Alert]:
+    """Open the new alerts together through the door (one INSERT each for the alerts and
+    their `fired` rows, then the pipeline for the batch)."""
+    new = [
+        NewAlert(
+            fingerprint=e.fingerprint,
+            origin=e.origin,
+            labels=e.labels,
+            severity=e.severity,
+            title=e.title,
+            message=e.message,
+            source=e.source,
+            details=e.details,
+            ends_at=e.ends_at,
+        )
         for e in events
     ]
-    # RETURNING in any order, put back in the batch's by fingerprint (one new alert each):
-    # asking the backend for parameter order makes SQLite insert one row per statement.
-    returned = {a.fingerprint: a for a in session.scalars(insert(Alert).returning(Alert), rows)}
-    created = [returned[e.fingerprint] for e in events]
-    fired_by_alert = {
-        e.alert_id: e
-        for e in session.scalars(
-            insert(AlertEvent).returning(AlertEvent),
-            [
-                {
-                    "alert_id": a.id,
-                    "at": now,
-                    "kind": "fired",
-                    "state_from": None,
-                    "state_to": "firing",
-                    "severity": a.severity,
-                    "actor": None,
-                    "note": f"fires again (previous alert {a.previous_id})"
-                    if a.previous_id
-                    else None,
-                    "data": {"message": a.message, "source": a.source},
-                }
-                for a in created
-            ],
-        )
-    }
-    pipeline.dispatch_many(session, [(a, fired_by_alert[a.id]) for a in created], now)
-    return created
+    return [alert for alert, _ in alert_actions.fire_many(session, pipeline, new, now)]
 
 
 def resolve_expired(session: Session, now: datetime, pipeline: Pipeline, limit: int = 500) -> int:
@@ -282,11 +236,10 @@ def resolve_expired(session: Session, now: datetime, pipeline: Pipeline, limit: 
     for alert_id in session.scalars(query).all():
         try:
             with session.begin_nested():
-                alert, event = alerts.resolve(
-                    session, alert_id, None, now, "the sender's end time passed"
+                alert_actions.resolve(
+                    session, pipeline, alert_id, None, now, "the sender's end time passed"
                 )
         except Conflict:
             continue
-        pipeline.dispatch(session, alert, [event], now)
         done += 1
     return done

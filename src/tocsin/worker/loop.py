@@ -182,17 +182,17 @@ class Worker:
 
     def _snapshots(
         self, session: Session, claims: list[checks.Claim], now: datetime
-    ) -> dict[str, actions.Snapshot]:
+    ) -> dict[str, actions.checks.Snapshot]:
         """Snapshots of the claimed checks; a claim whose check left the configuration is
         handed back."""
         for claim in claims:
             if claim.check_name not in self._checks:
                 checks.release(session, claim)
         configs = [self._checks[c.check_name] for c in claims if c.check_name in self._checks]
-        return actions.snapshots(session, configs, now) if configs else {}
+        return actions.checks.snapshots(session, configs, now) if configs else {}
 
     def _run(
-        self, claims: list[checks.Claim], snaps: dict[str, actions.Snapshot], now: datetime
+        self, claims: list[checks.Claim], snaps: dict[str, actions.checks.Snapshot], now: datetime
     ) -> None:
         """Query the sources outside any transaction (in the pool when threaded) and write the
         outcomes in batches: one transaction per batch instead of one per check."""
@@ -208,23 +208,23 @@ class Worker:
             self._apply([future.result() for future in finished])
 
     def _evaluate(
-        self, claim: checks.Claim, snaps: dict[str, actions.Snapshot], now: datetime
-    ) -> actions.Run:
+        self, claim: checks.Claim, snaps: dict[str, actions.checks.Snapshot], now: datetime
+    ) -> actions.checks.Run:
         check = self._checks[claim.check_name]
         snap = snaps[check.name]
         try:
             source = self.sources.get(check.source)
-            outcome = actions.evaluate(check, source, snap, now)
+            outcome = actions.checks.evaluate(check, source, snap, now)
         except SourceError as exc:  # opening the source failed (bad URL, missing driver)
-            outcome = actions.Outcome(
+            outcome = actions.checks.Outcome(
                 check.name, now, now, "error", error_kind=exc.kind, error=str(exc), snapshot=snap
             )
-        return actions.Run(check, claim, outcome)
+        return actions.checks.Run(check, claim, outcome)
 
-    def _apply(self, runs: list[actions.Run]) -> None:
+    def _apply(self, runs: list[actions.checks.Run]) -> None:
         try:
             with session_scope(self.factory) as session:
-                events = actions.apply(
+                events = actions.checks.apply(
                     session, runs, now=self.clock.now(), pipeline=self.pipeline, worker_id=self.id
                 )
         except Conflict as exc:
@@ -268,7 +268,7 @@ class Worker:
                 session,
                 self.config,
                 now,
-                pipeline.dispatch,
+                lambda s, alert, events, at: pipeline.dispatch(s, [(alert, e) for e in events], at),
                 pipeline.people,
                 pipeline.pause_escalation,
             )

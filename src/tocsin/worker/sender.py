@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin import redact
+from tocsin.actions import alerts as alert_actions
 from tocsin.clock import Clock
 from tocsin.db import session_scope
 from tocsin.egress import TransportError
@@ -102,7 +103,7 @@ class Courier:
             sent = [a.message for a in attempts if a.error is None]
             outbox.mark_sent(session, [m.id for m in sent], now)
             for channel in dict.fromkeys(m.channel for m in sent):
-                self.pipeline.delivery_recovered(session, channel, now)
+                alert_actions.delivery_recovered(session, self.pipeline, channel, now)
             for attempt in attempts:
                 if attempt.error is not None:
                     self._failed(session, attempt.message, attempt.error, now)
@@ -125,7 +126,7 @@ class Courier:
         if state == "failed":
             row = session.get(Notification, message.id)
             if row is not None:
-                self.pipeline.delivery_failed(session, row, text, now)
+                alert_actions.delivery_failed(session, self.pipeline, row, text, now)
 
 
 def send_batch(courier: Courier) -> int:

@@ -45,7 +45,9 @@ async def acknowledge(token: str, request: Request, settings: AppSettings) -> HT
     def work(session: Session) -> HTMLResponse:
         now = settings.clock.now()
         alert_id = acklinks.verify_token(acklinks.secret(session, settings.config, now), token, now)
-        alert = actions.acknowledge(session, settings.config, alert_id, by, now, "acknowledge link")
+        alert, _ = actions.alerts.acknowledge(
+            session, settings.pipeline, alert_id, by, now, "acknowledge link"
+        )
         return _page(200, f"Alert #{alert.id} acknowledged", alert=alert, can_ack=False)
 
     return await _guarded(settings, work)

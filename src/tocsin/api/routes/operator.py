@@ -132,10 +132,10 @@ async def ack_alert(
     alert_id: AlertId, settings: AppSettings, who: Writer, move: Move | None = None
 ) -> dict[str, Any]:
     move = move or Move()
-    alert = await in_transaction(
+    alert, _ = await in_transaction(
         settings,
-        lambda s: actions.acknowledge(
-            s, settings.config, alert_id, move.by or who.name, settings.clock.now(), move.note
+        lambda s: actions.alerts.acknowledge(
+            s, settings.pipeline, alert_id, move.by or who.name, settings.clock.now(), move.note
         ),
     )
     return alert_out(alert)
@@ -151,10 +151,10 @@ async def resolve_alert(
     alert_id: AlertId, settings: AppSettings, who: Writer, move: Move | None = None
 ) -> dict[str, Any]:
     move = move or Move()
-    alert = await in_transaction(
+    alert, _ = await in_transaction(
         settings,
-        lambda s: actions.resolve(
-            s, settings.config, alert_id, move.by or who.name, settings.clock.now(), move.note
+        lambda s: actions.alerts.resolve(
+            s, settings.pipeline, alert_id, move.by or who.name, settings.clock.now(), move.note
         ),
     )
     return alert_out(alert)
@@ -264,17 +264,19 @@ def _evaluation_key(position: Any) -> tuple[datetime, int] | None:
 async def run_check(name: str, settings: AppSettings, _who: Writer) -> dict[str, Any]:
     check = _check(settings, name)
     now = settings.clock.now()
-    snap = await in_transaction(settings, lambda s: actions.snapshot(s, check, now))
+    snap = await in_transaction(settings, lambda s: actions.checks.snapshot(s, check, now))
 
-    def evaluate() -> actions.Outcome:
+    def evaluate() -> actions.checks.Outcome:
         try:
             source = open_source(
                 settings.config.sources[check.source], egress=settings.config.egress
             )
         except SourceError as exc:
-            return actions.Outcome(name, now, now, "error", error_kind=exc.kind, error=str(exc))
+            return actions.checks.Outcome(
+                name, now, now, "error", error_kind=exc.kind, error=str(exc)
+            )
         try:
-            return actions.evaluate(check, source, snap, now)
+            return actions.checks.evaluate(check, source, snap, now)
         finally:
             source.close()
 

@@ -1,7 +1,5 @@
-"""Every state change an operator or the worker makes, as one function each (Zulip's do_*).
+"""A check's evaluations, and the alert changes they cause (through `actions.alerts`).
 
-These compose the domains — checks, alerts, notify — in the caller's transaction, so a
-transition, its timeline row and its notifications are written together or not at all.
 Evaluating a check is split in three so no network call happens inside a transaction:
 `snapshot` (read), `evaluate` (source + pure logic, no store), `apply` (one write). The
 worker reads and writes a whole batch of claimed checks at a time, so a transaction's fixed
@@ -18,9 +16,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tocsin.actions import alerts as alert_actions
 from tocsin.alerts import service as alerts
 from tocsin.alerts.lifecycle import Desired, plan
 from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.alerts.service import NewAlert
 from tocsin.checks import service as checks
 from tocsin.checks.evaluate import (
     RowResult,
@@ -31,7 +31,7 @@ from tocsin.checks.evaluate import (
     row_labels,
 )
 from tocsin.checks.sources.base import Source
-from tocsin.config import CheckConfig, TocsinConfig
+from tocsin.config import CheckConfig
 from tocsin.errors import Conflict, SourceError
 from tocsin.fingerprint import fingerprint
 from tocsin.pipeline import Pipeline
@@ -241,41 +241,41 @@ def _apply_results(
         result = by_fp.get(change.fingerprint)
         alert = open_alerts.get(change.fingerprint)
         if change.kind == "fire" and result is not None and change.severity is not None:
+            new = NewAlert(
+                fingerprint=result.fingerprint,
+                origin="check",
+                check_name=check.name,
+                labels=result.labels,
+                severity=change.severity,
+                title=result.title,
+                message=result.message,
+                value=result.value,
+                runbook=check.runbook,
+            )
             try:
-                alert, event = alerts.fire(
-                    session,
-                    fingerprint=result.fingerprint,
-                    origin="check",
-                    check_name=check.name,
-                    labels=result.labels,
-                    severity=change.severity,
-                    title=result.title,
-                    message=result.message,
-                    value=result.value,
-                    now=now,
-                    runbook=check.runbook,
-                )
+                _, event = alert_actions.fire(session, pipeline, new, now)
             except Conflict:
                 continue
-            events += _notify(session, pipeline, alert, [event], now)
+            events.append(event)
         elif change.kind == "severity" and alert is not None and result is not None:
-            event = alerts.change_severity(
+            _, event = alert_actions.change_severity(
                 session,
-                alert,
+                pipeline,
+                alert.id,
                 str(change.severity),
                 now,
                 value=result.value,
                 message=result.message,
             )
-            events += _notify(session, pipeline, alert, [event], now)
+            events.append(event)
         elif change.kind == "resolve" and alert is not None:
             note = "outside active hours" if outcome.status == "inactive" else "condition cleared"
             if result is not None:  # the row is still there: show the value that cleared it
                 alerts.refresh_details(
                     session, alert, now, value=result.value, message=result.message
                 )
-            alert, event = alerts.resolve(session, alert.id, None, now, note)
-            events += _notify(session, pipeline, alert, [event], now)
+            _, event = alert_actions.resolve(session, pipeline, alert.id, None, now, note)
+            events.append(event)
         elif change.kind == "keep" and alert is not None and result is not None:
             alerts.refresh_details(session, alert, now, value=result.value, message=result.message)
     return events
@@ -300,64 +300,25 @@ def _apply_check_error(
     if outcome.status != "error":
         if current is None:
             return []
-        alert, event = alerts.resolve(session, current.id, None, now, "the check works again")
-        return _notify(session, pipeline, alert, [event], now)
+        note = "the check works again"
+        _, event = alert_actions.resolve(session, pipeline, current.id, None, now, note)
+        return [event]
     if current is not None or errors < check.on_error.after:
         if current is not None:
             alerts.refresh_details(session, current, now, value=None, message=str(outcome.error))
         return []
-    labels = {**check.labels, "check": check.name}
+    new = NewAlert(
+        fingerprint=check_error_fingerprint(check),
+        origin="check_error",
+        check_name=check.name,
+        labels={**check.labels, "check": check.name},
+        severity=check.on_error.severity,
+        title=f"Check {check.name} cannot run ({outcome.error_kind})",
+        message=str(outcome.error),
+        runbook=check.runbook,
+    )
     try:
-        alert, event = alerts.fire(
-            session,
-            fingerprint=check_error_fingerprint(check),
-            origin="check_error",
-            check_name=check.name,
-            labels=labels,
-            severity=check.on_error.severity,
-            title=f"Check {check.name} cannot run ({outcome.error_kind})",
-            message=str(outcome.error),
-            now=now,
-            runbook=check.runbook,
-        )
+        _, event = alert_actions.fire(session, pipeline, new, now)
     except Conflict:
         return []
-    return _notify(session, pipeline, alert, [event], now)
-
-
-def _notify(
-    session: Session, pipeline: Pipeline, alert: Alert, events: list[AlertEvent], now: datetime
-) -> list[AlertEvent]:
-    pipeline.dispatch(session, alert, events, now)
-    return events
-
-
-def acknowledge(
-    session: Session,
-    config: TocsinConfig,
-    alert_id: int,
-    by: str,
-    now: datetime,
-    note: str | None = None,
-) -> Alert:
-    """An operator acknowledges; everyone the alert's channels reach is told."""
-    return _announce(session, config, *alerts.acknowledge(session, alert_id, by, now, note), now)
-
-
-def resolve(
-    session: Session,
-    config: TocsinConfig,
-    alert_id: int,
-    by: str,
-    now: datetime,
-    note: str | None = None,
-) -> Alert:
-    """An operator resolves by hand; if the condition still holds a new alert opens later."""
-    return _announce(session, config, *alerts.resolve(session, alert_id, by, now, note), now)
-
-
-def _announce(
-    session: Session, config: TocsinConfig, alert: Alert, event: AlertEvent, now: datetime
-) -> Alert:
-    Pipeline(config).dispatch(session, alert, [event], now)
-    return alert
+    return [event]
