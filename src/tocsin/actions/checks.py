@@ -31,7 +31,7 @@ from tocsin.checks.evaluate import (
     row_labels,
 )
 from tocsin.checks.sources.base import Source
-from tocsin.config import CheckConfig
+from tocsin.config.checks import CheckConfig
 from tocsin.errors import Conflict, SourceError
 from tocsin.fingerprint import fingerprint
 from tocsin.pipeline import Pipeline
