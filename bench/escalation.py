@@ -107,7 +107,7 @@ class TimedWorker(Worker):
     def fire_due_escalations(self) -> int:
         now = self.clock.now()
         with session_scope(self.factory) as session:
-            fired = self.pipeline.fire_due_steps(session, now)
+            fired = self.pipeline.escalator.fire_due(session, now)
         if fired:
             self.commits[now] = self.clock.now()
             self.busy += (self.commits[now] - now).total_seconds()

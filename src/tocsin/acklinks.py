@@ -16,10 +16,12 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tocsin.alerts.models import Alert
 from tocsin.config.model import TocsinConfig
 from tocsin.errors import Invalid
 from tocsin.tokens.models import ServerSecret
@@ -98,3 +100,13 @@ def url(config: TocsinConfig, key: bytes, alert_id: int, now: datetime) -> str:
     ttl: timedelta = config.api.ack_link_ttl
     token = make_token(key, alert_id, now + ttl)
     return f"{config.public_url.rstrip('/')}/ack/{token}"
+
+
+def fields(
+    session: Session, config: TocsinConfig, alert: Alert, now: datetime, key: bytes | None = None
+) -> dict[str, Any]:
+    """What a notification of this alert carries: the link (`ack_url`) while it fires,
+    nothing otherwise (`key`: the signing key, when the caller has read it already)."""
+    if alert.state != "firing":
+        return {}
+    return {"ack_url": url(config, key or secret(session, config, now), alert.id, now)}

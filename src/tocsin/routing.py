@@ -14,13 +14,14 @@ types configured (see `default_routes`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from tocsin.config.channels import ChannelConfig
 from tocsin.config.model import TocsinConfig
 from tocsin.config.routing import RouteConfig
 from tocsin.matchers import Matcher, matches_all, parse_matcher
+from tocsin.outbox.service import Delivery
 
 # §6.2.1: CRITICAL → PagerDuty, phone, SMS, Discord @here; HIGH → Discord, email, Slack;
 # WARNING → Discord, email; INFO → email digest and log. Console ("log") and webhooks (machine
@@ -67,10 +68,20 @@ class Router:
     def __init__(self, config: TocsinConfig) -> None:
         tree = config.routes if config.routes is not None else default_routes(config)
         self.root = _compile(tree, Route(tuple(sorted(config.channels))))
+        self._targets = {name: spec.targets() for name, spec in config.channels.items()}
 
     def route(self, labels: Mapping[str, str]) -> list[Route]:
         """Every route the alert takes (more than one only through `continue`)."""
         return _walk(self.root, labels) or [self.root.route]
+
+    def deliveries(self, channels: Sequence[str]) -> list[Delivery]:
+        """One delivery per channel target (one per number for SMS and voice), so a retry to
+        one failing target never repeats the others."""
+        return [
+            (channel, target)
+            for channel in channels
+            for target in self._targets.get(channel, [None])
+        ]
 
 
 def merge(routes: list[Route]) -> tuple[list[str], list[str], list[str]]:

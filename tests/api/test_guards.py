@@ -122,7 +122,7 @@ def test_metrics_show_escalation_steps_overdue_and_how_late_they_fired(
         assert 'tocsin_escalation_steps{state="pending"} 1.0' in text
         assert "tocsin_escalation_steps_overdue 1.0" in text
         with session_scope(factory) as s:
-            assert settings.pipeline.fire_due_steps(s, clock.now()) == 1
+            assert settings.pipeline.escalator.fire_due(s, clock.now()) == 1
         clock.advance(timedelta(seconds=11))  # past the metrics cache
         text = client.get("/metrics").text
         assert "tocsin_escalation_steps_overdue 0.0" in text

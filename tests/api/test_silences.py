@@ -354,8 +354,8 @@ def test_an_alert_firing_before_its_silence_is_suppressed_at_once_and_active_onc
                 settings.config,
                 clock.now(),
                 lambda s, alert, events, at: pipeline.dispatch(s, [(alert, e) for e in events], at),
-                pipeline.people,
-                pipeline.pause_escalation,
+                pipeline.escalator.people,
+                pipeline.escalator.pause,
             )
 
     def status() -> dict[str, Any]:

@@ -68,9 +68,9 @@ def test_a_batch_fires_every_due_step_once_and_cancels_those_of_alerts_no_longer
         alerts.acknowledge(s, second, "ana", clock.now())
     clock.advance(timedelta(minutes=11))  # steps 2 and 3 of every alert are due
     with session_scope(factory) as s:
-        assert pipeline.fire_due_steps(s, clock.now()) == 4
+        assert pipeline.escalator.fire_due(s, clock.now()) == 4
     with session_scope(factory) as s:
-        assert pipeline.fire_due_steps(s, clock.now()) == 0
+        assert pipeline.escalator.fire_due(s, clock.now()) == 0
         states = Counter((step.alert_id, step.state) for step in s.scalars(select(EscalationStep)))
         entries = Counter(
             (e.alert_id, e.data["step"])

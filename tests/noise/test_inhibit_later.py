@@ -227,7 +227,7 @@ def test_a_worker_killed_mid_pass_leaves_the_source_due_and_a_restart_mutes_each
     paused: list[int] = []
 
     def pause_then_die(s: Session, alert: Alert, now: datetime, reason: str) -> None:
-        d.pipeline.pause_escalation(s, alert, now, reason)
+        d.pipeline.escalator.pause(s, alert, now, reason)
         paused.append(alert.id)
         if len(paused) == 2:
             raise Killed

@@ -32,7 +32,7 @@ routes: {notify: [console], escalation: page}
 
 def fire_due_steps(d: Desk) -> int:
     with session_scope(d.factory) as s:
-        return d.pipeline.fire_due_steps(s, d.clock.now())
+        return d.pipeline.escalator.fire_due(s, d.clock.now())
 
 
 def silence(

@@ -88,8 +88,8 @@ class Desk:
                 self.config,
                 self.clock.now(),
                 lambda s, alert, events, at: pipeline.dispatch(s, [(alert, e) for e in events], at),
-                pipeline.people,
-                pipeline.pause_escalation,
+                pipeline.escalator.people,
+                pipeline.escalator.pause,
             )
 
     def sent(self, alert_id: int | None = None) -> list[tuple[int, str, str]]:

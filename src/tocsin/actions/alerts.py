@@ -137,7 +137,7 @@ def delivery_failed(
     config = pipeline.config
     fallback = config.notifications.fallback
     channels = fallback if fallback is not None else list(config.channels)
-    to = pipeline.deliveries([c for c in channels if c != channel])
+    to = pipeline.router.deliveries([c for c in channels if c != channel])
     _after(session, pipeline, [change], now, to=to)
 
 

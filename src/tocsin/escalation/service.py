@@ -1,5 +1,5 @@
 """Escalations in the store: start one (copying the policy), find due steps, mark them,
-schedule repeats, stop them. Deciding whom a step reaches is the pipeline's."""
+schedule repeats, stop them. Firing a step, and whom it reaches, is `steps`'."""
 
 from __future__ import annotations
 
@@ -80,14 +80,9 @@ def due(session: Session, now: datetime, limit: int = 100) -> Sequence[Escalatio
     return session.scalars(query).all()
 
 
-def settle(session: Session, step: EscalationStep, state: str, now: datetime) -> bool:
-    """pending → fired | cancelled, as a compare-and-set: False if someone else settled it."""
-    return step.id in settle_many(session, [step.id], state, now)
-
-
 def settle_many(session: Session, step_ids: Collection[int], state: str, now: datetime) -> set[int]:
-    """`settle` for a batch in one statement; returns the ids this call moved (the others
-    were settled by someone else first)."""
+    """pending → fired | cancelled for a batch of steps, as one compare-and-set; returns the
+    ids this call moved (the others were settled by someone else first)."""
     if not step_ids:
         return set()
     moved = session.scalars(

@@ -248,7 +248,7 @@ class Worker:
         """Escalation steps that came due: each fires (or is cancelled) in one transaction
         together with the notifications it causes, so a crash can neither lose nor double it."""
         with session_scope(self.factory) as session:
-            return self.pipeline.fire_due_steps(session, self.clock.now())
+            return self.pipeline.escalator.fire_due(session, self.clock.now())
 
     def send_due_digests(self) -> int:
         with session_scope(self.factory) as session:
@@ -269,8 +269,8 @@ class Worker:
                 self.config,
                 now,
                 lambda s, alert, events, at: pipeline.dispatch(s, [(alert, e) for e in events], at),
-                pipeline.people,
-                pipeline.pause_escalation,
+                pipeline.escalator.people,
+                pipeline.escalator.pause,
             )
 
     def send_due_notifications(self) -> int:
