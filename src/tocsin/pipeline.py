@@ -160,6 +160,37 @@ class Pipeline:
         self.escalator.stop(session, alert, now, event.kind)
         outbox.enqueue(session, alert, event, outbox.told(session, alert.id), now)
 
+    # --- what noise control finds due ---------------------------------------------------
+
+    def mute_due(self, session: Session, now: datetime) -> int:
+        """Mute the firing alerts a silence, window, known issue or inhibiting alert has
+        begun to match (`noise.mute_due`) and pause their escalations: a muted alert pages
+        nobody. Returns the work done."""
+        muted = noise.mute_due(session, self.config, now)
+        for alert, reason in muted.alerts:
+            self.escalator.pause(session, alert, now, reason)
+        return muted.work
+
+    def release_due(self, session: Session, now: datetime) -> int:
+        """Muted alerts whose reason may have ended (`noise.recheck_muted`): each held event
+        goes through this path again, so an alert still firing is told again and its
+        escalations start over, and one still muted stays quiet. Returns the work done."""
+        released = noise.recheck_muted(session, now)
+        for change in released.held:
+            self.dispatch(session, [change], now)  # one by one, as each was held
+        return released.settled + len(released.held)
+
+    def warn_expiring(self, session: Session, now: datetime) -> int:
+        """Tell the creator of each silence about to end (`noise.expiring`), on the channels
+        that reach a configured user (else the console channels). Returns how many."""
+        silences = noise.expiring(session, now)
+        for silence in silences:
+            creator = []
+            if silence.created_by in self.config.users:
+                creator = self.escalator.people(session, f"user:{silence.created_by}", None, now)
+            noise.tell_creator(session, self.config, silence, now, creator)
+        return len(silences)
+
 
 class _Enqueuer:
     """Where fired alerts' notifications go: added to the session as they come, or,

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.api.conftest import api_config, make_token
+from tests.support.noise import run_noise
 
-from tocsin import noise
 from tocsin.api.app import create_app
 from tocsin.api.deps import Settings
 from tocsin.clock import VirtualClock
@@ -345,18 +345,10 @@ def test_an_alert_firing_before_its_silence_is_suppressed_at_once_and_active_onc
     clock: VirtualClock,
 ) -> None:
     fire(client, ingest, clock)
-    pipeline = settings.pipeline
 
     def noise_step() -> int:
         with session_scope(settings.factory) as s:
-            return noise.run_due(
-                s,
-                settings.config,
-                clock.now(),
-                lambda s, alert, events, at: pipeline.dispatch(s, [(alert, e) for e in events], at),
-                pipeline.escalator.people,
-                pipeline.escalator.pause,
-            )
+            return run_noise(s, settings.pipeline, clock.now())
 
     def status() -> dict[str, Any]:
         (alert,) = client.get("/api/v2/alerts", headers=admin).json()

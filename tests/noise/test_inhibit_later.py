@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.noise.test_rescreen import PAGING, escalation_states, silence
-from tests.support.noise import Desk, noise_config
+from tests.support.noise import Desk, noise_config, run_noise
 
 from tocsin import actions, noise
 from tocsin.alerts import service as alerts
@@ -219,28 +219,23 @@ class Killed(Exception):
 
 
 def test_a_worker_killed_mid_pass_leaves_the_source_due_and_a_restart_mutes_each_once(
-    factory: sessionmaker[Session], clock: VirtualClock
+    factory: sessionmaker[Session], clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     d = desk(factory, clock)
     targets = [d.fire("orders", {"service": "shop", "i": str(i)}) for i in range(3)]
     db = d.fire("db_unreachable", {"service": "shop"}, severity="CRITICAL")
     paused: list[int] = []
+    pause = d.pipeline.escalator.pause
 
     def pause_then_die(s: Session, alert: Alert, now: datetime, reason: str) -> None:
-        d.pipeline.escalator.pause(s, alert, now, reason)
+        pause(s, alert, now, reason)
         paused.append(alert.id)
         if len(paused) == 2:
             raise Killed
 
+    monkeypatch.setattr(d.pipeline.escalator, "pause", pause_then_die)
     with pytest.raises(Killed), session_scope(factory) as s:
-        noise.run_due(
-            s,
-            d.config,
-            clock.now(),
-            lambda s, alert, events, at: d.pipeline.dispatch(s, [(alert, e) for e in events], at),
-            None,
-            pause_then_die,
-        )
+        run_noise(s, d.pipeline, clock.now())
     assert paused == targets[:2]
     assert due_sources(d) == [db]  # the transaction died with it: nothing half done
     assert {muted_by(d, t) for t in targets} == {None}

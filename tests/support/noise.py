@@ -34,6 +34,14 @@ channels:
     return config
 
 
+def run_noise(session: Session, pipeline: Pipeline, now: datetime) -> int:
+    """The worker's noise steps once, in one transaction: how much work they did."""
+    done = pipeline.mute_due(session, now)
+    done += noise.flush_due_groups(session, now, pipeline.config.grouping)
+    done += pipeline.release_due(session, now)
+    return done + pipeline.warn_expiring(session, now)
+
+
 class Desk:
     def __init__(
         self, factory: sessionmaker[Session], clock: VirtualClock, config: TocsinConfig
@@ -82,15 +90,7 @@ class Desk:
         """Move the clock, then run the worker's noise step once."""
         self.clock.advance(advance)
         with session_scope(self.factory) as session:
-            pipeline = self.pipeline
-            return noise.run_due(
-                session,
-                self.config,
-                self.clock.now(),
-                lambda s, alert, events, at: pipeline.dispatch(s, [(alert, e) for e in events], at),
-                pipeline.escalator.people,
-                pipeline.escalator.pause,
-            )
+            return run_noise(session, self.pipeline, self.clock.now())
 
     def sent(self, alert_id: int | None = None) -> list[tuple[int, str, str]]:
         """(alert id, channel, event) of every outbox row, oldest first."""

@@ -10,21 +10,22 @@ same (`in_force`, read by `GET /api/v2/alerts`) and makes it hold for paging:
   worker does no work here) and mutes every *firing* alert one matches that nothing mutes
   yet, exactly as `screen` records a mute: a `muted_alert` row holding the alert's latest
   `fired` or `severity_changed` event until the mute ends, a `suppressed` timeline event,
-  the count on the row, and the alert's escalations paused (`Pause`, the pipeline's: noise
-  comes before escalation). Nothing more is sent for it while it stays muted: later events
-  are screened as usual, group reminders leave it out (`grouping`).
+  the count on the row. `run_due` returns the alerts it muted, and the pipeline pauses
+  their escalations (noise comes before escalation and does not reach into it). Nothing
+  more is sent for it while it stays muted: later events are screened as usual, group
+  reminders leave it out (`grouping`).
 - When the silence ends (expired, its end or occurrence over, replaced), `recheck_muted`
-  sends the held event again if the alert still fires: its routes are told it fires and
-  its escalations start again from the first step, so the end of a silence over a live
-  problem is never silent. Acknowledgements and resolutions still reach the channels told
-  before the silence (see `screen`).
+  hands the held event back to the pipeline if the alert still fires: its routes are told
+  it fires and its escalations start again from the first step, so the end of a silence
+  over a live problem is never silent. Acknowledgements and resolutions still reach the
+  channels told before the silence (see `screen`).
 
 Inhibition that begins later (a source firing after its targets, or rising to a severity
 its rule wants) works the same way. A source's `inhibit_source` rows carry `rescreen_at`
 (when written); the step reads the due ones by that index, finds the firing targets they
-could inhibit by the target index (`inhibition.targets`), mutes them, pausing their
-escalations, and clears it. While the source fires Alertmanager sends nothing for them; so
-neither does Tocsin. Its resolution (or a severity change) wakes them (`screen`), and
+could inhibit by the target index (`inhibition.targets`), mutes them (returned, for their
+escalations to pause) and clears it. While the source fires Alertmanager sends nothing for
+them; so neither does Tocsin. Its resolution (or a severity change) wakes them (`screen`), and
 those still firing are told again as at a silence's end.
 
 Acknowledged alerts show as muted but are not re-screened: nothing pages for them; one
@@ -34,6 +35,7 @@ acknowledged while muted is not told again when the mute ends (`recheck_muted`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -50,8 +52,6 @@ from tocsin.noise.decide import known_issue_applies, maintenance_applies, match_
 from tocsin.noise.models import InhibitSource, KnownIssue, MaintenanceWindow, MutedAlert, Silence
 from tocsin.noise.screen import SCREENED_KINDS, _first_mute, _Reads, _record_mute
 
-# `Pipeline.pause_escalation`: stop paging an alert that was just muted.
-Pause = Callable[[Session, Alert, datetime, str], None]
 Row = Silence | MaintenanceWindow | KnownIssue
 T = TypeVar("T", Silence, MaintenanceWindow, KnownIssue)
 # Alerts muted per pass: a silence matching more is carried on at the next tick.
@@ -60,39 +60,49 @@ BATCH = 500
 SOURCES = 100
 
 
-def run_due(session: Session, config: TocsinConfig, now: datetime, pause: Pause | None) -> int:
+@dataclass
+class Muted:
+    """What a pass muted: each alert with the reason (the pipeline pauses their escalations),
+    and how much work that was (alerts muted and inhibit sources looked at)."""
+
+    alerts: list[tuple[Alert, str]] = field(default_factory=list)
+    work: int = 0
+
+
+def run_due(session: Session, config: TocsinConfig, now: datetime) -> Muted:
     """Mute the firing alerts each due silence, window or known issue now matches; move its
     `rescreen_at` on (compare-and-set: two workers never both take one). Then the same for
-    the inhibit sources indexed since the last pass. Returns how many alerts were muted and
-    sources looked at."""
+    the inhibit sources indexed since the last pass."""
+    muted = Muted()
     # screen's order, so a window beginning with a silence is the reason recorded
-    done = _run_due(session, MaintenanceWindow, config, now, pause)
-    done += _run_due(session, KnownIssue, config, now, pause)
-    done += _run_due(session, Silence, config, now, pause)
-    return done + _run_due_sources(session, config, now, pause)
+    _run_due(session, MaintenanceWindow, config, now, muted)
+    _run_due(session, KnownIssue, config, now, muted)
+    _run_due(session, Silence, config, now, muted)
+    _run_due_sources(session, config, now, muted)
+    return muted
 
 
 def _run_due(
-    session: Session, model: type[T], config: TocsinConfig, now: datetime, pause: Pause | None
-) -> int:
-    done = 0
+    session: Session, model: type[T], config: TocsinConfig, now: datetime, out: Muted
+) -> None:
     query = select(model).where(model.rescreen_at <= now).order_by(model.rescreen_at).limit(20)
     if is_postgresql(session):  # another worker takes the next ones, not the same
         query = query.with_for_update(skip_locked=True)
     rows = session.scalars(query).all()
     for row in rows:
-        muted, more = 0, False
+        muted: list[tuple[Alert, str]] = []
+        more = False
         if _in_force(row, now):
-            muted, more = _mute_matching(session, config, row, now, pause)
+            muted, more = _mute_matching(session, config, row, now)
         claimed = session.execute(
             update(model)
             .where(model.id == row.id, model.rescreen_at == row.rescreen_at)
             .values(rescreen_at=now if more else _next(row, now))
             .execution_options(synchronize_session=False)
         )
+        out.alerts += muted  # their mutes are written either way; the claim says whose work
         if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            done += muted
-    return done
+            out.work += len(muted)
 
 
 def _in_force(row: Row, now: datetime) -> bool:
@@ -119,9 +129,9 @@ def _applies(row: Row) -> Callable[[Mapping[str, str], str], bool]:
 
 
 def _mute_matching(
-    session: Session, config: TocsinConfig, row: Row, now: datetime, pause: Pause | None
-) -> tuple[int, bool]:
-    """(alerts muted, whether more are left for the next pass)."""
+    session: Session, config: TocsinConfig, row: Row, now: datetime
+) -> tuple[list[tuple[Alert, str]], bool]:
+    """(alerts muted with the reason, whether more are left for the next pass)."""
     applies = _applies(row)
     candidates = session.execute(
         select(Alert.id, Alert.labels, Alert.check_name, Alert.severity, Alert.title, Alert.message)
@@ -136,18 +146,16 @@ def _mute_matching(
         for alert_id, labels, check, severity, title, message in candidates
         if applies(match_labels(labels, check, severity), f"{title}\n{message}")
     ]
-    return _mute(session, config, matched[:BATCH], now, pause), len(matched) > BATCH
+    return _mute(session, config, matched[:BATCH], now), len(matched) > BATCH
 
 
-def _run_due_sources(
-    session: Session, config: TocsinConfig, now: datetime, pause: Pause | None
-) -> int:
+def _run_due_sources(session: Session, config: TocsinConfig, now: datetime, out: Muted) -> None:
     """Mute the firing targets of the inhibit sources indexed since the last pass, then
     clear their `rescreen_at` (leave it when more targets are left for the next pass).
-    Returns the alerts muted and the sources cleared: a storm of sources inhibiting
+    The work is the alerts muted and the sources cleared: a storm of sources inhibiting
     nothing is still work, so the worker does not wait a poll interval between passes."""
     if not config.inhibit_rules:
-        return 0
+        return
     query = (
         select(InhibitSource)
         .where(InhibitSource.rescreen_at <= now)
@@ -158,11 +166,13 @@ def _run_due_sources(
         query = query.with_for_update(skip_locked=True)
     sources = session.scalars(query).all()
     if not sources:
-        return 0
+        return
     found = inhibition.targets(session, config.inhibit_rules, sources, BATCH + 1)
-    muted = _mute(session, config, found[:BATCH], now, pause)
+    muted = _mute(session, config, found[:BATCH], now)
+    out.alerts += muted
+    out.work += len(muted)
     if len(found) > BATCH and muted:
-        return muted
+        return
     keys = [(s.rule_key, s.alert_id) for s in sources]
     cleared = session.execute(
         update(InhibitSource)
@@ -173,20 +183,16 @@ def _run_due_sources(
         .values(rescreen_at=None)
         .execution_options(synchronize_session=False)
     )
-    return muted + int(cleared.rowcount)  # type: ignore[attr-defined]
+    out.work += int(cleared.rowcount)  # type: ignore[attr-defined]
 
 
 def _mute(
-    session: Session,
-    config: TocsinConfig,
-    alert_ids: list[int],
-    now: datetime,
-    pause: Pause | None,
-) -> int:
+    session: Session, config: TocsinConfig, alert_ids: list[int], now: datetime
+) -> list[tuple[Alert, str]]:
     """Screen each firing alert as its latest fired or severity-changed event was, and
     record the mute found: the whole screen, not just what asked, so a window that also
-    matches is the reason. Returns how many were muted."""
-    muted = 0
+    matches is the reason. Returns the alerts muted, with the reason."""
+    muted: list[tuple[Alert, str]] = []
     reads = _Reads(session, config)
     for alert_id in alert_ids:
         alert = session.get(Alert, alert_id)
@@ -202,9 +208,7 @@ def _mute(
         if mute is None:
             continue
         _record_mute(session, alert, event, None, mute, now, reads)
-        if pause is not None:
-            pause(session, alert, now, mute.reason)
-        muted += 1
+        muted.append((alert, mute.reason))
     session.flush()
     return muted
 

@@ -15,8 +15,8 @@ alert's follow-ups go to its group, whose next flush announces them (see `groupi
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -387,21 +387,28 @@ def _timeline(
     )
 
 
-Dispatch = Callable[[Session, Alert, Sequence[AlertEvent], datetime], None]
+@dataclass
+class Released:
+    """Muted alerts looked at again: the held events to hand back to the pipeline (which
+    screens them again: still muted they stay quiet, otherwise they are sent), and how many
+    were settled here (released without a notice: acknowledged meanwhile)."""
+
+    held: list[tuple[Alert, AlertEvent]] = field(default_factory=list)
+    settled: int = 0
 
 
-def recheck_muted(session: Session, now: datetime, dispatch: Dispatch, *, limit: int = 200) -> int:
-    """Muted alerts whose reason may have ended go through the pipeline again: still muted
-    (by the same or another reason) they stay quiet, otherwise the held event is sent. An
-    alert acknowledged meanwhile has an owner: it is released without telling anyone it
-    fires (nor starting its escalation again)."""
+def recheck_muted(session: Session, now: datetime, *, limit: int = 200) -> Released:
+    """Muted alerts whose reason may have ended: those still firing are handed back with
+    their held event. An alert acknowledged meanwhile has an owner: it is released without
+    telling anyone it fires (nor starting its escalation again); a resolved one is
+    forgotten."""
     rows = session.scalars(
         select(MutedAlert)
         .where(MutedAlert.recheck_at <= now)
         .order_by(MutedAlert.recheck_at)
         .limit(limit)
     ).all()
-    done = 0
+    out = Released()
     for muted in rows:
         alert = session.get(Alert, muted.alert_id)
         event = session.get(AlertEvent, muted.event_id)
@@ -415,12 +422,11 @@ def recheck_muted(session: Session, now: datetime, dispatch: Dispatch, *, limit:
                 "told it fires again"
             )
             _timeline(session, alert, "released", now, note, {"by": muted.kind, "id": muted.ref})
-            done += 1
+            out.settled += 1
             continue
-        dispatch(session, alert, [event], now)
-        done += 1
+        out.held.append((alert, event))
     session.flush()
-    return done
+    return out
 
 
 def note_expiring(session: Session, silence: Silence, now: datetime) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import shlex
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,10 +39,6 @@ log = logging.getLogger("tocsin.noise")
 EXPIRY_WARNING = timedelta(minutes=15)
 EXPIRING_EVENT = "silence_expiring"
 _NOTICE_IDS = uuid.UUID("3f7d2a90-5c1e-4b8a-a6d4-9e0b7c215f43")
-
-# `Pipeline.people`: the deliveries reaching a user (`user:NAME`) on the channels that can
-# address one person. Passed in, because noise comes before routing and on-call.
-People = Callable[[Session, str, list[str] | None, datetime], list[Delivery]]
 
 
 def create_silence(
@@ -242,16 +238,15 @@ def tell_creator(
     config: TocsinConfig,
     silence: Silence,
     now: datetime,
-    people: People | None = None,
+    creator: Sequence[Delivery] = (),
 ) -> list[Delivery]:
-    """Write the expiry notice to the outbox: to the creator when `created_by` names a
-    configured user reachable on a personal channel (email, SMS, Slack, Discord), else to the
-    console channels. One row per delivery, with an id derived from the silence and its end,
-    so the channel's dedup key is stable. Returns the deliveries (none: only the log line)."""
+    """Write the expiry notice to the outbox: to the creator's `creator` deliveries (the
+    pipeline finds those of a configured user on the channels that address one person), or,
+    when there are none, to the console channels. One row per delivery, with an id derived
+    from the silence and its end, so the channel's dedup key is stable. Returns the
+    deliveries (none: only the log line)."""
     user = config.users.get(silence.created_by)
-    deliveries: list[Delivery] = []
-    if user is not None and people is not None:
-        deliveries = people(session, f"user:{silence.created_by}", None, now)
+    deliveries = list(creator)
     addressed = bool(deliveries)
     if not addressed:
         deliveries = [(n, None) for n, spec in config.channels.items() if spec.type == "console"]

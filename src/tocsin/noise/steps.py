@@ -1,6 +1,10 @@
-"""The worker's noise step and the configuration seeds: mute firing alerts a silence,
-window, known issue or inhibiting alert begins to match, flush due groups, look again at
-muted alerts whose reason may have ended, warn creators of silences about to expire."""
+"""What noise control does on a timer, and the configuration's seeds. Each due step claims
+its rows and returns what the layer above must act on, so noise never calls back into the
+pipeline: `rescreen.run_due` mutes firing alerts a silence, window, known issue or inhibiting
+alert begins to match (their escalations are the pipeline's to pause), `grouping` flushes
+due groups (to the channels routing chose when they were held), `screen.recheck_muted` hands
+back the held events of muted alerts whose reason may have ended, and `expiring` below
+returns the silences about to end (their creators are the pipeline's to find)."""
 
 from __future__ import annotations
 
@@ -10,9 +14,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tocsin.config.model import TocsinConfig
-from tocsin.noise import grouping, inhibition, known_issues, maintenance, rescreen, silences
+from tocsin.noise import inhibition, known_issues, maintenance, silences
 from tocsin.noise.models import MaintenanceWindow, Silence
-from tocsin.noise.screen import Dispatch, note_expiring, recheck_muted
+from tocsin.noise.screen import note_expiring
 
 # Seeded silences and windows get ids derived from their configured `id`, so each is written
 # once however often the worker starts, and amtool still sees a UUID.
@@ -68,23 +72,10 @@ def seed(session: Session, config: TocsinConfig, now: datetime) -> int:
     return written
 
 
-def run_due(
-    session: Session,
-    config: TocsinConfig,
-    now: datetime,
-    dispatch: Dispatch,
-    people: silences.People | None = None,
-    pause: rescreen.Pause | None = None,
-) -> int:
-    """One pass of everything noise control does on a timer; returns the work done.
-    `people` (the pipeline's) reaches a silence's creator; without it the expiry notice
-    goes to the console channels. `pause` (the pipeline's) stops the escalations of an
-    alert muted while it fires."""
-    done = rescreen.run_due(session, config, now, pause)
-    done += grouping.flush_due_groups(session, now, config.grouping)
-    done += recheck_muted(session, now, dispatch)
-    for silence in silences.warn_expiring(session, now):
+def expiring(session: Session, now: datetime) -> list[Silence]:
+    """Silences about to end, each claimed once (`silences.warn_expiring`), with the notice
+    on the timeline of every alert they mute."""
+    warned = silences.warn_expiring(session, now)
+    for silence in warned:
         note_expiring(session, silence, now)
-        silences.tell_creator(session, config, silence, now, people)
-        done += 1
-    return done
+    return warned

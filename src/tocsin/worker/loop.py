@@ -264,14 +264,10 @@ class Worker:
                 noise.seed(session, self.config, now)
                 self._noise_seeded = True
             pipeline = self.pipeline
-            return noise.run_due(
-                session,
-                self.config,
-                now,
-                lambda s, alert, events, at: pipeline.dispatch(s, [(alert, e) for e in events], at),
-                pipeline.escalator.people,
-                pipeline.escalator.pause,
-            )
+            done = pipeline.mute_due(session, now)
+            done += noise.flush_due_groups(session, now, self.config.grouping)
+            done += pipeline.release_due(session, now)
+            return done + pipeline.warn_expiring(session, now)
 
     def send_due_notifications(self) -> int:
         """Claim a batch of due notifications, send them one by one, record them together."""
