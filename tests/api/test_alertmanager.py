@@ -9,12 +9,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.api.conftest import api_config
+from tests.support import timers
 
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.api.deps import Settings
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
-from tocsin.inbound import timers
 from tocsin.inbound.service import ENDS_AT_SLACK
 from tocsin.outbox.models import Notification
 from tocsin.pipeline import Pipeline

@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.api.conftest import CRON_KEY, HEARTBEAT_KEY, api_config
 from tests.api.test_alertmanager import alerts_in
+from tests.support import timers
 
 from tocsin import acklinks
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
 from tocsin.heartbeats.models import HeartbeatPing
-from tocsin.inbound import timers
 from tocsin.pipeline import Pipeline
 
 

@@ -18,6 +18,7 @@ from tests.api.conftest import api_config, make_token
 from tests.api.test_alertmanager import alerts_in, prom_alert
 from tests.api.test_inbound_batch import dump
 from tests.conftest import _truncate
+from tests.support import timers
 
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import AlertChange
@@ -25,7 +26,7 @@ from tocsin.api.app import create_app
 from tocsin.api.deps import Settings
 from tocsin.clock import VirtualClock
 from tocsin.db import make_engine, make_sessionmaker, session_scope
-from tocsin.inbound import repeats, timers
+from tocsin.inbound import repeats
 from tocsin.inbound.repeats import Repeats, Seen
 from tocsin.inbound.service import OpenAlert, change_seq
 from tocsin.pipeline import Pipeline

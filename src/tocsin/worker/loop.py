@@ -1,8 +1,9 @@
 """The worker: a dumb loop over small steps that each say whether they did any work.
 
-Steps: claim due check slots and run them; send due notifications; beat the heartbeat.
-Every step reads and writes rows, so any number of workers can share one store and a
-worker killed at any instant leaves nothing that a restart will not pick up.
+There is one step per due table (`Worker.steps` lists them): each claims the rows of its
+table that have come due and does a batch of their work, then beats the heartbeat. Every
+step reads and writes rows, so any number of workers can share one store and a worker
+killed at any instant leaves nothing that a restart will not pick up.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
@@ -22,13 +24,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from tocsin import actions, noise
 from tocsin.checks import service as checks
 from tocsin.checks.models import CheckSchedule
+from tocsin.checks.sources import open_source
 from tocsin.checks.sources.base import Source
 from tocsin.clock import Clock
 from tocsin.config import TocsinConfig
 from tocsin.db import session_scope
 from tocsin.errors import Conflict, SourceError
+from tocsin.heartbeats import service as heartbeats
 from tocsin.inbound import repeats
-from tocsin.inbound import timers as inbound_timers
+from tocsin.inbound import service as inbound
 from tocsin.notify.base import Channel
 from tocsin.notify.registry import build_channels
 from tocsin.outbox import digest as digests
@@ -38,6 +42,20 @@ from tocsin.worker.models import WorkerHeartbeat
 from tocsin.worker.sender import Courier, Sender, send_batch
 
 log = logging.getLogger("tocsin.worker")
+
+Work = Callable[[Session, datetime], int]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One kind of due work: its name, the table whose due rows it claims, and `run`, which
+    does one batch of it as of `now` and says how much it did (0: nothing was due). A
+    `sender` step runs on the sender thread under `run_forever`, not in the tick."""
+
+    name: str
+    claims: str
+    run: Callable[[datetime], int]
+    sender: bool = False
 
 
 class SourcePool:
@@ -51,8 +69,6 @@ class SourcePool:
     def get(self, name: str) -> Source:
         with self._lock:
             if name not in self._open:
-                from tocsin.checks.sources import open_source
-
                 source = self._config.sources[name]
                 self._open[name] = open_source(source, egress=self._config.egress)
             return self._open[name]
@@ -92,9 +108,60 @@ class Worker:
         self.courier = Courier(factory, clock, self.channels, self.pipeline, config.worker.lease)
 
     def _index(self, config: TocsinConfig) -> None:
-        """Look-ups per check, built once per configuration rather than once per evaluation."""
+        """Look-ups per check, the pipeline and the steps, built once per configuration
+        rather than once per evaluation."""
         self._checks = {check.name: check for check in config.checks}
         self.pipeline = Pipeline(config)
+        self.steps = self._steps(config, self.pipeline)
+
+    def _steps(self, config: TocsinConfig, pipeline: Pipeline) -> list[Step]:
+        """Every due table this worker services, in the order a tick runs them. New due work
+        (incident update reminders, runbook steps, report runs) is a line here: a name, the
+        table it claims, and a function doing one batch of it in a transaction of its own."""
+        beats = {beat.name: beat for beat in config.heartbeats}
+        one = self._in_transaction
+        return [
+            # Queries its sources outside any transaction: claims, then writes, by itself.
+            Step("checks", "check_schedule (next_run_at)", self.run_due_checks),
+            Step("escalation steps", "escalation_step (due_at)", one(pipeline.escalator.fire_due)),
+            Step(
+                "alert ends",
+                "alert (ends_at)",
+                one(lambda s, now: inbound.resolve_expired(s, now, pipeline)),
+            ),
+            Step(
+                "missed heartbeats",
+                "heartbeat (alert_at)",
+                one(lambda s, now: heartbeats.raise_missed(s, beats, now, pipeline)),
+            ),
+            Step(
+                "rescreens",
+                "silence, maintenance_window, known_issue, inhibit_source (rescreen_at)",
+                one(self._mute_due),
+            ),
+            Step(
+                "group flushes",
+                "alert_group (next_flush_at, repeat_at)",
+                one(lambda s, now: noise.flush_due_groups(s, now, config.grouping)),
+            ),
+            Step("mute rechecks", "muted_alert (recheck_at)", one(pipeline.release_due)),
+            Step("silence expiry notices", "silence (warned_at)", one(pipeline.warn_expiring)),
+            Step("digests", "notification (state digest)", one(digests.send_due)),
+            # Sends outside any transaction: claims, then records, by itself.
+            Step(
+                "notifications",
+                "notification (next_attempt_at)",
+                lambda _now: self.send_due_notifications(),
+                sender=True,
+            ),
+        ]
+
+    def _in_transaction(self, work: Work) -> Callable[[datetime], int]:
+        def run(now: datetime) -> int:
+            with session_scope(self.factory) as session:
+                return work(session, now)
+
+        return run
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -148,19 +215,19 @@ class Worker:
     # --- steps ------------------------------------------------------------------------
 
     def tick(self, send: bool = True) -> int:
-        """Run every step once; return how much work was done (0 means idle)."""
-        done = self.run_due_checks()
-        done += self.fire_due_escalations()
-        done += inbound_timers.tick(self.factory, self.pipeline, self.clock.now())
-        done += self.run_noise()
-        done += self.send_due_digests()
-        if send:
-            done += self.send_due_notifications()
+        """Run every step once (the sender's only with `send`); return how much work was
+        done (0 means idle)."""
+        done = 0
+        for step in self.steps:
+            if send or not step.sender:
+                done += step.run(self.clock.now())
         self.beat()
         return done
 
-    def run_due_checks(self) -> int:
-        now = self.clock.now()
+    def run_due_checks(self, now: datetime | None = None) -> int:
+        """Claim a batch of due check slots, evaluate them outside any transaction, write
+        the outcomes; returns how many were claimed."""
+        now = now or self.clock.now()
         with session_scope(self.factory) as session:
             claims = checks.claim_due(
                 session,
@@ -244,30 +311,13 @@ class Worker:
         for event in events:
             log.info("alert %s %s (%s)", event.alert_id, event.kind, event.severity)
 
-    def fire_due_escalations(self) -> int:
-        """Escalation steps that came due: each fires (or is cancelled) in one transaction
-        together with the notifications it causes, so a crash can neither lose nor double it."""
-        with session_scope(self.factory) as session:
-            return self.pipeline.escalator.fire_due(session, self.clock.now())
-
-    def send_due_digests(self) -> int:
-        with session_scope(self.factory) as session:
-            return digests.send_due(session, self.clock.now())
-
-    def run_noise(self) -> int:
-        """Seed the configuration's silences, windows and known issues once, then mute what
-        they begin to match, flush due groups, re-check muted alerts and warn about silences
-        about to expire."""
-        with session_scope(self.factory) as session:
-            now = self.clock.now()
-            if not self._noise_seeded:
-                noise.seed(session, self.config, now)
-                self._noise_seeded = True
-            pipeline = self.pipeline
-            done = pipeline.mute_due(session, now)
-            done += noise.flush_due_groups(session, now, self.config.grouping)
-            done += pipeline.release_due(session, now)
-            return done + pipeline.warn_expiring(session, now)
+    def _mute_due(self, session: Session, now: datetime) -> int:
+        """Seed the configuration's silences, windows and known issues once (they are due
+        from their start), then mute the firing alerts noise begins to match."""
+        if not self._noise_seeded:
+            noise.seed(session, self.config, now)
+            self._noise_seeded = True
+        return self.pipeline.mute_due(session, now)
 
     def send_due_notifications(self) -> int:
         """Claim a batch of due notifications, send them one by one, record them together."""

@@ -1,5 +1,5 @@
-"""The worker's step for inbound alerts: resolve those whose sender-given end passed, and
-raise the alert of every heartbeat that missed its ping. Each is its own transaction."""
+"""The worker's alert-end and missed-heartbeat steps run once, without a worker: each in a
+transaction of its own, as `Worker.steps` runs them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tocsin.pipeline import Pipeline
 
 
 def tick(factory: sessionmaker[Session], pipeline: Pipeline, now: datetime) -> int:
-    """Run both timers once; return how many alerts changed (0 means idle)."""
+    """Resolve alerts whose sender-given end passed, raise missed heartbeats; how many."""
     with session_scope(factory) as session:
         done = inbound.resolve_expired(session, now, pipeline)
     beats = {beat.name: beat for beat in pipeline.config.heartbeats}
