@@ -10,8 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db import Base, BigId, JSONType, UTCDateTime
 
-OPEN_STATES = ("firing", "acknowledged")
-
 
 class Alert(Base):
     """One firing condition. At most one open (unresolved) alert exists per fingerprint."""

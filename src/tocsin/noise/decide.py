@@ -20,9 +20,6 @@ from croniter import croniter
 from tocsin.config.fields import SEVERITY_RANK
 from tocsin.matchers import Matcher, matches_all, parse_matcher
 
-# The order DESIGN documents: the first that applies is the one recorded.
-ORDER = ("maintenance", "known_issue", "silence", "inhibition", "flapping")
-
 
 def match_labels(
     labels: Mapping[str, str], check_name: str | None, severity: str

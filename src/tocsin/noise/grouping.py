@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, func, or_, select, union, update
+from sqlalchemy import exists, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,7 +40,6 @@ from tocsin.noise.models import AlertGroup, AlertGroupEntry, MutedAlert
 from tocsin.outbox import service as outbox
 from tocsin.outbox.payload import payload_for
 
-GROUPED_KINDS = ("fired", "severity_changed", "acknowledged", "resolved")
 _STATES = {"fired": "firing", "acknowledged": "acknowledged", "resolved": "resolved"}
 _FLUSH_IDS = uuid.UUID("6d0f5b8e-36a4-4d4c-9b7e-2f1c9a8e4b11")
 
@@ -305,14 +304,3 @@ def payload_for_group(
         },
     }
     return payload
-
-
-def pending_count(session: Session, group_id: int) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(AlertGroupEntry)
-            .where(AlertGroupEntry.group_id == group_id, AlertGroupEntry.flush_no.is_(None))
-        )
-        or 0
-    )
