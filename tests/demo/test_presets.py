@@ -18,7 +18,7 @@ from tocsin.config import TocsinConfig, parse
 from tocsin.demo.storefront import DEFAULT_START, Scenario, create_storefront
 
 ENV = {"PROMETHEUS_URL": "http://127.0.0.1:9090", "SHOP_DATABASE_URL": "sqlite:///x.db"}
-EMPTY = actions.Snapshot(previous={}, pending={}, history=None)
+EMPTY = actions.checks.Snapshot(previous={}, pending={}, history=None)
 
 
 def preset(name: str, **env: str) -> TocsinConfig:
@@ -53,7 +53,7 @@ def test_the_sql_checks_of_the_preset_run_on_a_storefront(shop_pg: str) -> None:
     try:
         now = DEFAULT_START + timedelta(minutes=60)
         outcomes = {
-            name: actions.evaluate(config.check(name), source, EMPTY, now)
+            name: actions.checks.evaluate(config.check(name), source, EMPTY, now)
             for name in ("db_connections", "failed_webhooks")
         }
     finally:
@@ -113,7 +113,7 @@ def test_the_health_check_grades_the_answers_of_the_health_endpoint(
         endpoint.answer.status, endpoint.answer.body = status, str(body).encode()
     source = open_source(config.sources["health"])
     try:
-        outcome = actions.evaluate(check, source, EMPTY, DEFAULT_START)
+        outcome = actions.checks.evaluate(check, source, EMPTY, DEFAULT_START)
     finally:
         source.close()
     assert outcome.status == "ok", outcome.error
