@@ -121,7 +121,9 @@ def _event(
     return event
 
 
-@dataclass(frozen=True, kw_only=True)
+# Not frozen: an inbound batch makes one per new alert, and a frozen one's __init__ costs
+# 3.9 µs against 0.8.
+@dataclass(kw_only=True, slots=True)
 class NewAlert:
     """An alert to open: what its check, or the tool that sent it, says about it."""
 
