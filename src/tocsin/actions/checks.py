@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from tocsin.actions import alerts as alert_actions
 from tocsin.alerts import service as alerts
 from tocsin.alerts.lifecycle import Desired, plan
-from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.alerts.models import AlertEvent
 from tocsin.alerts.service import NewAlert
 from tocsin.checks import service as checks
 from tocsin.checks.evaluate import (
@@ -227,7 +227,7 @@ def _apply_results(
     session: Session,
     check: CheckConfig,
     outcome: Outcome,
-    open_alerts: dict[str, Alert],
+    open_alerts: dict[str, alerts.OpenAlert],
     now: datetime,
     pipeline: Pipeline,
 ) -> list[AlertEvent]:
@@ -289,7 +289,7 @@ def _apply_check_error(
     session: Session,
     check: CheckConfig,
     outcome: Outcome,
-    open_error: dict[str, Alert],
+    open_error: dict[str, alerts.OpenAlert],
     errors: int,
     now: datetime,
     pipeline: Pipeline,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, func, insert, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
@@ -62,20 +62,39 @@ def timeline(session: Session, alert_id: int) -> Sequence[AlertEvent]:
     ).all()
 
 
+class OpenAlert(NamedTuple):
+    """What an evaluation needs of an open alert: a plain row, not an ORM object (a check may
+    hold thousands of open alerts, and whole objects cost several times the memory)."""
+
+    id: int
+    severity: str
+    value: float | None
+    message: str
+
+
 def open_for_checks(
     session: Session, check_names: Collection[str]
-) -> dict[str, dict[str, dict[str, Alert]]]:
+) -> dict[str, dict[str, dict[str, OpenAlert]]]:
     """Open alerts of several checks in one query, by check, origin, then fingerprint; a check
     with none is absent."""
     if not check_names:
         return {}
-    rows = session.scalars(
-        select(Alert).where(Alert.check_name.in_(list(check_names)), Alert.state.in_(OPEN))
-    ).all()
-    out: dict[str, dict[str, dict[str, Alert]]] = {}
-    for alert in rows:
-        assert alert.check_name is not None
-        out.setdefault(alert.check_name, {}).setdefault(alert.origin, {})[alert.fingerprint] = alert
+    rows = session.execute(
+        select(
+            Alert.check_name,
+            Alert.origin,
+            Alert.fingerprint,
+            Alert.id,
+            Alert.severity,
+            Alert.value,
+            Alert.message,
+        ).where(Alert.check_name.in_(list(check_names)), Alert.state.in_(OPEN))
+    )
+    out: dict[str, dict[str, dict[str, OpenAlert]]] = {}
+    for check_name, origin, fp, alert_id, severity, value, message in rows:
+        assert check_name is not None  # the query asked for these checks' alerts
+        open_alert = OpenAlert(alert_id, severity, value, message)
+        out.setdefault(check_name, {}).setdefault(origin, {})[fp] = open_alert
     return out
 
 
@@ -270,7 +289,7 @@ def change_severity(
 
 
 def refresh_details(
-    session: Session, alert: Alert, now: datetime, *, value: float | None, message: str
+    session: Session, alert: Alert | OpenAlert, now: datetime, *, value: float | None, message: str
 ) -> None:
     """Keep the latest value and message on an open alert without adding to its timeline;
     writes nothing when neither changed (most evaluations of a long-open alert)."""
