@@ -21,13 +21,13 @@ from tests.support.loopback import Answer, Loopback
 from typer.testing import CliRunner
 
 from tocsin import config as configuration
-from tocsin.api.app import create_app
-from tocsin.api.deps import Settings
 from tocsin.cli import app as cli
 from tocsin.clock import SystemClock
 from tocsin.db import make_sessionmaker, session_scope
 from tocsin.models import Alert, Base
 from tocsin.tokens import service as tokens
+from tocsin.web.app import create_app
+from tocsin.web.deps import Settings
 
 SECRETS = {
     "probe password": "pr0be-pa55word",

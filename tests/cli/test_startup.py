@@ -52,7 +52,7 @@ def test_listing_alerts_loads_the_store_but_not_the_api_the_pipeline_or_alembic(
     modules = loaded_by("alerts", "list", cwd=tmp_path)
     assert "tocsin.alerts.service" in modules
     assert heavy(modules, ("fastapi", "uvicorn", "alembic", "httpx")) == set()
-    assert heavy(modules, ("tocsin.pipeline", "tocsin.api", "tocsin.actions")) == set()
+    assert heavy(modules, ("tocsin.pipeline", "tocsin.web", "tocsin.actions")) == set()
 
 
 @pytest.mark.parametrize("command", [["alerts", "show", "1"], ["silence", "list"]])

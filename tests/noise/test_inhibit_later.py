@@ -18,12 +18,12 @@ from tests.support.noise import Desk, noise_config, run_noise
 from tocsin import actions, noise
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
-from tocsin.api.routes.silences import alertmanager_alerts
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
 from tocsin.fingerprint import fingerprint
 from tocsin.noise import rescreen, silences
 from tocsin.noise.models import InhibitSource, MutedAlert
+from tocsin.web.routes.silences import alertmanager_alerts
 
 MINUTE = timedelta(minutes=1)
 

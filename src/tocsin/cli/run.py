@@ -202,8 +202,8 @@ class ApiThread:
     ) -> None:
         import uvicorn
 
-        from tocsin.api.app import create_app
-        from tocsin.api.deps import Settings
+        from tocsin.web.app import create_app
+        from tocsin.web.deps import Settings
 
         self.settings = Settings(config, factory, clock)
         self.app = create_app(self.settings)
@@ -246,7 +246,7 @@ class ApiThread:
     def reload(self, config: TocsinConfig) -> None:
         import asyncio
 
-        from tocsin.api.app import sync_heartbeats
+        from tocsin.web.app import sync_heartbeats
 
         self.settings.use(config)
         asyncio.run(sync_heartbeats(self.settings))

@@ -1,0 +1,110 @@
+"""`create_app(settings)`: the HTTP API, its inbound endpoints and its pages.
+
+Routers are listed in one place (`ROUTERS`); a domain adds its own module under
+`web/routes/` with a `router` and one line here (silences and maintenance windows will slot
+in as `routes/silences.py` serving `/api/v2/silences`, `/api/v2/silence/{id}` and
+`/api/v1/silences`, and `routes/maintenance.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from tocsin.heartbeats import service as heartbeat_rows
+from tocsin.web import errors, pages
+from tocsin.web.deps import Settings, TokenCache, in_transaction
+from tocsin.web.limits import BodyLimit
+from tocsin.web.metrics import StoreCollector, registry
+from tocsin.web.pings import TocsinApp
+from tocsin.web.routes import (
+    ack,
+    health,
+    heartbeats,
+    inbound,
+    maintenance,
+    operator,
+    runbooks,
+    silences,
+)
+
+ROUTERS = (
+    health.router,
+    inbound.router,
+    heartbeats.router,
+    operator.router,
+    ack.router,
+    silences.router,
+    maintenance.router,
+    runbooks.router,
+)
+OPENAPI_URL = "/api/v1/openapi.json"
+
+
+def create_app(
+    settings: Settings, *, fast_pings: bool = True, fast_resends: bool = True
+) -> FastAPI:
+    """The app; `fast_pings=False` leaves pings, `fast_resends=False` re-sent alerts, to
+    FastAPI's routes alone (the tests compare the two)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await sync_heartbeats(settings)
+        yield
+        settings.repeats.close()
+
+    app = TocsinApp(
+        title="Tocsin",
+        version="1",
+        openapi_url=OPENAPI_URL,
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN: no CDN, no inline script
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.tokens = tokens = TokenCache()
+    app.state.metrics = registry(
+        StoreCollector(
+            settings.factory,
+            settings.clock,
+            settings.config.worker.heartbeat_interval * health.FRESH_BEATS,
+        )
+    )
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount(pages.STATIC_PATH, pages.static_files(), name="static")
+    errors.install(app)
+    limit = settings.config.api.max_body_bytes
+    app.add_middleware(BodyLimit, limit=limit)
+    app.add_middleware(pages.PageHeaders)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    if fast_pings:
+        app.fast_pings(settings, limit)
+    if fast_resends:
+        app.fast_resends(settings, tokens, limit)
+    return app
+
+
+async def sync_heartbeats(settings: Settings) -> None:
+    """Rows for the configured heartbeats (at start, and after a reload)."""
+    await in_transaction(
+        settings,
+        lambda s: heartbeat_rows.sync(s, settings.config.heartbeats, settings.clock.now()),
+    )
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(inbound.SCHEMA_DEFS)
+        for path, operations in schema["paths"].items():
+            if path.startswith(errors.V1):  # bad input there is a 400 (`errors.py`), never 422
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+        app.openapi_schema = schema
+    return app.openapi_schema
