@@ -35,7 +35,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 import httpcore
 import httpx
@@ -45,6 +45,11 @@ from tocsin.config.egress import EgressConfig
 
 log = logging.getLogger("tocsin.egress")
 USER_AGENT = "tocsin/0.1"
+
+# What callers name (a test's transport, a reply's headers) without importing httpx: this is
+# the one module that does, and an import-linter contract keeps it so.
+Transport: TypeAlias = httpx.BaseTransport
+Headers: TypeAlias = httpx.Headers
 # httpx's defaults, written out because the guarded pool is built here.
 LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
 
@@ -193,6 +198,16 @@ class Egress:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def url_parts(url: str) -> tuple[str, str]:
+    """The scheme and host of `url` as a request would see them; ValueError saying what is
+    wrong when it cannot be parsed."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ValueError(str(exc)) from None
+    return parsed.scheme, parsed.host
 
 
 def _read(

@@ -5,6 +5,7 @@ from tocsin.checks.models import CheckSample, CheckSchedule, CheckSeries, Evalua
 from tocsin.db import Base
 from tocsin.escalation.models import Escalation, EscalationStep
 from tocsin.heartbeats.models import Heartbeat, HeartbeatPing
+from tocsin.instances.models import WorkerHeartbeat
 from tocsin.noise.models import (
     AlertGroup,
     AlertGroupEntry,
@@ -17,7 +18,6 @@ from tocsin.noise.models import (
 from tocsin.oncall.models import OncallOverride
 from tocsin.outbox.models import Notification
 from tocsin.tokens.models import ApiToken, ServerSecret
-from tocsin.worker.models import WorkerHeartbeat
 
 __all__ = [
     "Alert",

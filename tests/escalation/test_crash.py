@@ -29,10 +29,10 @@ from tocsin.config import parse
 from tocsin.db import session_scope
 from tocsin.escalation.models import Escalation, EscalationStep
 from tocsin.fingerprint import fingerprint
+from tocsin.instances.models import WorkerHeartbeat
 from tocsin.outbox.models import Notification
 from tocsin.outbox.service import claim_due
 from tocsin.pipeline import Pipeline
-from tocsin.worker.models import WorkerHeartbeat
 
 pytestmark = pytest.mark.slow
 

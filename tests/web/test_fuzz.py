@@ -24,10 +24,10 @@ from tests.web.conftest import api_config
 
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
+from tocsin.instances.models import WorkerHeartbeat
 from tocsin.tokens import service as auth
 from tocsin.web.app import OPENAPI_URL, create_app
 from tocsin.web.deps import Settings
-from tocsin.worker.models import WorkerHeartbeat
 
 pytestmark = pytest.mark.slow
 START = datetime(2026, 11, 17, 14, 0, tzinfo=UTC)

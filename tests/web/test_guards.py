@@ -11,10 +11,10 @@ from tests.web.conftest import api_config, make_token
 
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
+from tocsin.instances.models import WorkerHeartbeat
 from tocsin.tokens import service as auth
 from tocsin.web.app import create_app
 from tocsin.web.deps import Settings
-from tocsin.worker.models import WorkerHeartbeat
 
 
 def test_requests_without_a_good_token_get_a_clear_401_or_403(

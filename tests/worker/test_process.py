@@ -20,8 +20,8 @@ from tests.support.shop import ValueTable
 from tocsin.alerts.models import Alert
 from tocsin.checks.models import CheckSchedule, Evaluation
 from tocsin.db import session_scope
+from tocsin.instances.models import WorkerHeartbeat
 from tocsin.outbox.models import Notification
-from tocsin.worker.models import WorkerHeartbeat
 
 pytestmark = pytest.mark.slow
 

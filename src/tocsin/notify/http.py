@@ -12,10 +12,8 @@ from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Generic, Protocol, Self, TypeVar
 
-import httpx
-
 from tocsin import redact
-from tocsin.egress import Egress, Reply, TransportError
+from tocsin.egress import Egress, Headers, Reply, TransportError
 from tocsin.notify.base import Surroundings
 from tocsin.outbox.payload import Message
 
@@ -77,7 +75,7 @@ def post(
     raise TransportError(f"{status}: {detail}", permanent=True)
 
 
-def retry_after(headers: httpx.Headers) -> timedelta | None:
+def retry_after(headers: Headers) -> timedelta | None:
     """`Retry-After` as seconds or an HTTP date; None when absent or unreadable."""
     value = headers.get("retry-after")
     if not value:

@@ -22,8 +22,8 @@ from tocsin.clock import Clock
 from tocsin.db import session_scope
 from tocsin.escalation.models import EscalationStep
 from tocsin.heartbeats.models import Heartbeat
+from tocsin.instances.models import WorkerHeartbeat
 from tocsin.outbox.models import Notification
-from tocsin.worker.models import WorkerHeartbeat
 
 
 @dataclass

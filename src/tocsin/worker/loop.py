@@ -33,12 +33,12 @@ from tocsin.errors import Conflict, SourceError
 from tocsin.heartbeats import service as heartbeats
 from tocsin.inbound import repeats
 from tocsin.inbound import service as inbound
+from tocsin.instances.models import WorkerHeartbeat
 from tocsin.notify.base import Channel
 from tocsin.notify.registry import build_channels
 from tocsin.outbox import digest as digests
 from tocsin.outbox.doorbell import DOORBELL
 from tocsin.pipeline import Pipeline
-from tocsin.worker.models import WorkerHeartbeat
 from tocsin.worker.sender import Courier, Sender, send_batch
 
 log = logging.getLogger("tocsin.worker")

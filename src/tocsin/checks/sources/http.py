@@ -15,14 +15,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from tocsin import redact
 from tocsin.checks.sources.base import Row
 from tocsin.clock import Clock, SystemClock
 from tocsin.config.egress import EgressConfig
 from tocsin.config.sources import HttpSourceConfig
-from tocsin.egress import Egress, TransportError
+from tocsin.egress import Egress, Transport, TransportError, url_parts
 from tocsin.errors import SourceError
 
 
@@ -33,7 +31,7 @@ class HttpSource:
         self,
         config: HttpSourceConfig,
         clock: Clock | None = None,
-        transport: httpx.BaseTransport | None = None,
+        transport: Transport | None = None,
         egress: EgressConfig | None = None,
     ) -> None:
         """Prepare the client without connecting; `clock` dates certificate expiry."""
@@ -113,10 +111,10 @@ class HttpSource:
 def checked_url(url: str) -> str:
     """Return `url` if it can be sent to; raise SourceError('unreachable') otherwise."""
     try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
+        scheme, host = url_parts(url)
+    except ValueError as exc:
         raise SourceError("unreachable", f"not a valid URL {redact.url(url)!r}: {exc}") from None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    if scheme not in ("http", "https") or not host:
         raise SourceError("unreachable", f"not an http(s) URL: {redact.url(url)!r}")
     return url
 

@@ -12,15 +12,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from tocsin import redact
 from tocsin.checks.sources.base import Row
 from tocsin.checks.sources.http import checked_url, translate_errors
 from tocsin.clock import ensure_utc
 from tocsin.config.egress import EgressConfig
 from tocsin.config.sources import PrometheusSourceConfig
-from tocsin.egress import Egress
+from tocsin.egress import Egress, Transport
 from tocsin.errors import SourceError
 
 MAX_SERIES = 10_000
@@ -37,7 +35,7 @@ class PrometheusSource:
     def __init__(
         self,
         config: PrometheusSourceConfig,
-        transport: httpx.BaseTransport | None = None,
+        transport: Transport | None = None,
         egress: EgressConfig | None = None,
     ) -> None:
         """Prepare the client without connecting."""

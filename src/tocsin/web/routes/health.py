@@ -13,9 +13,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from tocsin.instances.models import WorkerHeartbeat
 from tocsin.tokens import service as auth
 from tocsin.web.deps import AppSettings, authorize, in_transaction
-from tocsin.worker.models import WorkerHeartbeat
 
 router = APIRouter(tags=["health"])
 FRESH_BEATS = 3  # a worker is alive while its last beat is within this many intervals

@@ -1,4 +1,5 @@
-"""A row per worker process, refreshed while it lives (for /readyz and lease recovery)."""
+"""A row per worker process, refreshed while it lives: the worker writes it; `/readyz`, `/metrics`
+and lease recovery read it, so it lives below the worker and the web app that both use it."""
 
 from __future__ import annotations
 
