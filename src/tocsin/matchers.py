@@ -18,7 +18,6 @@ from typing import Literal
 from tocsin.errors import Invalid
 
 Op = Literal["=", "!=", "=~", "!~"]
-OPS: tuple[Op, ...] = ("=~", "!~", "!=", "=")  # longest first, for the parser
 
 _NAME = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(=~|!~|!=|=)\s*")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
