@@ -70,8 +70,6 @@ WINDOW_COLUMNS = (
     "created_by",
     "muted",
 )
-# A recurring silence or window without an end runs for a year, then asks to be renewed.
-RECURRING_SPAN = timedelta(days=365)
 
 
 def _instant(text: str, option: str) -> datetime:
@@ -104,14 +102,20 @@ def _span(
     recurring: bool,
 ) -> tuple[datetime, datetime]:
     """The start and end from --start and one of --for / --until (optional if recurring)."""
-    starts_at = _instant(start, "--start") if start else now
+    from tocsin.errors import Invalid
+    from tocsin.noise.common import span
+
     if (for_ is None) == (until is None) and not (recurring and for_ is None and until is None):
         fail("give one of --for (like 2h) or --until (like 2026-11-22T04:00Z)")
-    if for_ is not None:
-        return starts_at, starts_at + _duration(for_, "--for")
-    if until is not None:
-        return starts_at, _instant(until, "--until")
-    return starts_at, starts_at + RECURRING_SPAN
+    try:
+        return span(
+            now,
+            _instant(start, "--start") if start else None,
+            _instant(until, "--until") if until is not None else None,
+            _duration(for_, "--for") if for_ is not None else None,
+        )
+    except Invalid as exc:
+        fail(str(exc))
 
 
 def _recurrence(every: str | None, duration: str | None) -> timedelta | None:
@@ -120,11 +124,17 @@ def _recurrence(every: str | None, duration: str | None) -> timedelta | None:
     return _duration(duration, "--duration") if duration is not None else None
 
 
-def _occurrence(row: Silence | MaintenanceWindow) -> str:
-    if row.every is None:
+def _columns(row: dict[str, Any], columns: Sequence[str], **shown: Any) -> dict[str, Any]:
+    """A row as `/api/v1` answers it (`tocsin.noise.schemas`), laid out in the CLI's columns,
+    the values in `shown` written as the CLI shows them."""
+    return {c: shown[c] if c in shown else row[c] for c in columns}
+
+
+def _occurrence(row: dict[str, Any]) -> str:
+    if row["every"] is None:
         return ""
-    hours = timedelta(seconds=row.duration_s or 0)
-    return f"every '{row.every}' for {hours} ({row.timezone})"
+    hours = timedelta(seconds=row["duration_seconds"] or 0)
+    return f"every '{row['every']}' for {hours} ({row['timezone']})"
 
 
 def _end(
@@ -158,6 +168,9 @@ def _print_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], json: bo
     console.print(table)
 
 
+ISSUE_COLUMNS = ("id", "pattern", "reason", "expires_at", "status", "origin", "suppressed")
+
+
 # --- silences ----------------------------------------------------------------------------------
 
 
@@ -175,17 +188,15 @@ def silence_add(
     config: ConfigOption = None,
 ) -> None:
     """Mute matching alerts; prints the silence id."""
-    from tocsin.matchers import parse_matchers
     from tocsin.noise import silences
 
     now = clock.now()
     starts_at, ends_at = _span(now, start, for_, until, every is not None)
     length = _recurrence(every, duration)
     with store(optional_config(config)) as factory, transaction(factory) as session:
-        texts = [str(m) for arg in matchers for m in parse_matchers(arg)]
         silence = silences.create_silence(
             session,
-            texts,
+            matchers,
             starts_at,
             ends_at,
             by,
@@ -199,19 +210,16 @@ def silence_add(
 
 
 def _silence_row(silence: Silence, now: datetime) -> dict[str, Any]:
-    from tocsin.noise.common import status_of
+    from tocsin.noise.schemas import silence_out
 
-    return {
-        "id": silence.id,
-        "matchers": ", ".join(silence.matchers),
-        "status": status_of(silence, now),
-        "starts_at": silence.starts_at,
-        "ends_at": silence.ends_at,
-        "recurs": _occurrence(silence),
-        "created_by": silence.created_by,
-        "comment": silence.comment,
-        "muted": silence.suppressed_count,
-    }
+    row = silence_out(silence, now)
+    return _columns(
+        row,
+        SILENCE_COLUMNS,
+        matchers=", ".join(row["matchers"]),
+        recurs=_occurrence(row),
+        muted=row["suppressed"],
+    )
 
 
 @silence_app.command("list")
@@ -280,20 +288,16 @@ def maintenance_add(
 
 
 def _window_row(window: MaintenanceWindow, now: datetime) -> dict[str, Any]:
-    from tocsin.noise.common import status_of, window_of
+    from tocsin.noise.schemas import window_out
 
-    return {
-        "id": window.id,
-        "title": window.title,
-        "services": ", ".join(window.services),
-        "status": status_of(window, now),
-        "starts_at": window.starts_at,
-        "ends_at": window.ends_at,
-        "recurs": _occurrence(window),
-        "next_start": window_of(window).next_start(now),
-        "created_by": window.created_by,
-        "muted": window.suppressed_count,
-    }
+    row = window_out(window, now)
+    return _columns(
+        row,
+        (*WINDOW_COLUMNS[:7], "next_start", *WINDOW_COLUMNS[7:]),  # --json shows next_start
+        services=", ".join(row["services"]),
+        recurs=_occurrence(row),
+        muted=row["suppressed"],
+    )
 
 
 @maintenance_app.command("list")
@@ -335,26 +339,28 @@ def known_issue_add(
         str | None, typer.Option("--contains", help="Text in the title or message.")
     ] = None,
     regex: Annotated[str | None, typer.Option("--regex", help="A regex on title/message.")] = None,
-    for_: ForOption = "1h",
+    for_: ForOption = None,
     until: UntilOption = None,
     by: ByOption = "operator",
     config: ConfigOption = None,
 ) -> None:
     """Suppress alerts matching a known issue until it expires (default: one hour)."""
-    from tocsin.matchers import parse_matchers
     from tocsin.noise import known_issues
+    from tocsin.noise.common import KNOWN_ISSUE_SPAN
 
     now = clock.now()
-    expires_at = _instant(until, "--until") if until else now + _duration(for_ or "1h", "--for")
+    if until:
+        expires_at = _instant(until, "--until")
+    else:
+        expires_at = now + (_duration(for_, "--for") if for_ else KNOWN_ISSUE_SPAN)
     with store(optional_config(config)) as factory, transaction(factory) as session:
-        texts = [str(m) for arg in match or [] for m in parse_matchers(arg)]
         issue = known_issues.create_known_issue(
             session,
             issue_id,
             reason,
             expires_at,
             now=now,
-            matchers=texts,
+            matchers=match or [],
             message_contains=contains,
             message_regex=regex,
             created_by=by,
@@ -363,20 +369,15 @@ def known_issue_add(
 
 
 def _issue_row(issue: KnownIssue, now: datetime) -> dict[str, Any]:
-    pattern = [*issue.matchers]
-    if issue.message_contains is not None:
-        pattern.append(f"contains {issue.message_contains!r}")
-    if issue.message_regex is not None:
-        pattern.append(f"regex {issue.message_regex!r}")
-    return {
-        "id": issue.id,
-        "pattern": "; ".join(pattern),
-        "reason": issue.reason,
-        "expires_at": issue.expires_at,
-        "status": "active" if issue.expires_at > now else "expired",
-        "origin": issue.origin,
-        "suppressed": issue.suppressed_count,
-    }
+    from tocsin.noise.schemas import known_issue_out
+
+    row = known_issue_out(issue, now)
+    pattern = [*row["matchers"]]
+    if row["message_contains"] is not None:
+        pattern.append(f"contains {row['message_contains']!r}")
+    if row["message_regex"] is not None:
+        pattern.append(f"regex {row['message_regex']!r}")
+    return _columns(row, ISSUE_COLUMNS, pattern="; ".join(pattern))
 
 
 @known_issue_app.command("list")
@@ -392,7 +393,7 @@ def known_issue_list(
             _issue_row(i, now)
             for i in known_issues.list_known_issues(session, now, include_expired=all_)
         ],
-        ("id", "pattern", "reason", "expires_at", "status", "origin", "suppressed"),
+        ISSUE_COLUMNS,
         json,
     )
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
@@ -14,12 +15,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tocsin.errors import Conflict, Invalid, NotFound
-from tocsin.matchers import Matcher, parse_matcher
+from tocsin.matchers import Matcher, parse_matcher, parse_matchers
 from tocsin.noise.decide import Window
 from tocsin.noise.models import KnownIssue, MaintenanceWindow, MutedAlert, Silence
 
 # Further ahead than this is a typo, and near year 9999 date arithmetic would overflow.
 MAX_REACH = timedelta(days=36_525)
+# A recurring silence or window given no end runs for a year, then asks to be renewed.
+RECURRING_SPAN = timedelta(days=365)
+# A known issue given no expiry holds this long.
+KNOWN_ISSUE_SPAN = timedelta(hours=1)
 CHUNK = 500  # values per IN list: well under every backend's limit on bound parameters
 V = TypeVar("V")
 
@@ -31,8 +36,9 @@ def chunks(values: Sequence[V]) -> Iterator[Sequence[V]]:
 
 
 def check_matchers(texts: Sequence[str]) -> list[Matcher]:
-    """Parse each matcher; Invalid names the bad one. Input is refused before any write."""
-    return [parse_matcher(text) for text in texts]
+    """Parse each text (one matcher, or several like `{a="b", c=~"d"}`); Invalid names the
+    bad one. Input is refused before any write."""
+    return [matcher for text in texts for matcher in parse_matchers(text)]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -53,6 +59,22 @@ def check_range(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
         raise Invalid(f"the end ({ends_at.isoformat()}) must be after the start")
     if ends_at <= now:
         raise Invalid(f"the end ({ends_at.isoformat()}) is in the past")
+
+
+def span(
+    now: datetime, starts_at: datetime | None, ends_at: datetime | None, length: timedelta | None
+) -> tuple[datetime, datetime]:
+    """When a silence or window holds, from what an operator gave (the CLI's --start/--until/
+    --for, the API's starts_at/ends_at/for): from `starts_at` (default now) until `ends_at`,
+    else for `length`, else RECURRING_SPAN (a recurring one given no end). Invalid when the
+    end cannot be represented."""
+    start = starts_at or now
+    try:
+        if ends_at is not None:
+            return start, ends_at
+        return start, start + (length if length is not None else RECURRING_SPAN)
+    except OverflowError:
+        raise Invalid("the end is too far in the future") from None
 
 
 def check_reach(ends_at: datetime, now: datetime) -> None:
@@ -101,40 +123,75 @@ def count_suppressed(
     )
 
 
-T = TypeVar("T", Silence, MaintenanceWindow)
+T = TypeVar("T", Silence, MaintenanceWindow, KnownIssue)
 
 
-def get_row(session: Session, model: type[T], row_id: str, what: str) -> T:
-    row = session.get(model, row_id)
+@dataclass(frozen=True)
+class Muting(Generic[T]):
+    """What a silence, a maintenance window and a known issue have in common for the verbs
+    get, list and end: a row that mutes alerts until its end. `what` names it in messages,
+    `mutes_as` is the `muted_alert.kind` of what it muted, `ends`/`starts` its columns (a
+    known issue holds from its creation and `expires_at`), `ended` the word for its end."""
+
+    model: type[T]
+    what: str
+    mutes_as: str
+    ends: str = "ends_at"
+    starts: str = "starts_at"
+    ended: str = "ended"
+
+
+SILENCES = Muting(Silence, "silence", "silence")
+WINDOWS = Muting(MaintenanceWindow, "maintenance window", "maintenance")
+KNOWN_ISSUES = Muting(
+    KnownIssue,
+    "known issue",
+    "known_issue",
+    ends="expires_at",
+    starts="created_at",
+    ended="expired",
+)
+
+
+def get_row(session: Session, kind: Muting[T], row_id: str) -> T:
+    row = session.get(kind.model, row_id)
     if row is None:
-        raise NotFound(f"{what} {row_id} does not exist")
+        raise NotFound(f"{kind.what} {row_id} does not exist")
     return row
 
 
-def list_rows(session: Session, model: type[T], now: datetime, include_ended: bool) -> Sequence[T]:
-    query = select(model).order_by(model.starts_at, model.id)
+def list_rows(session: Session, kind: Muting[T], now: datetime, include_ended: bool) -> Sequence[T]:
+    """By start (a known issue: by creation), then id; with `include_ended`, ended ones too."""
+    model = kind.model
+    query = select(model).order_by(getattr(model, kind.starts), model.id)
     if not include_ended:
-        query = query.where(model.ends_at > now)
+        query = query.where(getattr(model, kind.ends) > now)
     return session.scalars(query).all()
 
 
-def end_now(session: Session, model: type[T], row_id: str, now: datetime, what: str) -> T:
-    """End a silence or window now, as Alertmanager expires a silence (`ends_at` = now; one
-    that has not started never will). Conflict if it has already ended."""
-    row = get_row(session, model, row_id, what)
-    if row.ends_at <= now:
-        raise Conflict(f"{what} {row_id} already ended at {row.ends_at.isoformat()}")
+def end_now(session: Session, kind: Muting[T], row_id: str, now: datetime) -> T:
+    """End a row now, as Alertmanager expires a silence (its end = now; a silence or window
+    that has not started never will), by compare-and-set on its end; what it muted is looked
+    at again by the worker's next noise step. Conflict if it has already ended."""
+    model = kind.model
+    row = get_row(session, kind, row_id)
+    ends_at: datetime = getattr(row, kind.ends)
+    if ends_at <= now:
+        raise Conflict(f"{kind.what} {row_id} already {kind.ended} at {ends_at.isoformat()}")
+    values: dict[str, datetime] = {kind.ends: now}
+    if kind.starts != "created_at":  # a known issue's creation stays as it was
+        values[kind.starts] = min(getattr(row, kind.starts), now)
     result = session.execute(
         update(model)
-        .where(model.id == row_id, model.ends_at == row.ends_at)
-        .values(ends_at=now, starts_at=min(row.starts_at, now))
+        .where(model.id == row_id, getattr(model, kind.ends) == ends_at)
+        .values(values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"{what} {row_id} changed meanwhile; try again")
+        raise Conflict(f"{kind.what} {row_id} changed meanwhile; try again")
     session.refresh(row)
     forget(session)
-    wake(session, "silence" if model is Silence else "maintenance", row_id, now)
+    wake(session, kind.mutes_as, row_id, now)
     return row
 
 
@@ -153,16 +210,19 @@ def forget(session: Session) -> None:
     session.info.pop("tocsin.noise", None)
 
 
-def active_rows(session: Session, model: type[T], now: datetime) -> list[tuple[T, datetime]]:
+W = TypeVar("W", Silence, MaintenanceWindow)
+
+
+def active_rows(session: Session, model: type[W], now: datetime) -> list[tuple[W, datetime]]:
     """Rows in force at `now` (for a recurring one: inside an occurrence), each with the
     end of the current occurrence."""
-    result: list[tuple[T, datetime]] = per_transaction(
+    result: list[tuple[W, datetime]] = per_transaction(
         session, model.__tablename__, now, lambda: _active_rows(session, model, now)
     )
     return result
 
 
-def _active_rows(session: Session, model: type[T], now: datetime) -> list[tuple[T, datetime]]:
+def _active_rows(session: Session, model: type[W], now: datetime) -> list[tuple[W, datetime]]:
     rows = session.scalars(
         select(model)
         .where(model.starts_at <= now, model.ends_at > now)

@@ -8,12 +8,21 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.config.noise import KnownIssueConfig
-from tocsin.errors import Conflict, Invalid, NotFound
-from tocsin.noise.common import check_matchers, forget, parsed, per_transaction, wake
+from tocsin.errors import Conflict, Invalid
+from tocsin.noise.common import (
+    KNOWN_ISSUES,
+    check_matchers,
+    end_now,
+    forget,
+    get_row,
+    list_rows,
+    parsed,
+    per_transaction,
+)
 from tocsin.noise.decide import known_issue_applies
 from tocsin.noise.models import KnownIssue
 
@@ -111,35 +120,18 @@ def seed(session: Session, issues: Sequence[KnownIssueConfig], now: datetime) ->
 
 
 def get_known_issue(session: Session, issue_id: str) -> KnownIssue:
-    issue = session.get(KnownIssue, issue_id)
-    if issue is None:
-        raise NotFound(f"known issue {issue_id} does not exist")
-    return issue
+    return get_row(session, KNOWN_ISSUES, issue_id)
 
 
 def list_known_issues(
     session: Session, now: datetime, *, include_expired: bool = False
 ) -> Sequence[KnownIssue]:
-    query = select(KnownIssue).order_by(KnownIssue.created_at, KnownIssue.id)
-    if not include_expired:
-        query = query.where(KnownIssue.expires_at > now)
-    return session.scalars(query).all()
+    return list_rows(session, KNOWN_ISSUES, now, include_expired)
 
 
 def expire_known_issue(session: Session, issue_id: str, now: datetime) -> KnownIssue:
-    issue = get_known_issue(session, issue_id)
-    if issue.expires_at <= now:
-        raise Conflict(f"known issue {issue_id} already expired")
-    session.execute(
-        update(KnownIssue)
-        .where(KnownIssue.id == issue_id)
-        .values(expires_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(issue)
-    forget(session)
-    wake(session, "known_issue", issue_id, now)
-    return issue
+    """Stop suppressing now. Conflict if it has already expired."""
+    return end_now(session, KNOWN_ISSUES, issue_id, now)
 
 
 def matching(

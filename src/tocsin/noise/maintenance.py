@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.errors import Invalid
 from tocsin.noise.common import (
+    WINDOWS,
     active_rows,
     check_range,
     check_recurrence,
@@ -70,18 +71,18 @@ def create_window(
 
 
 def get_window(session: Session, window_id: str) -> MaintenanceWindow:
-    return get_row(session, MaintenanceWindow, window_id, "maintenance window")
+    return get_row(session, WINDOWS, window_id)
 
 
 def list_windows(
     session: Session, now: datetime, *, include_ended: bool = False
 ) -> Sequence[MaintenanceWindow]:
-    return list_rows(session, MaintenanceWindow, now, include_ended)
+    return list_rows(session, WINDOWS, now, include_ended)
 
 
 def end_window(session: Session, window_id: str, now: datetime) -> MaintenanceWindow:
     """End a window now (one scheduled ahead is cancelled). Conflict if it already ended."""
-    return end_now(session, MaintenanceWindow, window_id, now, "maintenance window")
+    return end_now(session, WINDOWS, window_id, now)
 
 
 def matching(

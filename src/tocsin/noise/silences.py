@@ -18,6 +18,7 @@ from tocsin.config.model import TocsinConfig
 from tocsin.errors import Invalid, NotFound
 from tocsin.matchers import matches_all
 from tocsin.noise.common import (
+    SILENCES,
     active_rows,
     check_matchers,
     check_range,
@@ -173,18 +174,18 @@ def _check_text(created_by: str, comment: str) -> None:
 
 
 def get_silence(session: Session, silence_id: str) -> Silence:
-    return get_row(session, Silence, silence_id, "silence")
+    return get_row(session, SILENCES, silence_id)
 
 
 def list_silences(
     session: Session, now: datetime, *, include_expired: bool = False
 ) -> Sequence[Silence]:
-    return list_rows(session, Silence, now, include_expired)
+    return list_rows(session, SILENCES, now, include_expired)
 
 
 def expire_silence(session: Session, silence_id: str, now: datetime) -> Silence:
     """End a silence now (a pending one never starts). Conflict if it has already ended."""
-    silence = end_now(session, Silence, silence_id, now, "silence")
+    silence = end_now(session, SILENCES, silence_id, now)
     silence.updated_at = now
     return silence
 

@@ -5,8 +5,8 @@ input answers 400/422 and writes nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from tocsin.config import parse_duration
 from tocsin.errors import Invalid
-from tocsin.matchers import parse_matchers
 from tocsin.noise import known_issues, maintenance
 from tocsin.noise.alertmanager import text
-from tocsin.noise.common import MAX_REACH, status_of, window_of
+from tocsin.noise.common import KNOWN_ISSUE_SPAN, MAX_REACH
 from tocsin.noise.models import KnownIssue, MaintenanceWindow
+from tocsin.noise.schemas import known_issue_out, window_out
 from tocsin.web import paging
 from tocsin.web.deps import AppSettings, KnownQuery, Reader, Writer
 from tocsin.web.routes.silences import (
@@ -45,26 +45,6 @@ class WindowCreate(Span):
     services: list[Annotated[str, text(100)]] = Field(min_length=1, max_length=100)
     description: Annotated[str, text(10_000)] = ""
     created_by: Name | None = None
-
-
-def window_out(window: MaintenanceWindow, now: datetime) -> dict[str, Any]:
-    next_start = window_of(window).next_start(now)  # in the window's zone: shown in UTC
-    return {
-        "id": window.id,
-        "title": window.title,
-        "description": window.description,
-        "services": window.services,
-        "status": status_of(window, now),
-        "starts_at": window.starts_at,
-        "ends_at": window.ends_at,
-        "every": window.every,
-        "duration_seconds": window.duration_s,
-        "timezone": window.timezone,
-        "next_start": next_start.astimezone(UTC) if next_start else None,
-        "created_by": window.created_by,
-        "created_at": window.created_at,
-        "suppressed": window.suppressed_count,
-    }
 
 
 @router.get(
@@ -146,30 +126,15 @@ class KnownIssueCreate(BaseModel):
         """When it expires; Invalid past MAX_REACH (where date arithmetic overflows)."""
         if self.expires_at is not None and self.for_ is not None:
             raise Invalid("give one of for (like 2h) or expires_at, not both")
-        span = (
-            self.expires_at - now
-            if self.expires_at is not None
-            else parse_duration(self.for_ or "1h")
-        )
-        if span > MAX_REACH:
+        if self.expires_at is not None:
+            ahead = self.expires_at - now
+        elif self.for_ is not None:
+            ahead = parse_duration(self.for_)
+        else:
+            ahead = KNOWN_ISSUE_SPAN
+        if ahead > MAX_REACH:
             raise Invalid("a known issue may not be set to expire more than 100 years ahead")
-        return self.expires_at or now + span
-
-
-def issue_out(issue: KnownIssue, now: datetime) -> dict[str, Any]:
-    return {
-        "id": issue.id,
-        "matchers": issue.matchers,
-        "message_contains": issue.message_contains,
-        "message_regex": issue.message_regex,
-        "reason": issue.reason,
-        "status": "active" if issue.expires_at > now else "expired",
-        "expires_at": issue.expires_at,
-        "origin": issue.origin,
-        "created_by": issue.created_by,
-        "created_at": issue.created_at,
-        "suppressed": issue.suppressed_count,
-    }
+        return self.expires_at or now + ahead
 
 
 @router.get(
@@ -187,7 +152,7 @@ async def list_known_issues(
     rows = await listed(
         settings,
         lambda s, now: known_issues.list_known_issues(s, now, include_expired=include_expired),
-        issue_out,
+        known_issue_out,
     )
     return page.sliced(rows)
 
@@ -207,14 +172,14 @@ async def create_known_issue(body: KnownIssueCreate, settings: AppSettings, who:
             body.reason,
             body.expiry(now),
             now=now,
-            matchers=[str(m) for text in body.matchers for m in parse_matchers(text)],
+            matchers=body.matchers,
             message_contains=body.message_contains,
             message_regex=body.message_regex,
             created_by=body.created_by or who.name,
             origin="api",
         )
 
-    return await shown(settings, work, issue_out)
+    return await shown(settings, work, known_issue_out)
 
 
 @router.delete(
@@ -225,5 +190,5 @@ async def create_known_issue(body: KnownIssueCreate, settings: AppSettings, who:
 )
 async def expire_known_issue(issue_id: RowId, settings: AppSettings, _who: Writer) -> Row:
     return await shown(
-        settings, lambda s, now: known_issues.expire_known_issue(s, issue_id, now), issue_out
+        settings, lambda s, now: known_issues.expire_known_issue(s, issue_id, now), known_issue_out
     )

@@ -35,12 +35,12 @@ from tocsin.alerts.models import Alert
 from tocsin.config import parse_duration
 from tocsin.errors import Conflict, Invalid, NotFound
 from tocsin.inbound.alertmanager import gettable
-from tocsin.matchers import parse_matchers
 from tocsin.noise import alertmanager as am
 from tocsin.noise import rescreen, silences
 from tocsin.noise.alertmanager import text
-from tocsin.noise.common import check_reach, status_of
+from tocsin.noise.common import check_reach, span
 from tocsin.noise.models import Silence
+from tocsin.noise.schemas import silence_out
 from tocsin.web import paging
 from tocsin.web.deps import AppSettings, KnownQuery, Reader, Settings, Writer, in_transaction
 from tocsin.web.schemas import SilenceOut, errors
@@ -48,8 +48,6 @@ from tocsin.web.schemas import SilenceOut, errors
 router = APIRouter()
 T = TypeVar("T")
 R = TypeVar("R")
-# A recurring silence or window given no end runs for a year, as with the CLI.
-RECURRING_SPAN = timedelta(days=365)
 MAX_ALERTS = 10_000
 
 
@@ -97,19 +95,11 @@ class Span(BaseModel):
 
     def resolve(self, now: datetime) -> tuple[datetime, datetime, timedelta | None]:
         """(start, end, occurrence length); Invalid when the end cannot be represented."""
-        starts_at = self.starts_at or now
-        try:
-            if self.ends_at is not None:
-                ends_at = self.ends_at
-            elif self.for_ is not None:
-                ends_at = starts_at + parse_duration(self.for_)
-            else:
-                ends_at = starts_at + RECURRING_SPAN
-        except OverflowError:
-            raise Invalid("the end is too far in the future") from None
+        length = parse_duration(self.for_) if self.for_ is not None else None
+        starts_at, ends_at = span(now, self.starts_at, self.ends_at, length)
         check_reach(ends_at, now)
-        length = parse_duration(self.duration) if self.duration is not None else None
-        return starts_at, ends_at, length
+        occurrence = parse_duration(self.duration) if self.duration is not None else None
+        return starts_at, ends_at, occurrence
 
 
 Row = dict[str, Any]
@@ -302,24 +292,6 @@ class SilenceCreate(Span):
     created_by: Name | None = None
 
 
-def silence_out(silence: Silence, now: datetime) -> dict[str, Any]:
-    return {
-        "id": silence.id,
-        "matchers": silence.matchers,
-        "status": status_of(silence, now),
-        "starts_at": silence.starts_at,
-        "ends_at": silence.ends_at,
-        "every": silence.every,
-        "duration_seconds": silence.duration_s,
-        "timezone": silence.timezone,
-        "created_by": silence.created_by,
-        "comment": silence.comment,
-        "created_at": silence.created_at,
-        "updated_at": silence.updated_at,
-        "suppressed": silence.suppressed_count,
-    }
-
-
 @router.get(
     "/api/v1/silences",
     tags=["operator"],
@@ -354,10 +326,9 @@ async def list_silences(
 async def create_silence(body: SilenceCreate, settings: AppSettings, who: Writer) -> Row:
     def work(session: Session, now: datetime) -> Silence:
         starts_at, ends_at, length = body.resolve(now)
-        texts = [str(m) for text in body.matchers for m in parse_matchers(text)]
         return silences.create_silence(
             session,
-            texts,
+            body.matchers,
             starts_at,
             ends_at,
             body.created_by or who.name,
