@@ -20,38 +20,11 @@ from tocsin.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from tocsin.alerts.models import Alert
     from tocsin.config import LoadedConfig, TocsinConfig
 
 app = typer.Typer(no_args_is_help=True, help="List, inspect, acknowledge and resolve alerts.")
 STATES = ("open", "firing", "acknowledged", "resolved")
 COLOURS = {"CRITICAL": "bold red", "HIGH": "red", "WARNING": "yellow", "INFO": "blue"}
-
-
-def _as_dict(alert: Alert) -> dict[str, Any]:
-    return {
-        c: getattr(alert, c)
-        for c in (
-            "id",
-            "fingerprint",
-            "origin",
-            "check_name",
-            "labels",
-            "severity",
-            "state",
-            "title",
-            "message",
-            "value",
-            "runbook",
-            "started_at",
-            "updated_at",
-            "acknowledged_at",
-            "acknowledged_by",
-            "resolved_at",
-            "resolved_by",
-            "previous_id",
-        )
-    }
 
 
 @app.command("list")
@@ -67,9 +40,10 @@ def list_alerts(
             f"{state!r} is not one of {', '.join(STATES)}", param_hint="--state"
         )
     from tocsin.alerts import service as alerts
+    from tocsin.alerts.schemas import alert_out
 
     with store(optional_config(config)) as factory, transaction(factory) as session:
-        rows = [_as_dict(a) for a in alerts.list_(session, state=state, limit=limit)]
+        rows = [alert_out(a) for a in alerts.list_(session, state=state, limit=limit)]
     if json:
         print_json(rows)
         return
@@ -92,39 +66,14 @@ def show(alert_id: int, config: ConfigOption = None, json: JsonOption = False) -
     """One alert with its timeline and notifications."""
     from tocsin.alerts import service as alerts
     from tocsin.noise.screen import explain
-    from tocsin.outbox import service as outbox
+    from tocsin.outbox.schemas import alert_detail
 
     with store(optional_config(config)) as factory, transaction(factory) as session:
-        alert = _as_dict(alerts.get(session, alert_id))
-        events: list[dict[str, Any]] = [
-            {
-                "at": e.at,
-                "kind": e.kind,
-                "from": e.state_from,
-                "to": e.state_to,
-                "severity": e.severity,
-                "actor": e.actor,
-                "note": e.note,
-            }
-            for e in alerts.timeline(session, alert_id)
-        ]
-        sent: list[dict[str, Any]] = [
-            {
-                "id": n.id,
-                "channel": n.channel,
-                "target": n.target,
-                "step": (n.payload.get("escalation") or {}).get("step"),
-                "state": n.state,
-                "attempts": n.attempts,
-                "event": n.payload.get("event"),
-                "sent_at": n.sent_at,
-                "last_error": n.last_error,
-            }
-            for n in outbox.for_alert(session, alert_id)
-        ]
+        alert = alert_detail(session, alert_id)
         why = explain(session, alerts.get(session, alert_id))
+    events, sent = alert["timeline"], alert["notifications"]
     if json:
-        print_json({**alert, "timeline": events, "notifications": sent, "noise": why})
+        print_json({**alert, "noise": why})
         return
     console.print(
         f"[bold]#{alert['id']} {alert['title']}[/]  "

@@ -18,12 +18,12 @@ from starlette.concurrency import run_in_threadpool
 
 from tocsin import actions
 from tocsin.alerts import service as alerts
-from tocsin.alerts.models import Alert
+from tocsin.alerts.schemas import alert_out
 from tocsin.checks import service as checks
 from tocsin.checks.models import Evaluation
 from tocsin.checks.sources import open_source
 from tocsin.errors import NotFound, SourceError
-from tocsin.outbox import service as outbox
+from tocsin.outbox.schemas import alert_detail
 from tocsin.web import paging
 from tocsin.web.deps import AppSettings, KnownQuery, Reader, Writer, in_transaction
 from tocsin.web.schemas import (
@@ -36,19 +36,10 @@ from tocsin.web.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["operator"], dependencies=[KnownQuery])
-ALERT_FIELDS = (
-    "id", "fingerprint", "origin", "check_name", "source", "labels", "severity", "state",
-    "title", "message", "value", "runbook", "details", "started_at", "updated_at", "ends_at",
-    "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by", "previous_id",
-)  # fmt: skip
 
 
 # Ids are 64-bit in the store: a larger one is bad input, not a driver's overflow.
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The alert's id")]
-
-
-def alert_out(alert: Alert) -> dict[str, Any]:
-    return {name: getattr(alert, name) for name in ALERT_FIELDS}
 
 
 class Move(BaseModel):
@@ -91,35 +82,7 @@ async def list_alerts(
     responses=errors(400, 404),
 )
 async def show_alert(alert_id: AlertId, settings: AppSettings, _who: Reader) -> dict[str, Any]:
-    def work(session: Session) -> dict[str, Any]:
-        return {
-            **alert_out(alerts.get(session, alert_id)),
-            "timeline": [
-                {
-                    "at": e.at,
-                    "kind": e.kind,
-                    "from": e.state_from,
-                    "to": e.state_to,
-                    "severity": e.severity,
-                    "actor": e.actor,
-                    "note": e.note,
-                }
-                for e in alerts.timeline(session, alert_id)
-            ],
-            "notifications": [
-                {
-                    "id": n.id,
-                    "channel": n.channel,
-                    "state": n.state,
-                    "attempts": n.attempts,
-                    "sent_at": n.sent_at,
-                    "last_error": n.last_error,
-                }
-                for n in outbox.for_alert(session, alert_id)
-            ],
-        }
-
-    return await in_transaction(settings, work)
+    return await in_transaction(settings, lambda s: alert_detail(s, alert_id))
 
 
 @router.post(
