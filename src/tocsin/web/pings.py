@@ -2,9 +2,9 @@
 
 A ping is the busiest request there is (every cron job, every run) and the simplest: read
 the body, record the ping, answer "OK". FastAPI's routing, dependency injection, `Request`
-and response classes cost more than the store does here, so `TocsinApp` (what `create_app`
-builds) hands `/ping/…` requests to `Pings` first. It answers only the usual shapes — GET,
-POST or HEAD on `/ping/{key}`, `/ping/{key}/start`, `/ping/{key}/fail` or
+and response classes cost more than the store does here, so `TocsinApp` (`tocsin.web.app`,
+what `create_app` builds) hands `/ping/…` requests to `Pings` first. It answers only the
+usual shapes — GET, POST or HEAD on `/ping/{key}`, `/ping/{key}/start`, `/ping/{key}/fail` or
 `/ping/{key}/{exit_code}` with a plain exit code 0..255 — and passes anything else (another
 method, a bad exit code, a key over 64 characters, a trailing slash) to FastAPI, whose routes
 for these URLs stay registered: they answer the odd cases (405, 422, redirect) and document
@@ -14,20 +14,16 @@ the URLs in the OpenAPI document. Both record a ping through `record`, so they a
 
 from __future__ import annotations
 
-from fastapi import FastAPI
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
-from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tocsin.errors import NotFound
 from tocsin.heartbeats import service as heartbeats
 from tocsin.web import errors
-from tocsin.web.deps import Settings, TokenCache, committed
+from tocsin.web.deps import Settings, committed
 from tocsin.web.limits import BodyTooLarge, declared_too_large, read_body, refuse
-from tocsin.web.resends import PATH as RESENDS
-from tocsin.web.resends import Resends
 
 PREFIX = "/ping/"
 KEY_LENGTH = 64  # the routes' `max_length` on the key
@@ -134,34 +130,3 @@ class Pings:
         headers = [(b"content-length", str(len(content)).encode()), _TEXT]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
-
-
-class TocsinApp(FastAPI):
-    """FastAPI, with `/ping/…` requests offered to `Pings` and `POST /api/v2/alerts` to
-    `Resends` (`tocsin.web.resends`) before its own stack. An error they do not answer
-    themselves is a 500 from Starlette's `ServerErrorMiddleware`, as it is on FastAPI's
-    side."""
-
-    pings: ASGIApp | None = None
-    resends: ASGIApp | None = None
-
-    def fast_pings(self, settings: Settings, limit: int) -> None:
-        self.pings = ServerErrorMiddleware(Pings(settings, limit, self._stack), debug=self.debug)
-
-    def fast_resends(self, settings: Settings, tokens: TokenCache, limit: int) -> None:
-        fast = Resends(settings, tokens, limit, self._stack)
-        self.resends = ServerErrorMiddleware(fast, debug=self.debug)
-
-    async def _stack(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await super().__call__(scope, receive, send)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path = scope["path"]
-            if self.pings is not None and path.startswith(PREFIX):
-                await self.pings(scope, receive, send)
-                return
-            if self.resends is not None and path == RESENDS:
-                await self.resends(scope, receive, send)
-                return
-        await super().__call__(scope, receive, send)
