@@ -6,7 +6,6 @@ if it is down the PostgreSQL half fails (it never skips), as CI demands.
 
 from __future__ import annotations
 
-import os
 import socket
 import sqlite3
 import uuid
@@ -17,29 +16,24 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from tests.support.pg import PG_URL, pg_url
+from tests.support.store import truncate
 
 from tocsin import store as versions
 from tocsin.clock import VirtualClock
 from tocsin.db import make_engine, make_sessionmaker
-from tocsin.models import Base
 
-pytest_plugins = ["tests.support.processes"]  # the `start` fixture for real-process tests
+# Fixtures of shared helpers: `start` (real processes), `make_server` (SMTP servers).
+pytest_plugins = ["tests.support.processes", "tests.support.smtp"]
 
-PG_ADMIN_URL = os.environ.get(
-    "TOCSIN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 START = datetime(2026, 11, 17, 14, 0, tzinfo=UTC)  # a Tuesday, 09:00 in New York
-
-
-def pg_url(database: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
 
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, migrated once, dropped at the end."""
     name = f"tocsin_test_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = pg_url(name)
@@ -64,12 +58,6 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _truncate(engine: Engine) -> None:
-    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
@@ -80,7 +68,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     else:
         url: str = request.getfixturevalue("pg_database")
         engine = make_engine(url)
-        _truncate(engine)
+        truncate(engine)
         engine.dispose()
         yield url
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support.peers import free_port
 from typer.testing import CliRunner
 
 from tocsin import store
@@ -46,12 +46,6 @@ def config(tmp_path: Path) -> Path:
     path = tmp_path / "tocsin.yaml"
     path.write_text(f'store: {{url: "{url}"}}\nchannels: {{console: {{type: console}}}}\n')
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

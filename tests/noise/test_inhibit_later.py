@@ -12,8 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.noise.test_rescreen import PAGING, escalation_states, silence
-from tests.support.noise import Desk, noise_config, run_noise
+from tests.support.noise import PAGING, Desk, escalation_states, noise_config, run_noise, silence
 
 from tocsin import actions, noise
 from tocsin.alerts import service as alerts

@@ -6,62 +6,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.support.noise import Desk, noise_config
+from tests.support.noise import HOUR, PAGING, Desk, escalation_states, noise_config, silence
 
 from tocsin import actions, noise
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
-from tocsin.escalation.models import Escalation, EscalationStep
 from tocsin.noise import known_issues, maintenance, silences
 from tocsin.noise.models import MutedAlert, Silence
 
-HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
-
-PAGING = """
-escalation_policies:
-  page:
-    steps:
-      - {after: 0m, notify: [pager]}
-      - {after: 10m, notify: [pager]}
-routes: {notify: [console], escalation: page}
-"""
 
 
 def fire_due_steps(d: Desk) -> int:
     with session_scope(d.factory) as s:
         return d.pipeline.escalator.fire_due(s, d.clock.now())
-
-
-def silence(
-    d: Desk,
-    matcher: str,
-    *,
-    starts_in: timedelta = timedelta(0),
-    lasts: timedelta = HOUR,
-    **extra: object,
-) -> str:
-    now = d.clock.now()
-    start = now + starts_in
-    with session_scope(d.factory) as s:
-        return silences.create_silence(
-            s, [matcher], start, start + lasts, "ana", "deploy", now=now, **extra
-        ).id  # type: ignore[arg-type]
-
-
-def escalation_states(d: Desk, alert_id: int) -> list[tuple[str, list[str]]]:
-    with session_scope(d.factory) as s:
-        out = []
-        for escalation in s.scalars(select(Escalation).where(Escalation.alert_id == alert_id)):
-            steps = s.scalars(
-                select(EscalationStep.state)
-                .where(EscalationStep.escalation_id == escalation.id)
-                .order_by(EscalationStep.step)
-            ).all()
-            out.append((escalation.state, list(steps)))
-        return out
 
 
 def test_a_silence_created_while_an_alert_fires_mutes_it_and_stops_paging_until_it_ends(

@@ -14,9 +14,9 @@ from urllib.parse import parse_qs
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.notify.test_email import MakeServer, make_server
 from tests.support.loopback import Loopback
 from tests.support.noise import Desk, noise_config
+from tests.support.smtp import MakeServer
 
 from tocsin.clock import VirtualClock
 from tocsin.config import parse
@@ -27,8 +27,6 @@ from tocsin.notify.console import format_line
 from tocsin.notify.registry import build_channels
 from tocsin.outbox.models import Notification
 from tocsin.outbox.payload import Message
-
-__all__ = ["make_server"]  # the SMTP server fixture, shared with the email channel's tests
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
-from tests.conftest import PG_ADMIN_URL, pg_url
+from tests.support.pg import PG_URL, pg_url
 
 from tocsin.checks.evaluate import resolve_params
 from tocsin.checks.sources.sql import SqlSource
@@ -105,7 +105,7 @@ def rolled_back(url: str, runbook: Runbook, blocks: list[Block]) -> None:
 @pytest.fixture(scope="module")
 def shop_pg() -> Iterator[str]:
     name = f"tocsin_shop_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:

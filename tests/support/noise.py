@@ -15,7 +15,9 @@ from tocsin.alerts.models import AlertEvent
 from tocsin.clock import VirtualClock
 from tocsin.config import TocsinConfig, parse
 from tocsin.db import session_scope
+from tocsin.escalation.models import Escalation, EscalationStep
 from tocsin.fingerprint import fingerprint
+from tocsin.noise import silences
 from tocsin.outbox.models import Notification
 from tocsin.pipeline import Pipeline
 
@@ -32,6 +34,9 @@ channels:
         env={},
     )
     return config
+
+
+HOUR = timedelta(hours=1)
 
 
 def run_noise(session: Session, pipeline: Pipeline, now: datetime) -> int:
@@ -125,3 +130,42 @@ class Desk:
     def events(self, alert_id: int, kinds: Sequence[str]) -> list[AlertEvent]:
         with session_scope(self.factory) as session:
             return [e for e in alerts.timeline(session, alert_id) if e.kind in kinds]
+
+
+PAGING = """
+escalation_policies:
+  page:
+    steps:
+      - {after: 0m, notify: [pager]}
+      - {after: 10m, notify: [pager]}
+routes: {notify: [console], escalation: page}
+"""
+
+
+def silence(
+    d: Desk,
+    matcher: str,
+    *,
+    starts_in: timedelta = timedelta(0),
+    lasts: timedelta = HOUR,
+    **extra: object,
+) -> str:
+    now = d.clock.now()
+    start = now + starts_in
+    with session_scope(d.factory) as s:
+        return silences.create_silence(
+            s, [matcher], start, start + lasts, "ana", "deploy", now=now, **extra
+        ).id  # type: ignore[arg-type]
+
+
+def escalation_states(d: Desk, alert_id: int) -> list[tuple[str, list[str]]]:
+    with session_scope(d.factory) as s:
+        out = []
+        for escalation in s.scalars(select(Escalation).where(Escalation.alert_id == alert_id)):
+            steps = s.scalars(
+                select(EscalationStep.state)
+                .where(EscalationStep.escalation_id == escalation.id)
+                .order_by(EscalationStep.step)
+            ).all()
+            out.append((escalation.state, list(steps)))
+        return out

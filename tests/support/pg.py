@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL schema for tests that build their own tables."""
+"""PostgreSQL for the tests: the admin URL, another database's URL, and a throwaway schema for
+tests that build their own tables."""
 
 from __future__ import annotations
 
@@ -11,9 +12,15 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+# An admin URL: the tests create (and drop) their databases and schemas through it.
 PG_URL = os.environ.get(
     "TOCSIN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+
+
+def pg_url(database: str) -> str:
+    """The URL of another database on the same server."""
+    return PG_URL.rsplit("/", 1)[0] + "/" + database
 
 
 @contextmanager

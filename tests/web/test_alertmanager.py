@@ -9,33 +9,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.support import timers
-from tests.web.conftest import api_config
+from tests.support.web import alerts_in, api_config, prom_alert
 
-from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.alerts.models import AlertEvent
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
 from tocsin.inbound.service import ENDS_AT_SLACK
 from tocsin.outbox.models import Notification
 from tocsin.pipeline import Pipeline
 from tocsin.web.deps import Settings
-
-
-def prom_alert(
-    clock: VirtualClock, name: str = "HighErrorRate", ends_in: int = 240, **labels: str
-) -> dict[str, Any]:
-    now = clock.now()
-    return {
-        "labels": {"alertname": name, "severity": "critical", "job": "api", **labels},
-        "annotations": {"summary": f"{name} on api", "description": "5% of requests fail"},
-        "startsAt": (now - timedelta(minutes=2)).isoformat().replace("+00:00", "Z"),
-        "endsAt": (now + timedelta(seconds=ends_in)).isoformat().replace("+00:00", "Z"),
-        "generatorURL": "http://prometheus:9090/graph?g0.expr=up",
-    }
-
-
-def alerts_in(factory: sessionmaker[Session]) -> list[Alert]:
-    with session_scope(factory) as s:
-        return list(s.scalars(select(Alert).order_by(Alert.id)).all())
 
 
 def count(factory: sessionmaker[Session], model: type, *where: Any) -> int:

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from sqlalchemy.orm import Session, sessionmaker
-from tests.web.conftest import api_config
+from tests.support.web import api_config
 
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
-from tests.web.conftest import api_config, make_token
+from tests.support.web import api_config, make_token
 
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope

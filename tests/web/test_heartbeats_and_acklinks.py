@@ -9,8 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.support import timers
-from tests.web.conftest import CRON_KEY, HEARTBEAT_KEY, api_config
-from tests.web.test_alertmanager import alerts_in
+from tests.support.web import CRON_KEY, HEARTBEAT_KEY, ack_path, alerts_in, api_config
 
 from tocsin import acklinks
 from tocsin.clock import VirtualClock
@@ -104,23 +103,6 @@ def test_unknown_ping_keys_are_404_and_generated_keys_are_listed(
     url = rows["generated"]["ping_url"]
     assert url.startswith("https://tocsin.example/ping/")
     assert client.get(url.removeprefix("https://tocsin.example")).text == "OK"
-
-
-def fire_one(client: TestClient, ingest: dict[str, str]) -> int:
-    body = {"events": [{"key": "a", "title": "Payments <down>", "severity": "CRITICAL"}]}
-    return int(
-        client.post("/api/v1/events", json=body, headers=ingest).json()["results"][0]["alert_id"]
-    )
-
-
-def ack_path(
-    client: TestClient, ingest: dict[str, str], factory: sessionmaker[Session], clock: VirtualClock
-) -> str:
-    """The path of a fresh alert's acknowledge link."""
-    alert_id = fire_one(client, ingest)
-    with session_scope(factory) as s:
-        url = acklinks.link(s, api_config(), alert_id, clock.now())
-    return url.removeprefix("https://tocsin.example")
 
 
 def test_an_ack_link_confirms_on_get_and_acknowledges_only_on_post(

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
+from tests.support.store import dump
 
 from tocsin.alerts.models import Alert, AlertChange, AlertEvent
 from tocsin.clock import VirtualClock
@@ -183,26 +184,6 @@ def reset(engine: Engine) -> None:
         for table in reversed(tables):  # no AUTOINCREMENT: ids start again at 1
             conn.execute(delete(table))
         conn.execute(delete(AlertChange))  # what deleting open alerts just logged
-
-
-def dump(engine: Engine) -> dict[str, list[str]]:
-    """Every row of every table, comparable across runs (a notification's random id aside)."""
-    out: dict[str, list[str]] = {}
-    with engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            if table.name == "alert_change":
-                # A log of writes, not state: which alerts changed, not how many times.
-                found = conn.execute(select(table.c.fingerprint).distinct()).scalars()
-                out[table.name] = sorted(found)
-                continue
-            rows = []
-            for row in conn.execute(select(table)).mappings():
-                values = dict(row)
-                if table.name == "notification" and values["event_id"] is not None:
-                    values.pop("id")  # uuid4
-                rows.append(json.dumps(values, sort_keys=True, default=str))
-            out[table.name] = sorted(rows)
-    return out
 
 
 @pytest.mark.parametrize("config_text", [CONFIG, GROUPED], ids=["routed", "grouped"])

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.web.test_alertmanager import alerts_in
+from tests.support.web import alerts_in
 
 from tocsin.alerts.models import Alert
 from tocsin.db import session_scope

@@ -9,8 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy.orm import Session, sessionmaker
-from tests.web.test_heartbeats_and_acklinks import ack_path
-from tests.web.test_runbook_pages import SHIPPED, client_for
+from tests.support.web import SHIPPED, ack_path, client_for
 
 from tocsin.clock import VirtualClock
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.web.conftest import CRON_KEY, HEARTBEAT_KEY, api_config
+from tests.support.web import CRON_KEY, HEARTBEAT_KEY, api_config
 
 from tocsin.clock import VirtualClock
 from tocsin.config import parse as parse_config

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.web.conftest import api_config, make_token
-from tests.web.peers import free_port, serving, wait_for
+from tests.support.peers import free_port, serving, wait_for
+from tests.support.web import api_config, make_token
 
 from tocsin.alerts.models import Alert
 from tocsin.clock import SystemClock, VirtualClock

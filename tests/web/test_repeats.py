@@ -14,11 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
-from tests.conftest import _truncate
 from tests.support import timers
-from tests.web.conftest import api_config, make_token
-from tests.web.test_alertmanager import alerts_in, prom_alert
-from tests.web.test_inbound_batch import dump
+from tests.support.store import dump, truncate
+from tests.support.web import alerts_in, api_config, make_token, prom_alert
 
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import AlertChange
@@ -234,7 +232,7 @@ def test_the_memory_is_bounded(
 
 def test_postgresql_asks_the_store(pg_database: str, clock: VirtualClock) -> None:
     engine = make_engine(pg_database)
-    _truncate(engine)
+    truncate(engine)
     factory = make_sessionmaker(engine)
     settings = Settings(api_config(), factory, clock)
     assert not settings.repeats.enabled

@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from starlette.types import Receive, Scope, Send
-from tests.conftest import _truncate
-from tests.web.conftest import api_config, make_token
-from tests.web.test_alertmanager import prom_alert
-from tests.web.test_inbound_batch import dump
+from tests.support.store import dump, truncate
+from tests.support.web import api_config, make_token, prom_alert
 
 from tocsin.clock import VirtualClock
 from tocsin.db import make_engine, make_sessionmaker
@@ -153,7 +151,7 @@ def test_a_token_over_its_rate_is_refused_as_fastapi_refuses_it(
 
 def test_postgresql_goes_to_fastapi(pg_database: str, clock: VirtualClock) -> None:
     engine = make_engine(pg_database)
-    _truncate(engine)
+    truncate(engine)
     settings = Settings(api_config(), make_sessionmaker(engine), clock)
     token = make_token(settings.factory, clock, "prometheus", "ingest")
     with TestClient(create_app(settings)) as client:

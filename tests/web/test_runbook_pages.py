@@ -10,15 +10,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
-from tests.web.conftest import api_config, make_token
+from tests.support.web import SHIPPED, client_for, make_token
 
 from tocsin.clock import VirtualClock
 from tocsin.config import parse
 from tocsin.notify.text import runbook_link
-from tocsin.web.app import create_app
-from tocsin.web.deps import Settings
-
-SHIPPED = Path(str(resources.files("tocsin.examples").joinpath("runbooks")))
 
 HOSTILE = """\
 ---
@@ -59,11 +55,6 @@ and <javascript:alert('autolink')>
 
 - Nobody
 """
-
-
-def client_for(factory: sessionmaker[Session], clock: VirtualClock, folder: Path) -> TestClient:
-    config = api_config(f"runbooks: {{path: '{folder}'}}\n")
-    return TestClient(create_app(Settings(config, factory, clock)))
 
 
 @pytest.fixture

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.support.noise import run_noise
-from tests.web.conftest import api_config, make_token
+from tests.support.web import api_config, fire, make_token, z
 
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
@@ -18,10 +18,6 @@ from tocsin.noise.models import Silence
 from tocsin.outbox.models import Notification
 from tocsin.web.app import create_app
 from tocsin.web.deps import Settings
-
-
-def z(at: datetime) -> str:
-    return at.isoformat().replace("+00:00", "Z")
 
 
 def am_silence(clock: VirtualClock, hours: float = 1, **changes: Any) -> dict[str, Any]:
@@ -39,15 +35,6 @@ def am_silence(clock: VirtualClock, hours: float = 1, **changes: Any) -> dict[st
 def silence_rows(factory: sessionmaker[Session]) -> int:
     with session_scope(factory) as s:
         return int(s.scalar(select(func.count()).select_from(Silence)) or 0)
-
-
-def fire(client: TestClient, ingest: dict[str, str], clock: VirtualClock, **labels: str) -> None:
-    alert = {
-        "labels": {"alertname": "DiskFull", "host": "db1", **labels},
-        "annotations": {"summary": "disk full"},
-        "endsAt": z(clock.now() + timedelta(minutes=5)),
-    }
-    assert client.post("/api/v2/alerts", json=[alert], headers=ingest).status_code == 200
 
 
 def test_a_posted_silence_reads_back_in_alertmanagers_shape(

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from tests.web.conftest import api_config, make_token
-from tests.web.peers import serving
+from tests.support.peers import serving
+from tests.support.web import api_config, make_token
 
 from tocsin.clock import SystemClock, VirtualClock
 from tocsin.db import session_scope

@@ -9,8 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.web.conftest import make_token
-from tests.web.test_silences import fire
+from tests.support.web import fire, make_token
 
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
