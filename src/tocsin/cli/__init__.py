@@ -15,11 +15,14 @@ from tocsin.cli import (
     config,
     demo,
     heartbeats,
-    noise,
+    known_issues,
+    maintenance,
     oncall,
     run,
     runbooks,
     setup,
+    silences,
+    stats,
     tokens,
 )
 
@@ -35,10 +38,10 @@ app.add_typer(alerts.app, name="alerts")
 app.add_typer(heartbeats.app, name="heartbeat")
 app.add_typer(oncall.app, name="oncall")
 app.add_typer(tokens.app, name="token")
-app.add_typer(noise.silence_app, name="silence")
-app.add_typer(noise.maintenance_app, name="maintenance")
-app.add_typer(noise.known_issue_app, name="known-issue")
-app.add_typer(noise.stats_app, name="stats")
+app.add_typer(silences.app, name="silence")
+app.add_typer(maintenance.app, name="maintenance")
+app.add_typer(known_issues.app, name="known-issue")
+app.add_typer(stats.app, name="stats")
 app.add_typer(runbooks.app, name="runbook")
 app.command("init")(setup.init)
 app.command("run")(run.run)

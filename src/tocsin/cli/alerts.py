@@ -65,7 +65,7 @@ def list_alerts(
 def show(alert_id: int, config: ConfigOption = None, json: JsonOption = False) -> None:
     """One alert with its timeline and notifications."""
     from tocsin.alerts import service as alerts
-    from tocsin.noise.screen import explain
+    from tocsin.noise.mutes import explain
     from tocsin.outbox.schemas import alert_detail
 
     with store(optional_config(config)) as factory, transaction(factory) as session:

@@ -41,7 +41,7 @@ from tocsin.demo.storefront import DEFAULT_START, Scenario, create_storefront, s
 from tocsin.fingerprint import fingerprint
 from tocsin.noise import maintenance
 from tocsin.noise.models import MaintenanceWindow
-from tocsin.noise.screen import explain
+from tocsin.noise.mutes import explain
 from tocsin.worker.loop import Worker
 
 ZONE = ZoneInfo("America/New_York")

@@ -8,9 +8,10 @@ instead of writing to the outbox; the worker's steps call the due work (`mute_du
 
 from tocsin.noise.grouping import flush_due_groups
 from tocsin.noise.grouping import hold as hold_in_group
+from tocsin.noise.mutes import Released, recheck_muted
 from tocsin.noise.rescreen import Muted
 from tocsin.noise.rescreen import run_due as mute_due
-from tocsin.noise.screen import Released, Screening, Verdict, batchable, recheck_muted, screen
+from tocsin.noise.screen import Screening, Verdict, batchable, screen
 from tocsin.noise.silences import tell_creator
 from tocsin.noise.steps import expiring, seed
 

@@ -2,7 +2,7 @@
 its rows and returns what the layer above must act on, so noise never calls back into the
 pipeline: `rescreen.run_due` mutes firing alerts a silence, window, known issue or inhibiting
 alert begins to match (their escalations are the pipeline's to pause), `grouping` flushes
-due groups (to the channels routing chose when they were held), `screen.recheck_muted` hands
+due groups (to the channels routing chose when they were held), `mutes.recheck_muted` hands
 back the held events of muted alerts whose reason may have ended, and `expiring` below
 returns the silences about to end (their creators are the pipeline's to find)."""
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from tocsin.config.model import TocsinConfig
 from tocsin.noise import inhibition, known_issues, maintenance, silences
 from tocsin.noise.models import MaintenanceWindow, Silence
-from tocsin.noise.screen import note_expiring
+from tocsin.noise.mutes import note_expiring
 
 # Seeded silences and windows get ids derived from their configured `id`, so each is written
 # once however often the worker starts, and amtool still sees a UUID.

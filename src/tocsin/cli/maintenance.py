@@ -1,0 +1,124 @@
+"""`tocsin maintenance add|list|end`: maintenance windows per service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tocsin.cli.common import (
+    ConfigOption,
+    JsonOption,
+    clock,
+    console,
+    optional_config,
+    store,
+    transaction,
+)
+from tocsin.cli.noise import (
+    AllOption,
+    ByOption,
+    DurationOption,
+    EveryOption,
+    ForOption,
+    StartOption,
+    ZoneOption,
+    columns,
+    end,
+    listing,
+    occurrence,
+    recurrence,
+    span_of,
+)
+
+if TYPE_CHECKING:
+    from tocsin.noise.models import MaintenanceWindow
+
+app = typer.Typer(no_args_is_help=True, help="Maintenance windows per service.")
+WINDOW_COLUMNS = (
+    "id",
+    "title",
+    "services",
+    "status",
+    "starts_at",
+    "ends_at",
+    "recurs",
+    "created_by",
+    "muted",
+)
+
+
+@app.command("add")
+def maintenance_add(
+    title: Annotated[str, typer.Option("--title")],
+    services: Annotated[str, typer.Option("--services", help="Affected services: a,b.")],
+    description: Annotated[str, typer.Option("--description")] = "",
+    by: ByOption = "operator",
+    start: StartOption = None,
+    end: Annotated[str | None, typer.Option("--end", help="When it ends.")] = None,
+    for_: ForOption = None,
+    every: EveryOption = None,
+    duration: DurationOption = None,
+    timezone: ZoneOption = "UTC",
+    config: ConfigOption = None,
+) -> None:
+    """Schedule a window: alerts of these services are recorded, not notified."""
+    from tocsin.noise import maintenance
+
+    now = clock.now()
+    starts_at, ends_at = span_of(now, start, for_, end, every is not None)
+    length = recurrence(every, duration)
+    with store(optional_config(config)) as factory, transaction(factory) as session:
+        window = maintenance.create_window(
+            session,
+            title,
+            services.split(","),
+            starts_at,
+            ends_at,
+            by,
+            now=now,
+            description=description,
+            every=every,
+            duration=length,
+            timezone=timezone,
+        )
+        console.print(window.id, markup=False)
+
+
+def _window_row(window: MaintenanceWindow, now: datetime) -> dict[str, Any]:
+    from tocsin.noise.schemas import window_out
+
+    row = window_out(window, now)
+    return columns(
+        row,
+        (*WINDOW_COLUMNS[:7], "next_start", *WINDOW_COLUMNS[7:]),  # --json shows next_start
+        services=", ".join(row["services"]),
+        recurs=occurrence(row),
+        muted=row["suppressed"],
+    )
+
+
+@app.command("list")
+def maintenance_list(
+    all_: AllOption = False, json: JsonOption = False, config: ConfigOption = None
+) -> None:
+    """Windows in force or scheduled (with --all, ended ones too)."""
+    from tocsin.noise import maintenance
+
+    listing(
+        config,
+        lambda session, now: [
+            _window_row(w, now) for w in maintenance.list_windows(session, now, include_ended=all_)
+        ],
+        WINDOW_COLUMNS,
+        json,
+    )
+
+
+@app.command("end")
+def maintenance_end(window_id: str, config: ConfigOption = None) -> None:
+    """End a window now (or cancel one scheduled ahead)."""
+    from tocsin.noise import maintenance
+
+    end(config, maintenance.end_window, window_id, f"maintenance window {window_id} ended")
