@@ -23,8 +23,9 @@ from tocsin import store as versions
 from tocsin.clock import VirtualClock
 from tocsin.db import make_engine, make_sessionmaker
 
-# Fixtures of shared helpers: `start` (real processes), `make_server` (SMTP servers).
-pytest_plugins = ["tests.support.processes", "tests.support.smtp"]
+# Fixtures of shared helpers: `start` (real processes), `make_server` (SMTP servers),
+# `browser` and `page` (Debian's chromium through Playwright).
+pytest_plugins = ["tests.support.processes", "tests.support.smtp", "tests.support.browser"]
 
 START = datetime(2026, 11, 17, 14, 0, tzinfo=UTC)  # a Tuesday, 09:00 in New York
 
