@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 from typing_extensions import TypedDict
 
 from tocsin.fingerprint import fingerprint
-from tocsin.inbound.schemas import BadInput, Inbound, severity_from
+from tocsin.inbound.schemas import BadInput, Inbound, severity_from, without_nul
 
 ORIGIN = "alertmanager"
 RESOLVE_TIMEOUT = timedelta(minutes=5)
@@ -104,6 +104,7 @@ _DATETIME = TypeAdapter(datetime)
 
 def parse_postable(body: bytes, now: datetime, source: str | None) -> list[Inbound]:
     """API v2 alerts → events; BadInput naming the field when the body does not fit."""
+    body = without_nul(body)
     try:
         out = []
         for alert in _ALERTS.validate_json(body):
@@ -112,31 +113,42 @@ def parse_postable(body: bytes, now: datetime, source: str | None) -> list[Inbou
             out.append(_event(alert, "resolve" if ends <= now else "fire", ends, source))
         return out
     except (ValidationError, OverflowError):
-        # The models name the fault; if they see none (a time past year 9999 once in UTC is
-        # the only one they miss), the error stands.
+        # The models name the fault; the one they miss is a time past year 9999 once in UTC.
         try:
-            _POSTABLE.validate_json(body)
+            alerts = _POSTABLE.validate_json(body)
         except ValidationError as exc:
             raise BadInput.from_validation(exc, "alerts") from None
-        raise
+        raise _out_of_range(alerts, "alerts") from None
 
 
 def parse_webhook(body: bytes, source: str | None) -> list[Inbound]:
     """Webhook v4 → events: each alert fires or resolves as its own `status` says."""
+    body = without_nul(body)
     try:
         out = []
         for alert in _PAYLOAD.validate_json(body)["alerts"]:
-            if isinstance(alert["endsAt"], str):
-                _DATETIME.validate_python(alert["endsAt"])  # unused, but must be a time
+            _utc(alert["endsAt"])  # unused, but must be a time UTC can hold
             firing = alert["status"] == "firing"
             out.append(_event(alert, "fire" if firing else "resolve", None, source))
         return out
     except (ValidationError, OverflowError):
         try:
-            _WEBHOOK.validate_json(body)
+            payload = _WEBHOOK.validate_json(body)
         except ValidationError as exc:
             raise BadInput.from_validation(exc) from None
-        raise
+        raise _out_of_range(payload.alerts, "alerts") from None
+
+
+def _out_of_range(alerts: list[PostableAlert] | list[WebhookAlert], root: str) -> BadInput:
+    """The times of valid alerts that UTC cannot hold (`astimezone` overflows past 9999)."""
+    problems = []
+    for i, alert in enumerate(alerts):
+        for name in ("startsAt", "endsAt"):
+            try:
+                _given(getattr(alert, name))
+            except OverflowError:
+                problems.append(f"{root}[{i}].{name}: is past the year 9999 once in UTC")
+    return BadInput(problems or [f"{root}: a time is out of range"])
 
 
 def _event(

@@ -25,10 +25,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from tocsin.fingerprint import fingerprint
-from tocsin.inbound.schemas import BadInput, Inbound, severity_from
+from tocsin.inbound.schemas import BadInput, Inbound, finite, severity_from, without_nul
 
 ORIGIN = "event"
 Short = Annotated[str, StringConstraints(max_length=1000)]
@@ -48,6 +56,18 @@ class PlainEvent(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
     ends_at: datetime | None = None
 
+    @field_validator("ends_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is past the year 9999 once in UTC") from None
+
 
 class EventBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -59,6 +79,7 @@ _BATCH = TypeAdapter(EventBatch)
 
 
 def parse(body: bytes, source: str | None) -> list[Inbound]:
+    body = without_nul(body)
     try:
         batch = _BATCH.validate_json(body)
     except ValidationError as exc:
@@ -71,14 +92,11 @@ def parse(body: bytes, source: str | None) -> list[Inbound]:
             problems.append(f"events[{i}].title: is required to fire")
     if problems:
         raise BadInput(problems)
-    return [_inbound(e, source) for e in batch.events]
+    return [_inbound(e, source, body) for e in batch.events]
 
 
-def _inbound(event: PlainEvent, source: str | None) -> Inbound:
+def _inbound(event: PlainEvent, source: str | None, body: bytes) -> Inbound:
     identity = {"key": event.key} if event.key is not None else event.labels
-    ends = event.ends_at
-    if ends is not None:
-        ends = ends.replace(tzinfo=UTC) if ends.tzinfo is None else ends.astimezone(UTC)
     return Inbound(
         action=event.action,
         origin=ORIGIN,
@@ -87,8 +105,8 @@ def _inbound(event: PlainEvent, source: str | None) -> Inbound:
         severity=severity_from(event.severity),
         title=event.title or "",
         message=event.message,
-        details=event.details,
+        details=finite(event.details, body),
         source=source,
-        ends_at=ends,
+        ends_at=event.ends_at,
         key=event.key or "",
     )

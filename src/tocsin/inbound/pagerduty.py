@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from tocsin.fingerprint import fingerprint
-from tocsin.inbound.schemas import BadInput, Inbound, severity_from
+from tocsin.inbound.schemas import BadInput, Inbound, finite, severity_from, without_nul
 
 ORIGIN = "pagerduty"
 _ACTIONS: dict[str, Literal["fire", "acknowledge", "resolve"]] = {
@@ -63,10 +63,13 @@ _EVENT = TypeAdapter(Event)
 
 def parse(body: bytes) -> Event:
     """Validate the body; BadInput lists PagerDuty-style errors naming each field."""
+    body = without_nul(body)
     try:
         event = _EVENT.validate_json(body)
     except ValidationError as exc:
         raise BadInput.from_validation(exc) from None
+    if event.payload is not None:
+        event.payload.custom_details = finite(event.payload.custom_details, body)
     if event.event_action == "trigger" and event.payload is None:
         raise BadInput(["payload: is required for a trigger event"])
     if event.event_action != "trigger" and not event.dedup_key:
