@@ -78,14 +78,18 @@ def obvious_event(
     if starts is not None:
         details["starts_at"] = starts.isoformat()
     title = notes.get("summary") or labels.get("alertname") or "alert from Alertmanager"
+    message = notes.get("description") or notes.get("summary") or ""
+    if len(title) > 300:
+        message = message if title in message else f"{title}\n\n{message}" if message else title
+        title = title[:299] + "…"
     return Inbound(
         action=action,
         origin="alertmanager",
         fingerprint=fingerprint("alertmanager", labels),
         labels=labels,
         severity=severity_from(labels.get("severity")),
-        title=title[:300],
-        message=notes.get("description") or notes.get("summary") or "",
+        title=title,
+        message=message,
         details=details,
         source=source,
         ends_at=ends,

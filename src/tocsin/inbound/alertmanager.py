@@ -24,6 +24,7 @@ from typing_extensions import TypedDict
 
 from tocsin.fingerprint import fingerprint
 from tocsin.inbound.schemas import BadInput, Inbound, severity_from, without_nul
+from tocsin.titles import fit
 
 ORIGIN = "alertmanager"
 RESOLVE_TIMEOUT = timedelta(minutes=5)
@@ -165,15 +166,18 @@ def _event(
     starts = _utc(alert["startsAt"])
     if starts is not None:
         details["starts_at"] = starts[1]
-    title = notes.get("summary") or labels.get("alertname") or "alert from Alertmanager"
+    title, message = fit(
+        notes.get("summary") or labels.get("alertname") or "alert from Alertmanager",
+        notes.get("description") or notes.get("summary") or "",
+    )
     return Inbound(
         action=action,
         origin=ORIGIN,
         fingerprint=label_fingerprint(labels),
         labels=labels,
         severity=severity_from(labels.get("severity")),
-        title=title[:300],
-        message=notes.get("description") or notes.get("summary") or "",
+        title=title,
+        message=message,
         details=details,
         source=source,
         ends_at=ends,

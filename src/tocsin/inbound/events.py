@@ -6,7 +6,8 @@
           "action": "fire",                     # fire (default) | resolve | acknowledge
           "key": "backup-nightly",              # optional: identity; else the labels are
           "labels": {"service": "db"},          # label values are strings
-          "title": "Nightly backup failed",     # required to fire
+          "title": "Nightly backup failed",     # required to fire; over 300 characters it is
+                                                #  cut with "…", the full text in the message
           "severity": "HIGH",                   # CRITICAL | HIGH | WARNING | INFO (or the
                                                 #  words in inbound.schemas), default WARNING
           "message": "pg_dump exited 1",
@@ -37,6 +38,7 @@ from pydantic import (
 
 from tocsin.fingerprint import fingerprint
 from tocsin.inbound.schemas import BadInput, Inbound, finite, severity_from, without_nul
+from tocsin.titles import fit
 
 ORIGIN = "event"
 Short = Annotated[str, StringConstraints(max_length=1000)]
@@ -50,7 +52,8 @@ class PlainEvent(BaseModel):
     labels: dict[Annotated[str, StringConstraints(max_length=200)], Short] = Field(
         default_factory=dict
     )
-    title: str | None = Field(default=None, min_length=1, max_length=300)
+    # Cut to 300 characters ending in "…", the full text leading the message (tocsin.titles).
+    title: str | None = Field(default=None, min_length=1, max_length=10_000)
     severity: str | None = Field(default=None, max_length=20)
     message: str = Field(default="", max_length=10_000)
     details: dict[str, Any] = Field(default_factory=dict)
@@ -97,14 +100,15 @@ def parse(body: bytes, source: str | None) -> list[Inbound]:
 
 def _inbound(event: PlainEvent, source: str | None, body: bytes) -> Inbound:
     identity = {"key": event.key} if event.key is not None else event.labels
+    title, message = fit(event.title or "", event.message)
     return Inbound(
         action=event.action,
         origin=ORIGIN,
         fingerprint=fingerprint(ORIGIN, identity),
         labels=event.labels,
         severity=severity_from(event.severity),
-        title=event.title or "",
-        message=event.message,
+        title=title,
+        message=message,
         details=finite(event.details, body),
         source=source,
         ends_at=event.ends_at,

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from tocsin.fingerprint import fingerprint
 from tocsin.inbound.schemas import BadInput, Inbound, finite, severity_from, without_nul
+from tocsin.titles import fit
 
 ORIGIN = "pagerduty"
 _ACTIONS: dict[str, Literal["fire", "acknowledge", "resolve"]] = {
@@ -106,6 +107,7 @@ def to_inbound(event: Event, source: str) -> Inbound:
     message = payload.summary
     if isinstance(payload.custom_details, str):
         message += "\n" + payload.custom_details
+    title, message = fit(payload.summary, message)
     return Inbound(
         action=_ACTIONS[event.event_action],
         origin=ORIGIN,
@@ -114,7 +116,7 @@ def to_inbound(event: Event, source: str) -> Inbound:
         fingerprint=fingerprint(ORIGIN, {"integration": source, "dedup_key": key}),
         labels=labels,
         severity=severity_from(payload.severity),
-        title=payload.summary[:300],
+        title=title,
         message=message,
         details=details,
         source=source,
