@@ -111,3 +111,22 @@ def test_amtool_sees_an_alert_firing_before_its_silence_as_silenced_at_once(
         assert muted["status"]["silencedBy"] == [sid.strip()]
         amtool("silence", "expire", sid.strip())
         assert names() == ["CpuHigh", "DiskFull"]
+
+
+def test_amtool_expires_an_expired_silence_again_and_prints_tocsins_refusals(
+    factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    token = make_token(factory, clock, "amtool", "ingest,write")
+    with serving(Settings(api_config(), factory, SystemClock())) as url:
+        base = url.replace("http://", f"http://amtool:{token}@")
+        sid = run_amtool(base, "silence", "add", "alertname=DiskFull", "--comment=swap").strip()
+        run_amtool(base, "silence", "expire", sid)
+        run_amtool(base, "silence", "expire", sid)  # exits 0, as against an Alertmanager
+        refused = subprocess.run(
+            ["amtool", f"--alertmanager.url={base}", "silence", "add", "alertname=DiskFull",
+             "--comment=late", "--start=2020-01-01T00:00:00Z", "--end=2020-01-02T00:00:00Z"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert refused.returncode == 1
+        # amtool prints Alertmanager's error body, a JSON string: Tocsin's reads as well
+        assert "end time can't be in the past" in refused.stderr

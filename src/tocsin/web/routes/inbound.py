@@ -90,7 +90,10 @@ async def ingest(settings: Settings, batch: list[Inbound], actor: str) -> list[i
     openapi_extra=json_body(list[alertmanager.PostableAlert]),
 )
 async def post_alerts(request: Request, settings: AppSettings, who: Ingest) -> JSONResponse:
-    batch = alertmanager.parse_postable(await request.body(), settings.clock.now(), who.name)
+    try:
+        batch = alertmanager.parse_postable(await request.body(), settings.clock.now(), who.name)
+    except BadInput as exc:
+        return JSONResponse(str(exc), 400)  # a JSON string, as Alertmanager's (amtool prints it)
     await ingest(settings, batch, who.name)
     return JSONResponse(None, 200)
 

@@ -234,13 +234,15 @@ async def get_silence(
 @router.delete(
     "/api/v2/silence/{silence_id}",
     tags=["alertmanager"],
-    summary="Alertmanager API v2: expire a silence (409 if it already ended)",
+    summary="Alertmanager API v2: expire a silence (200 if it already ended, as there)",
     response_model=None,
 )
 async def delete_silence(silence_id: uuid.UUID, settings: AppSettings, _who: Writer) -> Response:
     now = settings.clock.now()
 
     def work(session: Session) -> None:
+        if silences.get_silence(session, str(silence_id)).ends_at <= now:
+            return  # already ended: Alertmanager answers 200 and changes nothing (amtool exits 0)
         silences.expire_silence(session, str(silence_id), now)
 
     answer = await am_answer(settings, work)
