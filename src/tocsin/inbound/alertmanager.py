@@ -24,6 +24,7 @@ from typing_extensions import TypedDict
 
 from tocsin.fingerprint import fingerprint
 from tocsin.inbound.schemas import BadInput, Inbound, severity_from, without_nul
+from tocsin.noise.decide import match_labels
 from tocsin.titles import fit
 
 ORIGIN = "alertmanager"
@@ -224,11 +225,12 @@ def _given(value: datetime | None) -> datetime | None:
 
 
 def gettable(alert: Any, now: datetime) -> dict[str, Any]:
-    """An open alert in API v2's `GET /api/v2/alerts` shape (what amtool reads)."""
+    """An open alert in API v2's `GET /api/v2/alerts` shape (what amtool reads). Its labels
+    are what silences and inhibition match on (`shown_labels`)."""
     details = alert.details or {}
     ends = alert.ends_at or now + RESOLVE_TIMEOUT
     return {
-        "labels": alert.labels,
+        "labels": shown_labels(alert),
         "annotations": details.get("annotations", {}),
         "startsAt": details.get("starts_at") or alert.started_at.isoformat(),
         "endsAt": ends.isoformat(),
@@ -243,3 +245,9 @@ def gettable(alert: Any, now: datetime) -> dict[str, Any]:
             "mutedBy": [],
         },
     }
+
+
+def shown_labels(alert: Any) -> dict[str, str]:
+    """The labels a matcher sees on an alert (a check's alert adds `check`, `alertname` and
+    `severity`; the sender's own labels win): what Alertmanager's views show and filter on."""
+    return match_labels(alert.labels, alert.check_name, alert.severity)

@@ -34,7 +34,7 @@ from tocsin.alerts.lifecycle import OPEN
 from tocsin.alerts.models import Alert
 from tocsin.config import parse_duration
 from tocsin.errors import Conflict, Invalid, NotFound
-from tocsin.inbound.alertmanager import gettable
+from tocsin.inbound.alertmanager import gettable, shown_labels
 from tocsin.noise import alertmanager as am
 from tocsin.noise import rescreen, silences
 from tocsin.noise.alertmanager import text
@@ -275,7 +275,7 @@ def alertmanager_alerts(
             (not active and status["state"] == "active")
             or (not silenced and status["silencedBy"])
             or (not inhibited and status["inhibitedBy"])
-            or not am.filter_matches(wanted, alert.labels)
+            or not am.filter_matches(wanted, shown_labels(alert))
         ):
             continue
         out.append({**gettable(alert, now), "status": status})
