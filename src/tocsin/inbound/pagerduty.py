@@ -97,7 +97,10 @@ def to_inbound(event: Event, source: str) -> Inbound:
         if value:
             labels[name.rstrip("_")] = value
     labels["source"] = payload.source
-    details: dict[str, Any] = {"custom_details": payload.custom_details}
+    # None when not sent: a re-trigger without them keeps the ones stored (details merge).
+    details: dict[str, Any] = {}
+    if payload.custom_details is not None:
+        details["custom_details"] = payload.custom_details
     if payload.timestamp:
         details["timestamp"] = payload.timestamp
     if event.client_url:

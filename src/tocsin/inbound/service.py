@@ -170,14 +170,20 @@ def _refire(
 
 
 def _refreshed(event: Inbound, current: OpenAlert) -> dict[str, Any]:
-    """The columns a fire for an open alert changes (none: the sender repeated itself)."""
+    """The columns a fire for an open alert changes (none: the sender repeated itself or
+    left out only details it sent before)."""
     values: dict[str, Any] = {}
     if event.ends_at != current.ends_at and not _within_slack(event.ends_at, current.ends_at):
         values["ends_at"] = event.ends_at
     if event.message != current.message or event.title != current.title:
         values |= {"message": event.message, "title": event.title}
-    if event.details != (current.details or {}):
-        values["details"] = event.details
+    stored = current.details or {}
+    if event.details != stored:
+        # Merged over what is stored: a detail the sender left out this time (PagerDuty's
+        # custom_details on a bare re-trigger) is kept, one it sends is replaced.
+        merged = stored | event.details
+        if merged != stored:
+            values["details"] = merged
     return values
 
 
