@@ -7,7 +7,9 @@ same load (batches of 64, 16 concurrent senders):
 - new: alerts/s accepted for N distinct alerts (default 100,000);
 - resent: alerts/s for 1,000 alerts sent R times (default 100), Prometheus's every-cycle path,
   measured twice: right after the new alerts (while their notifications are delivered) and
-  again once they are ("quiet");
+  again once they are ("quiet"); then once more with every cycle moving each alert's
+  `endsAt` a second later, as Prometheus does ("endsAt moving": Tocsin answers those too
+  without a transaction each and writes the latest ends once a second, `inbound/ends.py`);
 - notify p50/p99: from POSTing one new alert to its webhook notification reaching a loopback
   receiver (Alertmanager: `group_wait: 0s`, one group per alert; Tocsin: a webhook channel),
   measured first, with no backlog of notifications queued;
@@ -94,7 +96,7 @@ def _alert_names(body: bytes) -> list[str]:
     return [data.get("labels", {}).get("probe", "")]  # Tocsin's webhook payload
 
 
-def alert(i: int, prefix: str, now: datetime) -> dict[str, Any]:
+def alert(i: int, prefix: str, now: datetime, later: int = 0) -> dict[str, Any]:
     return {
         "labels": {
             "alertname": "HighRequestLatency",
@@ -111,7 +113,7 @@ def alert(i: int, prefix: str, now: datetime) -> dict[str, Any]:
             "runbook_url": "https://runbooks.example.com/latency#high-request-latency",
         },
         "startsAt": now.isoformat().replace("+00:00", "Z"),
-        "endsAt": (now + timedelta(hours=6)).isoformat().replace("+00:00", "Z"),
+        "endsAt": (now + timedelta(hours=6, seconds=later)).isoformat().replace("+00:00", "Z"),
         "generatorURL": "http://prometheus:9090/graph?g0.expr=histogram_quantile",
     }
 
@@ -304,6 +306,15 @@ def measure(name: str, server: Any, args: argparse.Namespace) -> dict[str, float
         # re-sends share the server with the bulk alerts' notifications going out.
         figures["re-sent, quiet, /s"] = (
             1000 * args.resends / asyncio.run(send(url, headers, same * args.resends))
+        )
+        # Prometheus's own re-sends: each cycle moves every alert's endsAt later.
+        moving = [
+            batch
+            for cycle in range(1, args.resends + 1)
+            for batch in batches_of([alert(i, "n", now, later=cycle) for i in range(1000)])
+        ]
+        figures["re-sent, endsAt moving, /s"] = (
+            1000 * args.resends / asyncio.run(send(url, headers, moving))
         )
         time.sleep(5)
         before = cpu_seconds(pid)

@@ -284,3 +284,10 @@ def test_a_prometheus_title_names_at_most_three_labels_and_a_configured_key_all(
     assert prometheus_titles(c, series)[0] == "Disk full (a1, b1, c1)"
     keyed = check(name="disk_full", conditions=c.model_dump()["conditions"], key=["d", "a"])
     assert prometheus_titles(keyed, series)[0] == "Disk full (d1, a1)"
+
+
+def test_a_long_check_title_is_cut_with_an_ellipsis_and_kept_in_the_message() -> None:
+    c = check(title="{{ note }}", message="queue is long", value="n")
+    (result,) = run(c, [{"n": 12, "note": "Queue stalled: " + "q" * 400}])
+    assert result.title == "Queue stalled: " + "q" * 284 + "…"
+    assert result.message == "Queue stalled: " + "q" * 400 + "\n\nqueue is long"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +17,8 @@ from tocsin.web.deps import Settings
 
 @pytest.fixture
 def settings(factory: sessionmaker[Session], clock: VirtualClock) -> Settings:
-    return Settings(api_config(), factory, clock)
+    # Later ends are flushed by the tests when they mean to, not every real second.
+    return Settings(api_config(), factory, clock, flush_every=timedelta(hours=1))
 
 
 @pytest.fixture

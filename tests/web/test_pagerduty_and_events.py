@@ -127,3 +127,28 @@ def test_a_plain_event_batch_with_a_bad_event_stores_nothing(
         "events[2]: give a 'key' or some 'labels' to identify it",
     ]
     assert alerts_in(factory) == []
+
+
+def test_a_pagerduty_retrigger_updates_custom_details_and_never_nulls_them(
+    client: TestClient, ingest: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    key = ingest["Authorization"].removeprefix("Bearer ")
+    first = pd_trigger(key, dedup_key="srv01/mysql")
+    assert client.post("/v2/enqueue", json=first).status_code == 202
+    # a re-trigger without custom_details keeps the ones sent before
+    bare = pd_trigger(key, dedup_key="srv01/mysql")
+    del bare["payload"]["custom_details"]
+    assert client.post("/v2/enqueue", json=bare).status_code == 202
+    (alert,) = alerts_in(factory)
+    assert alert.details is not None
+    assert alert.details["custom_details"] == {"free space": "1%", "ping time": "1500ms"}
+    # one with new custom_details replaces them
+    newer = pd_trigger(key, dedup_key="srv01/mysql")
+    newer["payload"]["custom_details"] = {"free space": "0.5%"}
+    assert client.post("/v2/enqueue", json=newer).status_code == 202
+    (alert,) = alerts_in(factory)
+    assert alert.details is not None
+    assert alert.details["custom_details"] == {"free space": "0.5%"}
+    assert alert.details["links"] == [
+        {"href": "http://pagerduty.example.com", "text": "An example link."}
+    ]

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.support.peers import serving
 from tests.support.web import api_config, make_token
 
+from tocsin.alerts import service as alerts
+from tocsin.alerts.service import NewAlert
 from tocsin.clock import SystemClock, VirtualClock
 from tocsin.db import session_scope
 from tocsin.noise.models import Silence
@@ -111,3 +113,68 @@ def test_amtool_sees_an_alert_firing_before_its_silence_as_silenced_at_once(
         assert muted["status"]["silencedBy"] == [sid.strip()]
         amtool("silence", "expire", sid.strip())
         assert names() == ["CpuHigh", "DiskFull"]
+
+
+def test_amtool_expires_an_expired_silence_again_and_prints_tocsins_refusals(
+    factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    token = make_token(factory, clock, "amtool", "ingest,write")
+    with serving(Settings(api_config(), factory, SystemClock())) as url:
+        base = url.replace("http://", f"http://amtool:{token}@")
+        sid = run_amtool(base, "silence", "add", "alertname=DiskFull", "--comment=swap").strip()
+        run_amtool(base, "silence", "expire", sid)
+        run_amtool(base, "silence", "expire", sid)  # exits 0, as against an Alertmanager
+        refused = subprocess.run(
+            ["amtool", f"--alertmanager.url={base}", "silence", "add", "alertname=DiskFull",
+             "--comment=late", "--start=2020-01-01T00:00:00Z", "--end=2020-01-02T00:00:00Z"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert refused.returncode == 1
+        # amtool prints Alertmanager's error body, a JSON string: Tocsin's reads as well
+        assert "end time can't be in the past" in refused.stderr
+
+
+def test_amtool_sees_and_filters_a_check_alert_by_every_label_a_silence_matches_on(
+    factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    now = SystemClock().now()
+    with session_scope(factory) as session:
+        alerts.fire(
+            session,
+            NewAlert(
+                fingerprint="f" * 16,
+                origin="check",
+                check_name="queue_depth",
+                labels={"queue": "orders"},
+                severity="HIGH",
+                title="Queue depth (orders)",
+                message="",
+            ),
+            now,
+        )
+    token = make_token(factory, clock, "amtool", "ingest,write")
+    with serving(Settings(api_config(), factory, SystemClock())) as url:
+        base = url.replace("http://", f"http://amtool:{token}@")
+
+        def query(*args: str) -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = json.loads(
+                run_amtool(base, "alert", "query", *args, "-o", "json")
+            )
+            return found
+
+        (shown,) = query("check=queue_depth")
+        assert shown["labels"] == {
+            "queue": "orders",
+            "check": "queue_depth",
+            "alertname": "queue_depth",
+            "severity": "HIGH",
+        }
+        assert [a["labels"]["queue"] for a in query("alertname=queue_depth", "severity=HIGH")] == [
+            "orders"
+        ]
+        assert query("check=other") == []
+        # amtool's table fills its Alertname column from the label
+        assert "queue_depth" in run_amtool(base, "alert", "query")
+        sid = run_amtool(base, "silence", "add", "check=queue_depth", "--comment=known").strip()
+        (muted,) = query("--silenced", "check=queue_depth")
+        assert muted["status"]["silencedBy"] == [sid]

@@ -24,6 +24,7 @@ from tocsin.config.fields import DAYS, parse_duration
 from tocsin.errors import SourceError
 from tocsin.expressions import ExpressionError, render
 from tocsin.fingerprint import fingerprint
+from tocsin.titles import fit
 
 MAX_COLUMN_TEXT = 500
 
@@ -329,6 +330,7 @@ def _evaluate_row(
         message = column_message(check, columns)
     else:
         message = _default_message(column, value, current, baseline)
+    title, message = fit(title, message)
     return RowResult(
         fingerprint=fp,
         labels=labels,
@@ -339,7 +341,7 @@ def _evaluate_row(
         raw_severity=raw,
         severity=severity,
         pending_since=since,
-        title=title[:300],
+        title=title,
         message=message,
         notes=notes,
     )

@@ -23,7 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 from typing_extensions import TypedDict
 
 from tocsin.fingerprint import fingerprint
-from tocsin.inbound.schemas import BadInput, Inbound, severity_from
+from tocsin.inbound.schemas import BadInput, Inbound, severity_from, without_nul
+from tocsin.noise.decide import match_labels
+from tocsin.titles import fit
 
 ORIGIN = "alertmanager"
 RESOLVE_TIMEOUT = timedelta(minutes=5)
@@ -104,6 +106,7 @@ _DATETIME = TypeAdapter(datetime)
 
 def parse_postable(body: bytes, now: datetime, source: str | None) -> list[Inbound]:
     """API v2 alerts → events; BadInput naming the field when the body does not fit."""
+    body = without_nul(body)
     try:
         out = []
         for alert in _ALERTS.validate_json(body):
@@ -112,31 +115,42 @@ def parse_postable(body: bytes, now: datetime, source: str | None) -> list[Inbou
             out.append(_event(alert, "resolve" if ends <= now else "fire", ends, source))
         return out
     except (ValidationError, OverflowError):
-        # The models name the fault; if they see none (a time past year 9999 once in UTC is
-        # the only one they miss), the error stands.
+        # The models name the fault; the one they miss is a time past year 9999 once in UTC.
         try:
-            _POSTABLE.validate_json(body)
+            alerts = _POSTABLE.validate_json(body)
         except ValidationError as exc:
             raise BadInput.from_validation(exc, "alerts") from None
-        raise
+        raise _out_of_range(alerts, "alerts") from None
 
 
 def parse_webhook(body: bytes, source: str | None) -> list[Inbound]:
     """Webhook v4 → events: each alert fires or resolves as its own `status` says."""
+    body = without_nul(body)
     try:
         out = []
         for alert in _PAYLOAD.validate_json(body)["alerts"]:
-            if isinstance(alert["endsAt"], str):
-                _DATETIME.validate_python(alert["endsAt"])  # unused, but must be a time
+            _utc(alert["endsAt"])  # unused, but must be a time UTC can hold
             firing = alert["status"] == "firing"
             out.append(_event(alert, "fire" if firing else "resolve", None, source))
         return out
     except (ValidationError, OverflowError):
         try:
-            _WEBHOOK.validate_json(body)
+            payload = _WEBHOOK.validate_json(body)
         except ValidationError as exc:
             raise BadInput.from_validation(exc) from None
-        raise
+        raise _out_of_range(payload.alerts, "alerts") from None
+
+
+def _out_of_range(alerts: list[PostableAlert] | list[WebhookAlert], root: str) -> BadInput:
+    """The times of valid alerts that UTC cannot hold (`astimezone` overflows past 9999)."""
+    problems = []
+    for i, alert in enumerate(alerts):
+        for name in ("startsAt", "endsAt"):
+            try:
+                _given(getattr(alert, name))
+            except OverflowError:
+                problems.append(f"{root}[{i}].{name}: is past the year 9999 once in UTC")
+    return BadInput(problems or [f"{root}: a time is out of range"])
 
 
 def _event(
@@ -153,15 +167,18 @@ def _event(
     starts = _utc(alert["startsAt"])
     if starts is not None:
         details["starts_at"] = starts[1]
-    title = notes.get("summary") or labels.get("alertname") or "alert from Alertmanager"
+    title, message = fit(
+        notes.get("summary") or labels.get("alertname") or "alert from Alertmanager",
+        notes.get("description") or notes.get("summary") or "",
+    )
     return Inbound(
         action=action,
         origin=ORIGIN,
         fingerprint=label_fingerprint(labels),
         labels=labels,
         severity=severity_from(labels.get("severity")),
-        title=title[:300],
-        message=notes.get("description") or notes.get("summary") or "",
+        title=title,
+        message=message,
         details=details,
         source=source,
         ends_at=ends,
@@ -208,11 +225,12 @@ def _given(value: datetime | None) -> datetime | None:
 
 
 def gettable(alert: Any, now: datetime) -> dict[str, Any]:
-    """An open alert in API v2's `GET /api/v2/alerts` shape (what amtool reads)."""
+    """An open alert in API v2's `GET /api/v2/alerts` shape (what amtool reads). Its labels
+    are what silences and inhibition match on (`shown_labels`)."""
     details = alert.details or {}
     ends = alert.ends_at or now + RESOLVE_TIMEOUT
     return {
-        "labels": alert.labels,
+        "labels": shown_labels(alert),
         "annotations": details.get("annotations", {}),
         "startsAt": details.get("starts_at") or alert.started_at.isoformat(),
         "endsAt": ends.isoformat(),
@@ -227,3 +245,9 @@ def gettable(alert: Any, now: datetime) -> dict[str, Any]:
             "mutedBy": [],
         },
     }
+
+
+def shown_labels(alert: Any) -> dict[str, str]:
+    """The labels a matcher sees on an alert (a check's alert adds `check`, `alertname` and
+    `severity`; the sender's own labels win): what Alertmanager's views show and filter on."""
+    return match_labels(alert.labels, alert.check_name, alert.severity)

@@ -6,7 +6,8 @@
           "action": "fire",                     # fire (default) | resolve | acknowledge
           "key": "backup-nightly",              # optional: identity; else the labels are
           "labels": {"service": "db"},          # label values are strings
-          "title": "Nightly backup failed",     # required to fire
+          "title": "Nightly backup failed",     # required to fire; over 300 characters it is
+                                                #  cut with "…", the full text in the message
           "severity": "HIGH",                   # CRITICAL | HIGH | WARNING | INFO (or the
                                                 #  words in inbound.schemas), default WARNING
           "message": "pg_dump exited 1",
@@ -25,10 +26,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from tocsin.fingerprint import fingerprint
-from tocsin.inbound.schemas import BadInput, Inbound, severity_from
+from tocsin.inbound.schemas import BadInput, Inbound, finite, severity_from, without_nul
+from tocsin.titles import fit
 
 ORIGIN = "event"
 Short = Annotated[str, StringConstraints(max_length=1000)]
@@ -42,11 +52,24 @@ class PlainEvent(BaseModel):
     labels: dict[Annotated[str, StringConstraints(max_length=200)], Short] = Field(
         default_factory=dict
     )
-    title: str | None = Field(default=None, min_length=1, max_length=300)
+    # Cut to 300 characters ending in "…", the full text leading the message (tocsin.titles).
+    title: str | None = Field(default=None, min_length=1, max_length=10_000)
     severity: str | None = Field(default=None, max_length=20)
     message: str = Field(default="", max_length=10_000)
     details: dict[str, Any] = Field(default_factory=dict)
     ends_at: datetime | None = None
+
+    @field_validator("ends_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is past the year 9999 once in UTC") from None
 
 
 class EventBatch(BaseModel):
@@ -59,6 +82,7 @@ _BATCH = TypeAdapter(EventBatch)
 
 
 def parse(body: bytes, source: str | None) -> list[Inbound]:
+    body = without_nul(body)
     try:
         batch = _BATCH.validate_json(body)
     except ValidationError as exc:
@@ -71,24 +95,22 @@ def parse(body: bytes, source: str | None) -> list[Inbound]:
             problems.append(f"events[{i}].title: is required to fire")
     if problems:
         raise BadInput(problems)
-    return [_inbound(e, source) for e in batch.events]
+    return [_inbound(e, source, body) for e in batch.events]
 
 
-def _inbound(event: PlainEvent, source: str | None) -> Inbound:
+def _inbound(event: PlainEvent, source: str | None, body: bytes) -> Inbound:
     identity = {"key": event.key} if event.key is not None else event.labels
-    ends = event.ends_at
-    if ends is not None:
-        ends = ends.replace(tzinfo=UTC) if ends.tzinfo is None else ends.astimezone(UTC)
+    title, message = fit(event.title or "", event.message)
     return Inbound(
         action=event.action,
         origin=ORIGIN,
         fingerprint=fingerprint(ORIGIN, identity),
         labels=event.labels,
         severity=severity_from(event.severity),
-        title=event.title or "",
-        message=event.message,
-        details=event.details,
+        title=title,
+        message=message,
+        details=finite(event.details, body),
         source=source,
-        ends_at=ends,
+        ends_at=event.ends_at,
         key=event.key or "",
     )

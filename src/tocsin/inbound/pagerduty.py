@@ -16,7 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from tocsin.fingerprint import fingerprint
-from tocsin.inbound.schemas import BadInput, Inbound, severity_from
+from tocsin.inbound.schemas import BadInput, Inbound, finite, severity_from, without_nul
+from tocsin.titles import fit
 
 ORIGIN = "pagerduty"
 _ACTIONS: dict[str, Literal["fire", "acknowledge", "resolve"]] = {
@@ -63,10 +64,13 @@ _EVENT = TypeAdapter(Event)
 
 def parse(body: bytes) -> Event:
     """Validate the body; BadInput lists PagerDuty-style errors naming each field."""
+    body = without_nul(body)
     try:
         event = _EVENT.validate_json(body)
     except ValidationError as exc:
         raise BadInput.from_validation(exc) from None
+    if event.payload is not None:
+        event.payload.custom_details = finite(event.payload.custom_details, body)
     if event.event_action == "trigger" and event.payload is None:
         raise BadInput(["payload: is required for a trigger event"])
     if event.event_action != "trigger" and not event.dedup_key:
@@ -93,7 +97,10 @@ def to_inbound(event: Event, source: str) -> Inbound:
         if value:
             labels[name.rstrip("_")] = value
     labels["source"] = payload.source
-    details: dict[str, Any] = {"custom_details": payload.custom_details}
+    # None when not sent: a re-trigger without them keeps the ones stored (details merge).
+    details: dict[str, Any] = {}
+    if payload.custom_details is not None:
+        details["custom_details"] = payload.custom_details
     if payload.timestamp:
         details["timestamp"] = payload.timestamp
     if event.client_url:
@@ -103,6 +110,7 @@ def to_inbound(event: Event, source: str) -> Inbound:
     message = payload.summary
     if isinstance(payload.custom_details, str):
         message += "\n" + payload.custom_details
+    title, message = fit(payload.summary, message)
     return Inbound(
         action=_ACTIONS[event.event_action],
         origin=ORIGIN,
@@ -111,7 +119,7 @@ def to_inbound(event: Event, source: str) -> Inbound:
         fingerprint=fingerprint(ORIGIN, {"integration": source, "dedup_key": key}),
         labels=labels,
         severity=severity_from(payload.severity),
-        title=payload.summary[:300],
+        title=title,
         message=message,
         details=details,
         source=source,

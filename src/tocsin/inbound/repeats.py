@@ -30,12 +30,14 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import AlertChange
 from tocsin.inbound import service
+from tocsin.inbound.ends import Pending, PendingEnds
 from tocsin.inbound.schemas import Inbound
 from tocsin.inbound.service import Applied, OpenAlert
 
@@ -55,7 +57,8 @@ class Seen:
 class Repeats:
     """The memory of one process (one per API app: `Settings.repeats`)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, ends: PendingEnds | None = None) -> None:
+        self.ends = ends if ends is not None else PendingEnds()  # where later ends go
         url = engine.url
         file = url.database if url.get_backend_name() == "sqlite" else None
         self._path = file if file not in (None, "", ":memory:") else None
@@ -71,30 +74,62 @@ class Repeats:
     def __len__(self) -> int:
         return len(self._open)
 
-    def answer(self, batch: Sequence[Inbound]) -> list[Applied] | None:
-        """`apply`'s answer for a batch that repeats only remembered alerts; None when the
-        batch may change anything or names an alert not remembered (ask the store)."""
+    def answer(self, batch: Sequence[Inbound], now: datetime) -> list[Applied] | None:
+        """`apply`'s answer for a batch that repeats only remembered alerts, or moves only
+        their ends later (noted in `ends`); None when the batch may change anything else or
+        names an alert not remembered (ask the store)."""
         if not self._open:
             return None
         last = service.last_of_each(batch)
         with self._lock:
-            known = self._open
-            if not all(service.repeats(event, known.get(fp)) for fp, event in last.items()):
+            later = self._later(last, now)
+            if later is None:
                 return None
             self._catch_up()
             known = self._open
             if any(fp not in known for fp in last):
                 return None  # changed in the store since it was learnt
+            if later:
+                self.ends.note(later)
             return [Applied("unchanged", known[event.fingerprint].id, event.key) for event in batch]
 
-    def look(self, session: Session, batch: Sequence[Inbound]) -> list[Applied] | None:
-        """The store's answer for a batch that only repeats what is stored (None when it
-        changes anything), read in `session`; what it read is remembered."""
+    def _later(self, last: dict[str, Inbound], now: datetime) -> Pending | None:
+        """The later ends a batch of remembered alerts brings ({} for none); None when it
+        changes anything else."""
+        known = self._open
+        later: Pending = {}
+        for fp, event in last.items():
+            current = known.get(fp)
+            if service.repeats(event, current):
+                continue
+            if current is None:
+                return None
+            end = service.deferrable_end(event, current, now)
+            if end is None:
+                return None
+            later[fp] = (current.id, end)
+        return later
+
+    def look(
+        self, session: Session, batch: Sequence[Inbound], now: datetime
+    ) -> list[Applied] | None:
+        """The store's answer for a batch that only repeats what is stored, or moves only
+        ends later (noted in `ends`); None when it changes anything else. Read in `session`;
+        what it read is remembered."""
         last = service.last_of_each(batch)
         found = service.open_by_fingerprint(session, list(last), lock=False)
         if self.enabled:
             self.learn(Seen(service.change_seq(session), found))
-        return service.all_repeated(batch, last, found)
+        return service.all_repeated(batch, last, found, (self.ends, now))
+
+    def read_back(self, session: Session, fingerprints: list[str]) -> Seen | None:
+        """In a transaction that changed these alerts: them as they will be committed, to
+        `learn` once the commit succeeded (so a flush of ends does not empty the memory)."""
+        if not self.enabled or not fingerprints:
+            return None
+        session.flush()
+        found = service.open_by_fingerprint(session, fingerprints, lock=False)
+        return Seen(service.change_seq(session), found)
 
     def seen(
         self, session: Session, batch: Sequence[Inbound], applied: Sequence[Applied]

@@ -9,10 +9,17 @@ Severity from a sender's word (Alertmanager's `severity` label, PagerDuty's
     warning, warn, minor, p3            → WARNING
     info, informational, low, p4, p5    → INFO
     missing or anything else            → WARNING (seen, never silently dropped or paging)
+
+What PostgreSQL's text and JSON cannot hold is normalised the same on both stores, before
+anything is parsed or compared: a NUL character anywhere in a body (a label, an annotation, a
+title, a message, a key, the details) becomes U+FFFD, and NaN or ±Infinity in free-form
+details becomes the string "NaN", "Infinity" or "-Infinity".
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -84,6 +91,37 @@ class Inbound:
             ends_at=ends_at,
             key=key,
         )
+
+
+# A `\u0000` escape preceded by an even number of backslashes (an odd number escapes the
+# backslash itself); JSON allows backslashes nowhere outside strings.
+_NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+_NOT_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def without_nul(body: bytes) -> bytes:
+    """A JSON body with each escaped NUL character (`\\u0000`) made U+FFFD (`\\ufffd`); a raw
+    NUL byte is not valid JSON and is refused by the parser."""
+    if b"\\u0000" not in body:
+        return body  # the common case: one scan
+    return _NUL_ESCAPE.sub(rb"\1\\ufffd", body)
+
+
+def finite(value: Any, body: bytes) -> Any:
+    """`value` (parsed from `body`) with NaN and ±Infinity floats as strings."""
+    if b"NaN" not in body and b"Infinity" not in body:
+        return value  # the common case: no such number was sent
+    return _finite(value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return _NOT_FINITE[repr(value)]
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 def problems_of(exc: ValidationError, root: str = "") -> list[str]:

@@ -3,7 +3,9 @@
 The path Prometheus exercises every cycle is made cheap: one query finds every open alert of
 the batch by fingerprint, new alerts and their timeline rows are inserted with one statement
 each, and refreshes of alerts already open are one executemany UPDATE (and nothing at all
-when the sender repeated itself: then the batch only reads, without locking). The new alerts
+when the sender repeated itself: then the batch only reads, without locking; a re-send that
+only moves an end later is answered the same way by the API, which writes the new end a
+moment later with others, `tocsin.inbound.ends`). The new alerts
 are opened together through the door (`actions.alerts.fire_many`: one INSERT each for the
 alerts and their rows, noise control's reads once per batch, the notifications in one
 statement), with the same rows as one at a time; other transitions (resolved, acknowledged,
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -26,18 +28,9 @@ from tocsin.alerts.models import Alert, AlertChange
 from tocsin.alerts.service import NewAlert
 from tocsin.db import is_postgresql
 from tocsin.errors import Conflict
+from tocsin.inbound.ends import WRITE_AT_ONCE, Pending, PendingEnds
 from tocsin.inbound.schemas import Inbound
 from tocsin.pipeline import Pipeline
-
-# A re-send that moves `ends_at` later by less than this is not written: Prometheus re-sends
-# every firing alert each minute with `endsAt` moved by about that much, and the write would
-# be most of the cost of a re-send (the dedup path then only reads). The stored end is then
-# at most this much earlier than the sender's latest, so an alert resolves only once its
-# stored end plus this slack has passed without a re-send (`resolve_expired`): never before
-# the sender's own `endsAt`, at most this much after it. That only matters when a sender
-# goes silent; one that stops firing sends an `endsAt` in the past, which resolves at once.
-# Five minutes is Alertmanager's own `resolve_timeout`.
-ENDS_AT_SLACK = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -116,10 +109,27 @@ def last_of_each(batch: Sequence[Inbound]) -> dict[str, Inbound]:
 
 
 def all_repeated(
-    batch: Sequence[Inbound], last: dict[str, Inbound], found: dict[str, OpenAlert]
+    batch: Sequence[Inbound],
+    last: dict[str, Inbound],
+    found: dict[str, OpenAlert],
+    ends: tuple[PendingEnds, datetime] | None = None,
 ) -> list[Applied] | None:
-    if not all(repeats(event, found.get(fp)) for fp, event in last.items()):
-        return None
+    """ "unchanged" for each event when the batch changes nothing in the store, else None.
+    With `ends` (the API's pending ends and now), a fire that only moves an end later, far
+    enough ahead (`deferrable_end`), counts as changing nothing: its end is noted there."""
+    later: Pending = {}
+    for fp, event in last.items():
+        current = found.get(fp)
+        if repeats(event, current):
+            continue
+        if ends is None or current is None:
+            return None
+        end = deferrable_end(event, current, ends[1])
+        if end is None:
+            return None
+        later[fp] = (current.id, end)
+    if later and ends is not None:
+        ends[0].note(later)
     return [Applied("unchanged", found[event.fingerprint].id, event.key) for event in batch]
 
 
@@ -170,14 +180,26 @@ def _refire(
 
 
 def _refreshed(event: Inbound, current: OpenAlert) -> dict[str, Any]:
-    """The columns a fire for an open alert changes (none: the sender repeated itself)."""
-    values: dict[str, Any] = {}
-    if event.ends_at != current.ends_at and not _within_slack(event.ends_at, current.ends_at):
+    """The columns a fire for an open alert changes (none: the sender repeated itself or
+    left out only details it sent before)."""
+    values = _said(event, current)
+    if event.ends_at != current.ends_at:
         values["ends_at"] = event.ends_at
+    return values
+
+
+def _said(event: Inbound, current: OpenAlert) -> dict[str, Any]:
+    """The columns other than the end that a fire for an open alert changes."""
+    values: dict[str, Any] = {}
     if event.message != current.message or event.title != current.title:
         values |= {"message": event.message, "title": event.title}
-    if event.details != (current.details or {}):
-        values["details"] = event.details
+    stored = current.details or {}
+    if event.details != stored:
+        # Merged over what is stored: a detail the sender left out this time (PagerDuty's
+        # custom_details on a bare re-trigger) is kept, one it sends is replaced.
+        merged = stored | event.details
+        if merged != stored:
+            values["details"] = merged
     return values
 
 
@@ -191,10 +213,22 @@ def repeats(event: Inbound, current: OpenAlert | None) -> bool:
     )
 
 
-def _within_slack(new: datetime | None, stored: datetime | None) -> bool:
-    if new is None or stored is None or new < stored:
-        return False
-    return new - stored < ENDS_AT_SLACK
+def deferrable_end(event: Inbound, current: OpenAlert, now: datetime) -> datetime | None:
+    """The later end a fire brings when that is all it changes and the stored end is more
+    than WRITE_AT_ONCE ahead, so it may be written a moment late (`tocsin.inbound.ends`);
+    None when the fire must be applied now."""
+    new, stored = event.ends_at, current.ends_at
+    if (
+        event.action != "fire"
+        or new is None
+        or stored is None
+        or new <= stored
+        or stored - now <= WRITE_AT_ONCE
+        or event.severity != current.severity
+        or _said(event, current)
+    ):
+        return None
+    return new
 
 
 def _insert(
@@ -220,22 +254,31 @@ def _insert(
 
 
 def resolve_expired(session: Session, now: datetime, pipeline: Pipeline, limit: int = 500) -> int:
-    """Resolve open alerts whose sender-given end time, plus ENDS_AT_SLACK (a re-send within
-    the slack is not written), has passed without a refresh."""
+    """Resolve open alerts whose end (the latest a sender gave) has passed, through the door.
+    Each is claimed by a compare-and-set on its state and end (row count checked): one whose
+    end a sender moved since it was read, or that another worker took, is left alone."""
     # `state != 'resolved'` (the same as open) is the partial index's own predicate: with
     # `state IN (…)` SQLite reads every open alert by state instead, each tick of an idle worker.
     query = (
-        select(Alert.id)
-        .where(Alert.ends_at <= now - ENDS_AT_SLACK, alerts.is_open())  # ix_alert_open_ends_at
+        select(Alert.id, Alert.state)
+        .where(Alert.ends_at <= now, alerts.is_open())  # ix_alert_open_ends_at
         .order_by(Alert.ends_at)
         .limit(limit)
     )
     if is_postgresql(session):
         query = query.with_for_update(skip_locked=True)
     done = 0
-    for alert_id in session.scalars(query).all():
+    for alert_id, state in session.execute(query).all():
         try:
             with session.begin_nested():
+                claimed = session.execute(
+                    update(Alert)
+                    .where(Alert.id == alert_id, Alert.state == state, Alert.ends_at <= now)
+                    .values(updated_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                    raise Conflict(f"alert {alert_id} moved on since it was read")
                 alert_actions.resolve(
                     session, pipeline, alert_id, None, now, "the sender's end time passed"
                 )

@@ -8,6 +8,8 @@ in as `routes/silences.py` serving `/api/v2/silences`, `/api/v2/silence/{id}` an
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -58,7 +60,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await sync_heartbeats(settings)
+        flusher = asyncio.create_task(inbound.flush_ends_forever(settings))
         yield
+        flusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flusher
+        await inbound.flush_ends(settings)  # later ends answered are written before we stop
         settings.repeats.close()
 
     app = TocsinApp(

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request, Security
@@ -21,6 +21,7 @@ from tocsin.config.heartbeats import HeartbeatConfig
 from tocsin.config.model import TocsinConfig
 from tocsin.db import read_scope, session_scope
 from tocsin.heartbeats.service import PingHistory
+from tocsin.inbound.ends import FLUSH_EVERY, PendingEnds
 from tocsin.inbound.repeats import Repeats
 from tocsin.pipeline import Pipeline
 from tocsin.tokens import service as auth
@@ -46,11 +47,13 @@ class Settings:
     limiter: RateLimiter = field(init=False)
     history: PingHistory = field(init=False)
     repeats: Repeats = field(init=False)
+    # How often the API writes the later ends it answered (tests set it long, and flush).
+    flush_every: timedelta = FLUSH_EVERY
 
     def __post_init__(self) -> None:
         self.started_at = self.clock.now()
         self.group = GroupCommit(self.factory)
-        self.repeats = Repeats(self.factory.kw["bind"])
+        self.repeats = Repeats(self.factory.kw["bind"], PendingEnds())
         self.use(self.config)
 
     def use(self, config: TocsinConfig) -> None:

@@ -80,11 +80,12 @@ class Resends:
             await self.fallback(scope, _replay(read.chunks, read.more, receive), send)
             return
         body = b"".join(read.chunks)
+        now = settings.clock.now()
         try:
-            batch = alertmanager.parse_postable(body, settings.clock.now(), who.name)
+            batch = alertmanager.parse_postable(body, now, who.name)
         except Exception:  # noqa: BLE001 - FastAPI's route parses it again and answers
             batch = None
-        known = settings.repeats.answer(batch) if batch else None
+        known = settings.repeats.answer(batch, now) if batch else None
         # The rate is taken only when answering here: FastAPI's route takes it otherwise.
         if known is None or settings.limiter.take(who.name):
             await self.fallback(scope, _replay([body], False, receive), send)

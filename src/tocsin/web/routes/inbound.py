@@ -12,6 +12,8 @@ Each request is one batch, applied in one transaction: stored whole or not at al
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from tocsin.errors import Conflict
-from tocsin.inbound import alertmanager, events, pagerduty
+from tocsin.inbound import alertmanager, ends, events, pagerduty
 from tocsin.inbound import service as inbound
 from tocsin.inbound.repeats import Seen
 from tocsin.inbound.schemas import BadInput, Inbound
@@ -38,6 +40,7 @@ from tocsin.web.limits import retry_after
 from tocsin.web.routes import silences
 from tocsin.web.schemas import EventsAnswer, WebhookAnswer, errors
 
+log = logging.getLogger("tocsin.web.inbound")
 router = APIRouter()
 # JSON Schema definitions the raw-body routes refer to, merged into the OpenAPI components.
 SCHEMA_DEFS: dict[str, Any] = {}
@@ -56,12 +59,14 @@ async def ingest(settings: Settings, batch: list[Inbound], actor: str) -> list[i
     """Apply `batch` on the group-commit writer; answered once it is committed. A batch
     that only repeats what is stored (Prometheus re-sends every firing alert every cycle) is
     answered from memory (`tocsin.inbound.repeats`) or else from a read, without queueing
-    for the writer."""
+    for the writer; so is one that only moves ends later, whose ends the API writes within
+    a second (`tocsin.inbound.ends`, `flush_ends`)."""
     repeats = settings.repeats
-    known = repeats.answer(batch)
+    now = settings.clock.now()
+    known = repeats.answer(batch, now)
     if known is not None:
         return known
-    known = await read_only(settings, lambda session: repeats.look(session, batch))
+    known = await read_only(settings, lambda session: repeats.look(session, batch, now))
     if known is not None:
         return known
 
@@ -83,6 +88,38 @@ async def ingest(settings: Settings, batch: list[Inbound], actor: str) -> list[i
     raise AssertionError("unreachable")
 
 
+async def flush_ends(settings: Settings) -> int:
+    """Write the later ends answered since the last flush (`tocsin.inbound.ends`), in one
+    transaction on the group-commit writer; what failed to be written is kept for the next."""
+    repeats = settings.repeats
+    async with repeats.ends.flushing:
+        pending = repeats.ends.take()
+        if not pending:
+            return 0
+
+        def work(session: Session) -> tuple[int, Seen | None]:
+            moved = ends.flush(session, pending)
+            return moved, repeats.read_back(session, list(pending))
+
+        try:
+            moved, seen = await committed(settings, work)
+        except BaseException:
+            repeats.ends.note(pending)
+            raise
+        repeats.learn(seen)  # the memory keeps what it just wrote rather than forgetting it
+        return moved
+
+
+async def flush_ends_forever(settings: Settings) -> None:
+    """`flush_ends` every `settings.flush_every` (a second), for as long as the API runs."""
+    while True:
+        await asyncio.sleep(settings.flush_every.total_seconds())
+        try:
+            await flush_ends(settings)
+        except Exception:
+            log.exception("writing alerts' later end times failed; retrying")
+
+
 @router.post(
     "/api/v2/alerts",
     tags=["alertmanager"],
@@ -90,7 +127,10 @@ async def ingest(settings: Settings, batch: list[Inbound], actor: str) -> list[i
     openapi_extra=json_body(list[alertmanager.PostableAlert]),
 )
 async def post_alerts(request: Request, settings: AppSettings, who: Ingest) -> JSONResponse:
-    batch = alertmanager.parse_postable(await request.body(), settings.clock.now(), who.name)
+    try:
+        batch = alertmanager.parse_postable(await request.body(), settings.clock.now(), who.name)
+    except BadInput as exc:
+        return JSONResponse(str(exc), 400)  # a JSON string, as Alertmanager's (amtool prints it)
     await ingest(settings, batch, who.name)
     return JSONResponse(None, 200)
 

@@ -34,7 +34,7 @@ from tocsin.alerts.lifecycle import OPEN
 from tocsin.alerts.models import Alert
 from tocsin.config import parse_duration
 from tocsin.errors import Conflict, Invalid, NotFound
-from tocsin.inbound.alertmanager import gettable
+from tocsin.inbound.alertmanager import gettable, shown_labels
 from tocsin.noise import alertmanager as am
 from tocsin.noise import rescreen, silences
 from tocsin.noise.alertmanager import text
@@ -234,13 +234,15 @@ async def get_silence(
 @router.delete(
     "/api/v2/silence/{silence_id}",
     tags=["alertmanager"],
-    summary="Alertmanager API v2: expire a silence (409 if it already ended)",
+    summary="Alertmanager API v2: expire a silence (200 if it already ended, as there)",
     response_model=None,
 )
 async def delete_silence(silence_id: uuid.UUID, settings: AppSettings, _who: Writer) -> Response:
     now = settings.clock.now()
 
     def work(session: Session) -> None:
+        if silences.get_silence(session, str(silence_id)).ends_at <= now:
+            return  # already ended: Alertmanager answers 200 and changes nothing (amtool exits 0)
         silences.expire_silence(session, str(silence_id), now)
 
     answer = await am_answer(settings, work)
@@ -273,7 +275,7 @@ def alertmanager_alerts(
             (not active and status["state"] == "active")
             or (not silenced and status["silencedBy"])
             or (not inhibited and status["inhibitedBy"])
-            or not am.filter_matches(wanted, alert.labels)
+            or not am.filter_matches(wanted, shown_labels(alert))
         ):
             continue
         out.append({**gettable(alert, now), "status": status})
