@@ -75,3 +75,19 @@ def test_version_prints_the_installed_version() -> None:
         check=True,
     )
     assert done.stdout == f"tocsin {version('tocsin')}\n"
+
+
+def test_store_only_commands_read_only_the_store_url_of_the_configuration(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """`alerts list` neither validates the file (a channel's unset variable does not stop it)
+    nor loads the configuration's models."""
+    (tmp_path / "tocsin.db").write_bytes(sqlite_template.read_bytes())
+    (tmp_path / "tocsin.yaml").write_text(
+        "store: {url: 'sqlite:///tocsin.db'}\n"
+        "channels:\n  slack: {type: slack, url: '${UNSET_IN_THIS_TEST}'}\n"
+    )
+    modules = loaded_by("alerts", "list", cwd=tmp_path)
+    assert "tocsin.alerts.service" in modules  # it did list
+    assert "tocsin.config.locate" in modules
+    assert heavy(modules, ("tocsin.config.model", "tocsin.config.loader", "jinja2")) == set()

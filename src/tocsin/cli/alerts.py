@@ -15,6 +15,7 @@ from tocsin.cli.common import (
     optional_config,
     print_json,
     store,
+    store_url,
     transaction,
     when,
 )
@@ -42,7 +43,7 @@ def list_alerts(
     from tocsin.alerts import service as alerts
     from tocsin.alerts.schemas import alert_out
 
-    with store(optional_config(config)) as factory, transaction(factory) as session:
+    with store(store_url(config)) as factory, transaction(factory) as session:
         rows = [alert_out(a) for a in alerts.list_(session, state=state, limit=limit)]
     if json:
         print_json(rows)
@@ -68,7 +69,7 @@ def show(alert_id: int, config: ConfigOption = None, json: JsonOption = False) -
     from tocsin.noise.mutes import explain
     from tocsin.outbox.schemas import alert_detail
 
-    with store(optional_config(config)) as factory, transaction(factory) as session:
+    with store(store_url(config)) as factory, transaction(factory) as session:
         alert = alert_detail(session, alert_id)
         why = explain(session, alerts.get(session, alert_id))
     events, sent = alert["timeline"], alert["notifications"]

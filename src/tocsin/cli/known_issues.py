@@ -12,8 +12,8 @@ from tocsin.cli.common import (
     JsonOption,
     clock,
     console,
-    optional_config,
     store,
+    store_url,
     transaction,
 )
 from tocsin.cli.noise import (
@@ -60,7 +60,7 @@ def known_issue_add(
         expires_at = instant(until, "--until")
     else:
         expires_at = now + (duration_of(for_, "--for") if for_ else KNOWN_ISSUE_SPAN)
-    with store(optional_config(config)) as factory, transaction(factory) as session:
+    with store(store_url(config)) as factory, transaction(factory) as session:
         issue = known_issues.create_known_issue(
             session,
             issue_id,

@@ -12,8 +12,8 @@ from tocsin.cli.common import (
     JsonOption,
     clock,
     console,
-    optional_config,
     store,
+    store_url,
     transaction,
 )
 from tocsin.cli.noise import (
@@ -69,7 +69,7 @@ def maintenance_add(
     now = clock.now()
     starts_at, ends_at = span_of(now, start, for_, end, every is not None)
     length = recurrence(every, duration)
-    with store(optional_config(config)) as factory, transaction(factory) as session:
+    with store(store_url(config)) as factory, transaction(factory) as session:
         window = maintenance.create_window(
             session,
             title,

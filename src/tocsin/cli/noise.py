@@ -17,9 +17,9 @@ from tocsin.cli.common import (
     clock,
     console,
     fail,
-    optional_config,
     print_json,
     store,
+    store_url,
     transaction,
     when,
 )
@@ -112,7 +112,7 @@ def occurrence(row: dict[str, Any]) -> str:
 def end(
     config: Path | None, end: Callable[[Session, str, datetime], object], row_id: str, done: str
 ) -> None:
-    with store(optional_config(config)) as factory, transaction(factory) as session:
+    with store(store_url(config)) as factory, transaction(factory) as session:
         end(session, row_id, clock.now())
         console.print(done, markup=False)
 
@@ -123,7 +123,7 @@ def listing(
     columns: Sequence[str],
     json: bool,
 ) -> None:
-    with store(optional_config(config)) as factory, transaction(factory) as session:
+    with store(store_url(config)) as factory, transaction(factory) as session:
         rows = rows_of(session, clock.now())
     print_rows(rows, columns, json)
 

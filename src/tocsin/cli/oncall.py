@@ -22,9 +22,9 @@ from tocsin.cli.common import (
     console,
     fail,
     load_config,
-    optional_config,
     print_json,
     store,
+    store_url,
     transaction,
 )
 
@@ -235,7 +235,7 @@ def override(
     from tocsin.oncall import service
 
     if delete is not None:
-        with store(optional_config(config)) as factory, transaction(factory) as session:
+        with store(store_url(config)) as factory, transaction(factory) as session:
             service.delete_override(session, delete)
         console.print(f"override {delete} deleted", markup=False)
         return
@@ -303,7 +303,7 @@ def overrides(
     """Overrides not yet over (or --all), by start time."""
     from tocsin.oncall import service
 
-    with store(optional_config(config)) as factory, transaction(factory) as session:
+    with store(store_url(config)) as factory, transaction(factory) as session:
         rows = [
             _override_dict(r)
             for r in service.list_overrides(

@@ -12,8 +12,8 @@ from tocsin.cli.common import (
     console,
     engine_for,
     fail,
-    optional_config,
     reaching,
+    store_url,
 )
 
 db_app = typer.Typer(no_args_is_help=True, help="Manage the store's schema.")
@@ -57,7 +57,7 @@ def upgrade(config: ConfigOption = None) -> None:
     """Apply every pending migration to the store (creating it if need be)."""
     from tocsin import store as versions
 
-    engine = engine_for(optional_config(config), create=True)
+    engine = engine_for(store_url(config), create=True)
     with reaching(engine):
         before = versions.current(engine)
         versions.upgrade(engine)
@@ -72,7 +72,7 @@ def current(config: ConfigOption = None) -> None:
     """Print the store's schema revision and the one this Tocsin needs."""
     from tocsin import store as versions
 
-    engine = engine_for(optional_config(config))
+    engine = engine_for(store_url(config))
     with reaching(engine):
         found = versions.current(engine)
     console.print(f"store at {found or 'none'}; code needs {versions.head()}")

@@ -12,9 +12,9 @@ from tocsin.cli.common import (
     JsonOption,
     clock,
     console,
-    optional_config,
     print_json,
     store,
+    store_url,
     transaction,
 )
 from tocsin.cli.noise import duration_of
@@ -37,7 +37,7 @@ def stats_noise(
 
     span, window = duration_of(since, "--since"), duration_of(quick, "--quick")
     now = clock.now()
-    with store(optional_config(config)) as factory, transaction(factory) as session:
+    with store(store_url(config)) as factory, transaction(factory) as session:
         figures = [f.as_dict() for f in noise_stats(session, now - span, now, quick=window)]
     if json:
         print_json(figures)

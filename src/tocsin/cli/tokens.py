@@ -13,9 +13,9 @@ from tocsin.cli.common import (
     clock,
     console,
     fail,
-    optional_config,
     print_json,
     store,
+    store_url,
     transaction,
     when,
 )
@@ -39,7 +39,7 @@ def create(
         scopes = auth.parse_scopes(scope)
     except Invalid as exc:
         fail(str(exc))
-    with store(optional_config(config)) as factory, transaction(factory) as session:
+    with store(store_url(config)) as factory, transaction(factory) as session:
         _, token = auth.create(session, name, scopes, clock.now())
     console.print(token, markup=False)
     typer.echo(
@@ -53,7 +53,7 @@ def list_tokens(config: ConfigOption = None, json: JsonOption = False) -> None:
     """Tokens with their scopes (never the tokens themselves)."""
     from tocsin.tokens import service as auth
 
-    with store(optional_config(config)) as factory, transaction(factory) as session:
+    with store(store_url(config)) as factory, transaction(factory) as session:
         rows: list[dict[str, Any]] = [
             {
                 "name": t.name,
@@ -84,6 +84,6 @@ def revoke(name: str, config: ConfigOption = None) -> None:
     """Revoke a token at once (a running API forgets it within 5 seconds)."""
     from tocsin.tokens import service as auth
 
-    with store(optional_config(config)) as factory, transaction(factory) as session:
+    with store(store_url(config)) as factory, transaction(factory) as session:
         auth.revoke(session, name, clock.now())
     console.print(f"token {name!r} revoked", markup=False)

@@ -21,13 +21,11 @@ from pydantic import ValidationError
 
 from tocsin.config.crosscheck import cross_check
 from tocsin.config.lenient import Survivors, survivors, whole
+from tocsin.config.locate import DEFAULT_CONFIG_PATH, DEFAULT_DATABASE_URL, config_path
+from tocsin.config.locate import ENV_VAR as _ENV
 from tocsin.config.model import LoadedConfig, TocsinConfig
 from tocsin.config.problems import Loc, at, validation_problems
-from tocsin.config.runtime import DEFAULT_DATABASE_URL
 from tocsin.errors import ConfigError
-
-DEFAULT_CONFIG_PATH = "tocsin.yaml"
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class _Loader:
@@ -142,12 +140,6 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
     config, secrets = parse(text, str(file), environ)
     url = environ.get("TOCSIN_DATABASE_URL") or config.store.url
     return LoadedConfig(config=config, path=file, database_url=url, secrets=secrets)
-
-
-def config_path(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path:
-    """The configuration file to use: the given path, else $TOCSIN_CONFIG, else ./tocsin.yaml."""
-    environ = os.environ if env is None else env
-    return Path(path or environ.get("TOCSIN_CONFIG") or DEFAULT_CONFIG_PATH)
 
 
 def database_url(env: Mapping[str, str] | None = None, fallback: str | None = None) -> str:

@@ -7,8 +7,7 @@ from datetime import timedelta
 from pydantic import Field
 
 from tocsin.config.fields import Duration, Strict
-
-DEFAULT_DATABASE_URL = "sqlite:///tocsin.db"
+from tocsin.config.locate import DEFAULT_DATABASE_URL
 
 
 class StoreConfig(Strict):
