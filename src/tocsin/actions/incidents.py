@@ -63,9 +63,11 @@ def post_update(
     return row
 
 
-def remind_due(session: Session, pipeline: Pipeline, now: datetime) -> int:
+def remind_due(session: Session, pipeline: Pipeline, now: datetime, limit: int = 100) -> int:
     """The worker's step: one batch of due update reminders and missed-update pages."""
-    return cadence.remind_due(session, pipeline, now, lambda s, i, t: _page(s, pipeline, i, t))
+    return cadence.remind_due(
+        session, pipeline, now, lambda s, i, t: _page(s, pipeline, i, t), limit
+    )
 
 
 def _page(session: Session, pipeline: Pipeline, incident: Incident, now: datetime) -> None:
