@@ -12,6 +12,7 @@ from tocsin import actions
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
 from tocsin.errors import Conflict, Invalid, NotFound
+from tocsin.incidents import links
 from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import incident_detail
 from tocsin.incidents.service import NewIncident
@@ -177,11 +178,11 @@ def test_linked_alerts_changes_land_on_the_timeline(
     alert_id = fire(factory, pipeline, clock, "disk full", severity="WARNING", service="db")
     found = declare(factory, pipeline, clock)
     with session_scope(factory) as s:
-        incidents.link(s, found, alert_id, "ana", clock.now())
+        links.link(s, found, alert_id, "ana", clock.now())
     with session_scope(factory) as s, pytest.raises(Conflict, match="already linked"):
-        incidents.link(s, found, alert_id, "ana", clock.now())
+        links.link(s, found, alert_id, "ana", clock.now())
     with session_scope(factory) as s, pytest.raises(NotFound):
-        incidents.link(s, found, 999_999, "ana", clock.now())
+        links.link(s, found, 999_999, "ana", clock.now())
     with session_scope(factory) as s:
         actions.alerts.change_severity(s, pipeline, alert_id, "HIGH", clock.now())
     with session_scope(factory) as s:
@@ -210,12 +211,12 @@ def test_merging_keeps_both_timelines_and_moves_the_alerts(
     first = declare(factory, pipeline, clock)
     second = declare(factory, pipeline, clock)
     with session_scope(factory) as s:
-        incidents.link(s, second, alert_id, "ana", clock.now())
+        links.link(s, second, alert_id, "ana", clock.now())
         incidents.note(s, second, "seen twice", "ana", clock.now())
     with session_scope(factory) as s:
-        incidents.merge(s, second, first, "ana", clock.now())
+        links.merge(s, second, first, "ana", clock.now())
     with session_scope(factory) as s, pytest.raises(Conflict):
-        incidents.merge(s, second, first, "ana", clock.now())
+        links.merge(s, second, first, "ana", clock.now())
     with session_scope(factory) as s:
         survivor, gone = incident_detail(s, first), incident_detail(s, second)
     assert [a["id"] for a in survivor["alerts"]] == [alert_id]

@@ -15,7 +15,7 @@ from tocsin.actions import alerts as alert_actions
 from tocsin.alerts.service import NewAlert
 from tocsin.errors import Conflict
 from tocsin.fingerprint import fingerprint
-from tocsin.incidents import cadence, comms, lifecycle
+from tocsin.incidents import cadence, comms, lifecycle, links
 from tocsin.incidents import service as incidents
 from tocsin.incidents.auto import ORIGIN
 from tocsin.incidents.models import Incident, IncidentUpdate
@@ -43,7 +43,7 @@ def declare(
     """Declare an incident and link the alerts that caused it."""
     incident = incidents.declare(session, pipeline, new, by, now)
     for alert_id in alert_ids:
-        incidents.link(session, incident.id, alert_id, by, now)
+        links.link(session, incident.id, alert_id, by, now)
     return incident
 
 

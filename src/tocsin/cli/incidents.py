@@ -208,9 +208,9 @@ def link(
     config: ConfigOption = None,
 ) -> None:
     """Link an alert: its changes land on the incident's timeline."""
-    from tocsin.incidents import service
+    from tocsin.incidents import links
 
-    _run(config, lambda s, _p: service.link(s, incident_id, alert, by, clock.now()))
+    _run(config, lambda s, _p: links.link(s, incident_id, alert, by, clock.now()))
     console.print(f"alert {alert} linked to {incident_id}", markup=False)
 
 
@@ -263,7 +263,7 @@ def merge(
     config: ConfigOption = None,
 ) -> None:
     """Fold an incident into another: alerts move, both timelines stay."""
-    from tocsin.incidents import service
+    from tocsin.incidents import links
 
-    _run(config, lambda s, _p: service.merge(s, incident_id, into, by, clock.now()))
+    _run(config, lambda s, _p: links.merge(s, incident_id, into, by, clock.now()))
     console.print(f"{incident_id} merged into {into}", markup=False)

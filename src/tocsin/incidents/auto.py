@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.service import Change
-from tocsin.incidents import lifecycle, timeline
+from tocsin.incidents import lifecycle, links, timeline
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.service import NewIncident
@@ -56,7 +56,7 @@ def _auto(
         .limit(1)
     )
     if open_one is not None:
-        incidents.link(session, open_one, alert_id, ACTOR, now)
+        links.link(session, open_one, alert_id, ACTOR, now)
         return
     service = labels.get("service")
     new = NewIncident(
@@ -66,4 +66,4 @@ def _auto(
         group_key=key,
     )
     incident = incidents.declare(session, pipeline, new, ACTOR, now)
-    incidents.link(session, incident.id, alert_id, ACTOR, now)
+    links.link(session, incident.id, alert_id, ACTOR, now)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert
-from tocsin.incidents import service
+from tocsin.incidents import links, service
 from tocsin.incidents.models import Incident, IncidentEvent, IncidentUpdate
 
 
@@ -49,9 +49,23 @@ def incident_summary(incident: Incident) -> dict[str, Any]:
     }
 
 
+def update_out(update: IncidentUpdate) -> dict[str, Any]:
+    """A posted status update, as the incident's channels and the status page show it."""
+    return {
+        "id": update.id,
+        "at": update.at,
+        "status": update.status,
+        "message": update.message,
+        "customer_impact": update.customer_impact,
+        "eta": update.eta,
+        "by": update.by,
+        "public": update.public,
+    }
+
+
 def incident_detail(session: Session, incident_id: str) -> dict[str, Any]:
     incident = service.get(session, incident_id)
-    alert_ids = service.linked_alerts(session, incident.id)
+    alert_ids = links.linked_alerts(session, incident.id)
     alerts = (
         {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(alert_ids)))}
         if alert_ids
@@ -79,19 +93,7 @@ def incident_detail(session: Session, incident_id: str) -> dict[str, Any]:
             }
             for a in (alerts[i] for i in alert_ids if i in alerts)
         ],
-        "updates": [
-            {
-                "id": u.id,
-                "at": u.at,
-                "status": u.status,
-                "message": u.message,
-                "customer_impact": u.customer_impact,
-                "eta": u.eta,
-                "by": u.by,
-                "public": u.public,
-            }
-            for u in updates
-        ],
+        "updates": [update_out(u) for u in updates],
         "timeline": [
             {"at": e.at, "kind": e.kind, "actor": e.actor, "note": e.note, "data": e.data}
             for e in events

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -17,14 +17,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from tocsin.alerts import service as alerts
 from tocsin.config.fields import format_duration
 from tocsin.db import is_postgresql
 from tocsin.errors import Conflict, Invalid, NotFound
 from tocsin.incidents import cadence, comms, lifecycle, timeline
 from tocsin.incidents.models import (
     Incident,
-    IncidentAlert,
     IncidentDay,
     IncidentEvent,
     IncidentUpdate,
@@ -32,6 +30,7 @@ from tocsin.incidents.models import (
 from tocsin.pipeline import Pipeline
 
 MAX_TEXT = 10_000
+RETRO_LIMIT = timedelta(days=366)  # how far back a retroactive incident may begin
 
 
 @dataclass(frozen=True)
@@ -88,6 +87,8 @@ def declare(
         raise Invalid("declared_at: give a time zone (like 2026-11-22T10:00:00Z)")
     if declared_at > now:
         raise Invalid("declared_at: an incident cannot be declared in the future")
+    if declared_at < now - RETRO_LIMIT:
+        raise Invalid("declared_at: more than a year ago")
     config = pipeline.config.incidents
     incident = Incident(
         id=next_id(session, config.timezone, declared_at),
@@ -146,9 +147,21 @@ def get(session: Session, incident_id: str, *, lock: bool = False) -> Incident:
     return found
 
 
-def list_(session: Session, *, status: str | None = None, limit: int = 100) -> Sequence[Incident]:
-    """Newest first; `status` is one of the statuses, or `open` (not resolved or closed)."""
+def list_(
+    session: Session,
+    *,
+    status: str | None = None,
+    limit: int = 100,
+    after: tuple[datetime, str] | None = None,
+) -> Sequence[Incident]:
+    """Newest declared first; `status` is one of the statuses, or `open` (not resolved or
+    closed); `after` is the (declared_at, id) of the last row of the previous page."""
     query = select(Incident).order_by(Incident.declared_at.desc(), Incident.id.desc()).limit(limit)
+    if after is not None:
+        at, last = after
+        query = query.where(
+            (Incident.declared_at < at) | ((Incident.declared_at == at) & (Incident.id < last))
+        )
     if status == "open":
         query = query.where(Incident.status.in_(lifecycle.OPEN))
     elif status is not None:
@@ -256,38 +269,6 @@ def assign(
     return incident
 
 
-def link(
-    session: Session, incident_id: str, alert_id: int, by: str | None, now: datetime
-) -> IncidentAlert:
-    """Link an alert; its later changes land on the timeline. Conflict if already linked."""
-    incident = get(session, incident_id)
-    alert = alerts.get(session, alert_id)
-    if session.get(IncidentAlert, (incident.id, alert.id)) is not None:
-        raise Conflict(f"alert {alert_id} is already linked to {incident_id}")
-    row = IncidentAlert(incident_id=incident.id, alert_id=alert.id, linked_at=now, linked_by=by)
-    session.add(row)
-    timeline.append(
-        session,
-        incident.id,
-        "alert_linked",
-        now,
-        actor=by,
-        note=alert.title,
-        data={"alert_id": alert.id, "severity": alert.severity, "state": alert.state},
-    )
-    return row
-
-
-def linked_alerts(session: Session, incident_id: str) -> list[int]:
-    return list(
-        session.scalars(
-            select(IncidentAlert.alert_id)
-            .where(IncidentAlert.incident_id == incident_id)
-            .order_by(IncidentAlert.linked_at, IncidentAlert.alert_id)
-        )
-    )
-
-
 def note(session: Session, incident_id: str, text: str, by: str, now: datetime) -> None:
     incident = get(session, incident_id)
     timeline.append(session, incident.id, "note", now, actor=by, note=_text("text", text, MAX_TEXT))
@@ -352,46 +333,6 @@ def post_update(
     return row
 
 
-def merge(session: Session, source_id: str, into_id: str, by: str, now: datetime) -> Incident:
-    """Fold `source_id` into `into_id`: its alerts are linked to the survivor, both
-    timelines stay whole (each records the merge) and the source is resolved."""
-    if source_id == into_id:
-        raise Invalid("into: an incident cannot be merged into itself")
-    source, into = get(session, source_id), get(session, into_id)
-    if source.merged_into is not None or source.status == "closed":
-        raise Conflict(f"incident {source_id} is already merged or closed")
-    for alert_id in linked_alerts(session, source.id):
-        if session.get(IncidentAlert, (into.id, alert_id)) is None:
-            session.add(
-                IncidentAlert(incident_id=into.id, alert_id=alert_id, linked_at=now, linked_by=by)
-            )
-    source.merged_into = into.id
-    if source.status != "resolved":
-        source.status, source.resolved_at = "resolved", now
-    for key, value in cadence.off().items():
-        setattr(source, key, value)
-    source.updated_at = into.updated_at = now
-    timeline.append(
-        session,
-        source.id,
-        "merged",
-        now,
-        actor=by,
-        note=f"merged into {into.id}",
-        data={"into": into.id},
-    )
-    timeline.append(
-        session,
-        into.id,
-        "merged",
-        now,
-        actor=by,
-        note=f"{source.id} merged in",
-        data={"from": source.id},
-    )
-    return into
-
-
 def check_user(pipeline: Pipeline, user: str, role: str) -> None:
     users = pipeline.config.users
     if user not in users:
@@ -415,6 +356,8 @@ def _instruct(
 
 def _text(name: str, value: str, limit: int, *, empty: bool = False) -> str:
     text = value.strip()
+    if "\x00" in text:
+        raise Invalid(f"{name}: contains a NUL character")
     if not text and not empty:
         raise Invalid(f"{name}: must not be empty")
     if len(text) > limit:

@@ -30,6 +30,7 @@ from tocsin.web.routes import (
     health,
     heartbeats,
     inbound,
+    incidents,
     maintenance,
     operator,
     runbooks,
@@ -45,6 +46,7 @@ ROUTERS = (
     silences.router,
     maintenance.router,
     runbooks.router,
+    incidents.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 
