@@ -5,6 +5,13 @@ from tocsin.checks.models import CheckSample, CheckSchedule, CheckSeries, Evalua
 from tocsin.db import Base
 from tocsin.escalation.models import Escalation, EscalationStep
 from tocsin.heartbeats.models import Heartbeat, HeartbeatPing
+from tocsin.incidents.models import (
+    Incident,
+    IncidentAlert,
+    IncidentDay,
+    IncidentEvent,
+    IncidentUpdate,
+)
 from tocsin.instances.models import WorkerHeartbeat
 from tocsin.noise.models import (
     AlertGroup,
@@ -35,6 +42,11 @@ __all__ = [
     "FlapSeries",
     "Heartbeat",
     "HeartbeatPing",
+    "Incident",
+    "IncidentAlert",
+    "IncidentDay",
+    "IncidentEvent",
+    "IncidentUpdate",
     "KnownIssue",
     "MaintenanceWindow",
     "MutedAlert",

@@ -43,6 +43,7 @@ class Route:
     channels: tuple[str, ...]
     escalation: str | None = None
     digest: bool = False
+    incident: bool = False  # `incident: auto`: the alert declares or joins an incident
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ def _compile(node: RouteConfig, parent: Route) -> _Node:
         tuple(node.notify) if node.notify is not None else parent.channels,
         node.escalation if node.escalation is not None else parent.escalation,
         node.digest if node.digest is not None else parent.digest,
+        node.incident == "auto" if node.incident is not None else parent.incident,
     )
     return _Node(
         tuple(parse_matcher(m) for m in node.matchers),

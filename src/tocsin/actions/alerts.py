@@ -21,6 +21,7 @@ from tocsin.alerts import service as alerts
 from tocsin.alerts.service import Change, NewAlert
 from tocsin.errors import Conflict
 from tocsin.fingerprint import fingerprint
+from tocsin.incidents import auto as incidents
 from tocsin.outbox import service as outbox
 from tocsin.outbox.models import Notification
 from tocsin.pipeline import Pipeline
@@ -161,12 +162,15 @@ def _after(
 ) -> None:
     """What every change of an alert causes besides its own row and timeline entry, in the
     same transaction; the place to add what else must happen whenever an alert changes.
-    Today: its notifications, through the pipeline (noise control, routing, escalation), or
-    straight `to` these deliveries for Tocsin's own alerts, which are never screened."""
+    Its notifications, through the pipeline (noise control, routing, escalation), or
+    straight `to` these deliveries for Tocsin's own alerts, which are never screened; then
+    the incidents it concerns (`incidents.auto.alerts_changed`: timelines, `incident:
+    auto` routes)."""
     if to is None:
         pipeline.dispatch(session, changes, now)
     else:
         pipeline.send(session, changes, to, now)
+    incidents.alerts_changed(session, pipeline, changes, now)
 
 
 def _delivery_fingerprint(channel: str) -> str:

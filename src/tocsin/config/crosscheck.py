@@ -25,7 +25,7 @@ def cross_check(found: TocsinConfig | Survivors) -> list[tuple[Loc, str]]:
     def at(loc: Loc, message: str) -> None:
         problems.append((file.in_file(loc), message))
 
-    for subject in (_heartbeats, _checks, _routing, _oncall, _noise):
+    for subject in (_heartbeats, _checks, _routing, _oncall, _noise, _incidents):
         subject(file, at)
     return problems
 
@@ -156,6 +156,23 @@ def _oncall(file: Survivors, at: At) -> None:
                         ("schedules", name, "layers", i, "participants", j),
                         f"user {user!r} does not exist (known: {users})",
                     )
+
+
+def _incidents(file: Survivors, at: At) -> None:
+    """The incidents' channels exist; their on-call targets name known users and schedules."""
+    config = file.config.incidents
+    known = _known(file.names("channels"))
+    for field, names in (("channels", config.channels), ("via", config.via or [])):
+        for i, name in enumerate(names):
+            if not file.exists("channels", name):
+                at(("incidents", field, i), f"channel {name!r} does not exist (known: {known})")
+    for service, target in config.oncall.items():
+        if _left_out(file, target):
+            continue
+        try:
+            check_target(file.config, target)
+        except Invalid as exc:
+            at(("incidents", "oncall", service), str(exc))
 
 
 def check_target(config: TocsinConfig, target: str) -> None:

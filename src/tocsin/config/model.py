@@ -16,6 +16,7 @@ from tocsin.config.checks import CheckConfig
 from tocsin.config.egress import EgressConfig
 from tocsin.config.fields import Name, Strict
 from tocsin.config.heartbeats import HeartbeatConfig
+from tocsin.config.incidents import IncidentsConfig
 from tocsin.config.noise import (
     FlappingConfig,
     GroupingConfig,
@@ -102,6 +103,10 @@ class TocsinConfig(Strict):
     )
     runbooks: RunbooksConfig = Field(
         default_factory=RunbooksConfig, description="the folder of runbooks alerts link to"
+    )
+    incidents: IncidentsConfig = Field(
+        default_factory=IncidentsConfig,
+        description="incident ids, the status-update cadence and where updates go",
     )
 
     def check(self, name: str) -> CheckConfig:

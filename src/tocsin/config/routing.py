@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -28,6 +29,11 @@ class RouteConfig(Strict):
     )
     digest: bool | None = Field(
         default=None, description="send INFO-style: in the daily digest instead of at once"
+    )
+    incident: Literal["auto"] | None = Field(
+        default=None,
+        description="`auto`: an alert taking this route declares an incident, or joins the "
+        "open incident of its group key (inherited from the parent when unset)",
     )
     continue_: bool = Field(
         default=False,

@@ -32,8 +32,17 @@ def ack_link(payload: dict[str, Any]) -> str | None:
 
 # Events about no alert, whose payload's `title` and `message` are the whole notice (a
 # silence about to expire tells its creator): channels show them as they are, without an
-# alert's facts, severity colours or acknowledge links, and PagerDuty skips them.
-NOTICE_EVENTS = ("silence_expiring",)
+# alert's facts, severity colours or acknowledge links, and PagerDuty skips them. Incidents'
+# notices (`tocsin.incidents.comms`) are declarations, status changes, posted updates, role
+# instructions and update reminders.
+NOTICE_EVENTS = (
+    "silence_expiring",
+    "incident_declared",
+    "incident_status",
+    "incident_update",
+    "incident_role",
+    "incident_reminder",
+)
 
 
 def notice(payload: dict[str, Any]) -> tuple[str, str] | None:

@@ -32,6 +32,7 @@ from tocsin.web.routes import (
     health,
     heartbeats,
     inbound,
+    incidents,
     maintenance,
     operator,
     runbooks,
@@ -47,6 +48,7 @@ ROUTERS = (
     silences.router,
     maintenance.router,
     runbooks.router,
+    incidents.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 

@@ -147,6 +147,11 @@ class Worker:
             Step("mute rechecks", "muted_alert (recheck_at)", one(pipeline.release_due)),
             Step("silence expiry notices", "silence (warned_at)", one(pipeline.warn_expiring)),
             Step("digests", "notification (state digest)", one(digests.send_due)),
+            Step(
+                "incident reminders",
+                "incident (cadence_due_at)",
+                one(lambda s, now: actions.incidents.remind_due(s, pipeline, now)),
+            ),
             # Sends outside any transaction: claims, then records, by itself.
             Step(
                 "notifications",

@@ -1,0 +1,55 @@
+"""Incidents: the zone their ids count days in, the status-update cadence, where their
+updates go, and who is on call for a service when nobody has taken command."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import Field
+
+from tocsin.config.fields import Duration, Strict, ZoneName
+
+IncidentSeverity = Literal["SEV-1", "SEV-2", "SEV-3", "SEV-4"]
+
+
+class IncidentsConfig(Strict):
+    """How incidents are numbered, how often they must say how they are going, and whom
+    their updates and reminders reach."""
+
+    timezone: ZoneName = Field(
+        default="UTC", description="the zone whose calendar day an incident's id carries"
+    )
+    update_every: Duration = Field(
+        default=timedelta(minutes=15),
+        description="how long an open incident may go without a status update (reference "
+        "000 6.3.2 step 6: every 15 minutes)",
+    )
+    update_every_by_severity: dict[IncidentSeverity, Duration] = Field(
+        default_factory=dict,
+        description="`update_every` for some severities, like {SEV-1: 10m, SEV-4: 1h}",
+    )
+    grace: Duration = Field(
+        default=timedelta(minutes=5),
+        description="after the reminder, how long before a missed update pages the commander",
+    )
+    channels: list[str] = Field(
+        default_factory=list,
+        description="the incident's chat channels: declarations, status changes and updates "
+        "go there",
+    )
+    via: list[str] | None = Field(
+        default=None,
+        description="channels that reach a person (reminders, role instructions); default: "
+        "every channel that can address one",
+    )
+    oncall: dict[str, str] = Field(
+        default_factory=dict,
+        description="who answers for a service while nobody has taken command: service name "
+        "to user:NAME or schedule:NAME ('*' for any other service)",
+    )
+
+    def cadence(self, severity: str) -> timedelta:
+        """How long an incident of `severity` may go without an update."""
+        found: timedelta = self.update_every_by_severity.get(severity, self.update_every)  # type: ignore[call-overload]
+        return found

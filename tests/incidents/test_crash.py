@@ -1,0 +1,150 @@
+"""The update cadence survives `kill -9`: a real `tocsin run` process on the real clock,
+incidents whose reminders and missed-update pages come due while the worker is killed at
+random moments and restarted. Afterwards each reminder and each page was written once and
+every notification was received."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from tests.support.loopback import Loopback
+from tests.support.processes import count, wait_for
+
+from tocsin.alerts.models import Alert
+from tocsin.clock import SystemClock
+from tocsin.config import parse
+from tocsin.db import session_scope
+from tocsin.incidents import service as incidents
+from tocsin.incidents.models import Incident, IncidentEvent
+from tocsin.incidents.service import NewIncident
+from tocsin.instances.models import WorkerHeartbeat
+from tocsin.outbox.models import Notification
+from tocsin.pipeline import Pipeline
+
+pytestmark = pytest.mark.slow
+
+INCIDENTS = 60
+KILLS = 4
+SEVERITIES = ("SEV-1", "SEV-2", "SEV-3")
+
+
+def config_text(store_url: str, hook_url: str) -> str:
+    return f"""\
+store: {{url: "{store_url}"}}
+api: {{listen: "127.0.0.1:0"}}
+worker: {{lease: 1s, poll_interval: 50ms, heartbeat_interval: 1s, concurrency: 1}}
+channels:
+  hook: {{type: webhook, url: "{hook_url}/hook", timeout: 5s}}
+users:
+  ana: {{email: ana@example.com}}
+  bo: {{email: bo@example.com}}
+routes: {{notify: [hook]}}
+incidents:
+  channels: [hook]
+  via: [hook]
+  update_every: 1s
+  update_every_by_severity: {{SEV-2: 2s, SEV-3: 3s}}
+  grace: 2s
+"""
+
+
+@pytest.fixture
+def hook() -> Iterator[Loopback]:
+    server = Loopback()
+    yield server
+    server.stop()
+
+
+def declare(factory: sessionmaker[Session], text: str) -> None:
+    pipeline = Pipeline(parse(text, "tocsin.yaml", env={})[0])
+    clock = SystemClock()
+    with session_scope(factory) as s:
+        for i in range(INCIDENTS):
+            new = NewIncident(
+                title=f"incident {i}",
+                severity=SEVERITIES[i % 3],
+                services=[f"svc{i}"],
+                commander=("ana", "bo", None)[i % 3],
+            )
+            incidents.declare(s, pipeline, new, "test", clock.now())
+
+
+def settled(factory: sessionmaker[Session]) -> bool:
+    return (
+        count(factory, Incident, Incident.cadence_state == "paged") == INCIDENTS
+        and count(factory, Notification, Notification.state.in_(("pending", "sending"))) == 0
+    )
+
+
+def test_kill_9_while_reminders_are_due_sends_each_reminder_and_page_once(
+    tmp_path: Path,
+    store_url: str,
+    factory: sessionmaker[Session],
+    hook: Loopback,
+    start: Callable[[Path], subprocess.Popen[str]],
+) -> None:
+    config = tmp_path / "tocsin.yaml"
+    config.write_text(config_text(store_url, hook.url))
+    rng = random.Random(15)
+    proc = start(config)
+    for kill in range(KILLS):
+        wait_for(lambda k=kill: count(factory, WorkerHeartbeat) > k, timeout=60)
+        if kill == 0:
+            declare(factory, config.read_text())
+        time.sleep(rng.uniform(0.3, 1.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc = start(config)
+    wait_for(lambda: count(factory, WorkerHeartbeat) > KILLS, timeout=60)
+    wait_for(lambda: settled(factory), timeout=90)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+
+    with session_scope(factory) as s:
+        events = Counter(
+            (e.incident_id, e.kind)
+            for e in s.scalars(
+                select(IncidentEvent).where(
+                    IncidentEvent.kind.in_(("reminder_sent", "update_missed"))
+                )
+            )
+        )
+        reminders = Counter(
+            (n.payload["incident_id"], n.payload["title"].split("] ", 1)[1])
+            for n in s.scalars(select(Notification).where(Notification.alert_id.is_(None)))
+            if n.payload.get("event") == "incident_reminder"
+        )
+        pages = Counter(a.labels["incident"] for a in s.scalars(select(Alert)))
+        ids = set(s.scalars(select(Notification.id)))
+        states = Counter(s.scalars(select(Notification.state)))
+    whole = [r for r in hook.requests if len(r.body) == int(r.headers["content-length"])]
+    keys = {r.headers["idempotency-key"] for r in whole}
+    received = Counter(
+        body["incident_id"] for body in (json.loads(r.body) for r in whole)
+        if body.get("event") == "incident_reminder"
+    )  # fmt: skip
+    print(f"\n{store_url.split(':')[0]}: {len(hook.requests)} requests, {len(keys)} keys")
+
+    assert len(events) == 2 * INCIDENTS
+    assert set(events.values()) == {1}, "a reminder or a missed update was recorded twice"
+    # Each incident: one reminder, then one notice of the missed update — to its commander,
+    # or to nobody when it has none and no on-call is configured for its service.
+    with_commander = INCIDENTS - INCIDENTS // 3
+    assert sum(1 for (_, title) in reminders if title == "Status update due") == with_commander
+    assert sum(1 for (_, title) in reminders if title == "Status update missed") == with_commander
+    assert set(reminders.values()) == {1}, "a reminder was written twice"
+    assert len(pages) == INCIDENTS
+    assert set(pages.values()) == {1}, "an incident was paged twice"
+    assert states == {"sent": len(ids)}
+    assert keys == ids, "the receiver got exactly the notifications in the store"
+    assert len(received) == with_commander
