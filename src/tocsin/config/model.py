@@ -29,6 +29,7 @@ from tocsin.config.routing import EscalationPolicyConfig, NotificationsConfig, R
 from tocsin.config.runbooks import RunbooksConfig
 from tocsin.config.runtime import ApiConfig, StoreConfig, WorkerConfig
 from tocsin.config.sources import SourceConfig
+from tocsin.config.status import StatusConfig
 
 
 class TocsinConfig(Strict):
@@ -102,6 +103,9 @@ class TocsinConfig(Strict):
     )
     runbooks: RunbooksConfig = Field(
         default_factory=RunbooksConfig, description="the folder of runbooks alerts link to"
+    )
+    status: StatusConfig = Field(
+        default_factory=StatusConfig, description="the public status page served at /status"
     )
 
     def check(self, name: str) -> CheckConfig:

@@ -1,0 +1,65 @@
+"""The status page's HTML, made from a snapshot; served by `status_pages` and written to
+files by `tocsin status export` (so both show the same page, links relative to `base`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from tocsin.statuspage.components import LABELS
+from tocsin.statuspage.service import Snapshot
+
+TEMPLATES = Path(__file__).parent / "templates"
+CSS = TEMPLATES / "status" / "status.css"
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
+_env.filters["iso"] = lambda at: at.isoformat().replace("+00:00", "Z")
+_env.filters["utc"] = lambda at: at.strftime("%Y-%m-%d %H:%M UTC")
+_env.filters["hhmm"] = lambda at: at.strftime("%H:%M")
+
+
+def logo_name(logo: Path | None) -> str | None:
+    """The logo's file name under the page (`logo.png`…), or None without one."""
+    return None if logo is None else f"logo{logo.suffix.lower()}"
+
+
+def page(
+    snap: Snapshot,
+    *,
+    base: str,
+    logo: Path | None = None,
+    uptime: Mapping[str, Any] | None = None,
+    incidents: Sequence[Any] = (),
+    history: Sequence[Any] = (),
+    subscribe: bool = False,
+    stale_after: int | None = None,
+) -> str:
+    """The page's HTML. `stale_after` (seconds) is for an exported copy: it links the small
+    script that shows the stale banner once the copy is older than that."""
+    upcoming = [m for m in snap.maintenances if not m.active]
+    return _env.get_template("status/page.html").render(
+        snap=snap,
+        base=base,
+        logo=logo_name(logo),
+        labels=LABELS,
+        names={v.id: v.config.name for v in snap.components},
+        active=[m for m in snap.maintenances if m.active],
+        upcoming=upcoming,
+        uptime=uptime or {},
+        incidents=incidents,
+        history=history,
+        subscribe=subscribe,
+        stale_after=stale_after,
+        refresh=None,
+    )
+
+
+def stamp(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
