@@ -34,6 +34,32 @@ class Maintenance:
 
 
 @dataclass(frozen=True)
+class UpdateView:
+    """One posted update of a public incident."""
+
+    id: str
+    status: str  # investigating | identified | monitoring | resolved
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """A public incident as the page shows it (Statuspage's statuses and impact values)."""
+
+    id: str
+    name: str
+    status: str
+    impact: str  # none | minor | major | critical
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    components: tuple[str, ...]  # component ids
+    updates: tuple[UpdateView, ...]  # newest first
+    next_update_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ComponentView:
     config: ComponentConfig
     status: str
@@ -52,6 +78,8 @@ class Snapshot:
     indicator: str
     description: str
     maintenances: list[Maintenance] = field(default_factory=list)
+    incidents: list[IncidentView] = field(default_factory=list)  # unresolved, newest first
+    history: list[IncidentView] = field(default_factory=list)  # the last 90 days, newest first
 
     @property
     def groups(self) -> list[tuple[str | None, list[ComponentView]]]:
