@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -91,27 +92,27 @@ class Snapshot:
         return list(out.items())
 
 
+# What the page reads of an alert (never its message: it may be internal).
+ALERT_COLUMNS = (
+    Alert.id,
+    Alert.severity,
+    Alert.labels,
+    Alert.check_name,
+    Alert.origin,
+    Alert.source,
+    Alert.started_at,
+    Alert.resolved_at,
+)
+
+
+def as_alert(row: Any) -> OpenAlert:
+    """A row of `ALERT_COLUMNS` (a SQLAlchemy Row) as `components` reads it."""
+    heartbeat = row.source if row.origin == "heartbeat" else None
+    return OpenAlert(row.severity, row.labels or {}, row.check_name, heartbeat, row.started_at)
+
+
 def open_alerts(session: Session) -> list[OpenAlert]:
-    rows = session.execute(
-        select(
-            Alert.severity,
-            Alert.labels,
-            Alert.check_name,
-            Alert.origin,
-            Alert.source,
-            Alert.started_at,
-        ).where(is_open())
-    ).all()
-    return [
-        OpenAlert(
-            severity=r.severity,
-            labels=r.labels or {},
-            check_name=r.check_name,
-            heartbeat=r.source if r.origin == "heartbeat" else None,
-            started_at=r.started_at,
-        )
-        for r in rows
-    ]
+    return [as_alert(r) for r in session.execute(select(*ALERT_COLUMNS).where(is_open()))]
 
 
 def maintenances(session: Session, config: StatusConfig, now: datetime) -> list[Maintenance]:

@@ -3,7 +3,7 @@ files by `tocsin status export` (so both show the same page, links relative to `
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,8 +36,6 @@ def page(
     base: str,
     logo: Path | None = None,
     uptime: Mapping[str, Any] | None = None,
-    incidents: Sequence[Any] = (),
-    history: Sequence[Any] = (),
     subscribe: bool = False,
     stale_after: int | None = None,
 ) -> str:
@@ -53,8 +51,8 @@ def page(
         active=[m for m in snap.maintenances if m.active],
         upcoming=upcoming,
         uptime=uptime or {},
-        incidents=incidents,
-        history=history,
+        incidents=snap.incidents,
+        history=snap.history,
         subscribe=subscribe,
         stale_after=stale_after,
         refresh=None,
