@@ -23,6 +23,7 @@ from tocsin.cli import (
     setup,
     silences,
     stats,
+    status,
     tokens,
 )
 
@@ -43,6 +44,7 @@ app.add_typer(maintenance.app, name="maintenance")
 app.add_typer(known_issues.app, name="known-issue")
 app.add_typer(stats.app, name="stats")
 app.add_typer(runbooks.app, name="runbook")
+app.add_typer(status.app, name="status")
 app.command("init")(setup.init)
 app.command("run")(run.run)
 app.command("demo")(demo.demo)

@@ -5,7 +5,7 @@ members' ids, as Statuspage does."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -184,3 +184,19 @@ class Shapes:
 def _first(incident: IncidentView, status: str) -> str | None:
     times = [u.created_at for u in incident.updates if u.status == status]
     return stamp(min(times)) if times else None
+
+
+INCIDENTS_LISTED = 50  # Statuspage's incidents.json lists the 50 most recent
+# Each document by its path under /api/v2/, for the routes and the static export.
+DOCUMENTS: dict[str, Callable[[Shapes], Json]] = {
+    "summary.json": Shapes.summary,
+    "status.json": Shapes.status,
+    "components.json": Shapes.components,
+    "incidents.json": lambda s: s.incidents(
+        [*s.snap.incidents, *s.snap.history][:INCIDENTS_LISTED]
+    ),
+    "incidents/unresolved.json": lambda s: s.incidents(s.snap.incidents),
+    "scheduled-maintenances.json": lambda s: s.maintenances(),
+    "scheduled-maintenances/upcoming.json": lambda s: s.maintenances("scheduled"),
+    "scheduled-maintenances/active.json": lambda s: s.maintenances("in_progress"),
+}

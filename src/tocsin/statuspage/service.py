@@ -80,7 +80,7 @@ class Snapshot:
     description: str
     maintenances: list[Maintenance] = field(default_factory=list)
     incidents: list[IncidentView] = field(default_factory=list)  # unresolved, newest first
-    history: list[IncidentView] = field(default_factory=list)  # the last 90 days, newest first
+    history: list[IncidentView] = field(default_factory=list)  # resolved in 90 days, newest first
 
     @property
     def groups(self) -> list[tuple[str | None, list[ComponentView]]]:

@@ -12,32 +12,17 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from tocsin.statuspage.schemas import Json, Shapes
+from tocsin.statuspage.schemas import DOCUMENTS, Json, Shapes
 from tocsin.web.deps import AppSettings, Settings
 from tocsin.web.status_pages import NO_STORE, current
 
 router = APIRouter(prefix="/status/api/v2", tags=["status"])
-INCIDENTS_LISTED = 50  # Statuspage's incidents.json lists the 50 most recent
 
 
 async def shapes(settings: Settings) -> Shapes:
     snap = await current(settings)
     url = settings.config.public_url.rstrip("/") + "/status"
     return Shapes(snap, url, settings.started_at)
-
-
-def documents() -> dict[str, Callable[[Shapes], Json]]:
-    """Each document by its path under the API, for the routes and the static export."""
-    return {
-        "summary.json": Shapes.summary,
-        "status.json": Shapes.status,
-        "components.json": Shapes.components,
-        "incidents.json": lambda s: s.incidents(s.snap.history[:INCIDENTS_LISTED]),
-        "incidents/unresolved.json": lambda s: s.incidents(s.snap.incidents),
-        "scheduled-maintenances.json": lambda s: s.maintenances(),
-        "scheduled-maintenances/upcoming.json": lambda s: s.maintenances("scheduled"),
-        "scheduled-maintenances/active.json": lambda s: s.maintenances("in_progress"),
-    }
 
 
 def _route(path: str, make: Callable[[Shapes], Json]) -> None:
@@ -49,5 +34,5 @@ def _route(path: str, make: Callable[[Shapes], Json]) -> None:
     router.add_api_route(f"/{path}", answer, methods=["GET"], summary=summary)
 
 
-for _path, _make in documents().items():
+for _path, _make in DOCUMENTS.items():
     _route(_path, _make)

@@ -11,10 +11,9 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from tocsin.config.status import LOGO_TYPES
-from tocsin.statuspage import feeds, history
+from tocsin.statuspage import feeds, history, render
 from tocsin.statuspage.service import Snapshot, snapshot
 from tocsin.statuspage.uptime import Uptime
-from tocsin.web import status_render
 from tocsin.web.deps import AppSettings, Settings, read_only
 
 router = APIRouter(tags=["status"])
@@ -44,7 +43,7 @@ def page_url(settings: Settings) -> str:
 @router.get("/status", response_class=HTMLResponse, summary="The public status page")
 async def status_page(settings: AppSettings) -> HTMLResponse:
     snap, uptime = await with_uptime(settings)
-    html = status_render.page(snap, base="/status", logo=settings.config.status.logo, uptime=uptime)
+    html = render.page(snap, base="/status", logo=settings.config.status.logo, uptime=uptime)
     return HTMLResponse(html, headers=NO_STORE)
 
 
@@ -74,7 +73,7 @@ async def badge(component_id: str, settings: AppSettings) -> Response:
 
 @router.get("/status/status.css", include_in_schema=False)
 async def stylesheet() -> Response:
-    css = status_render.CSS.read_text(encoding="utf-8")
+    css = render.CSS.read_text(encoding="utf-8")
     return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=300"})
 
 

@@ -1,26 +1,28 @@
-"""The status page's HTML, made from a snapshot; served by `status_pages` and written to
-files by `tocsin status export` (so both show the same page, links relative to `base`)."""
+"""The status page's HTML, made from a snapshot: served at /status (`web/status_pages.py`)
+and written to files by the export (so both show the same page, links relative to `base`).
+It lives here, not in `web/`, because the worker's publish step renders it too."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tocsin.statuspage.components import LABELS
+from tocsin.statuspage.schemas import stamp
 from tocsin.statuspage.service import Snapshot
 
 TEMPLATES = Path(__file__).parent / "templates"
-CSS = TEMPLATES / "status" / "status.css"
+CSS = TEMPLATES / "status.css"
+STALE_JS = TEMPLATES / "stale.js"
 
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
-_env.filters["iso"] = lambda at: at.isoformat().replace("+00:00", "Z")
+_env.filters["iso"] = stamp
 _env.filters["utc"] = lambda at: at.strftime("%Y-%m-%d %H:%M UTC")
 _env.filters["hhmm"] = lambda at: at.strftime("%H:%M")
 
@@ -38,11 +40,13 @@ def page(
     uptime: Mapping[str, Any] | None = None,
     subscribe: bool = False,
     stale_after: int | None = None,
+    refresh: int | None = None,
 ) -> str:
-    """The page's HTML. `stale_after` (seconds) is for an exported copy: it links the small
-    script that shows the stale banner once the copy is older than that."""
+    """The page's HTML. For an exported copy, `stale_after` (seconds) links the small script
+    that shows the stale banner once the copy is older than that, and `refresh` (seconds)
+    has the browser reload it."""
     upcoming = [m for m in snap.maintenances if not m.active]
-    return _env.get_template("status/page.html").render(
+    return _env.get_template("page.html").render(
         snap=snap,
         base=base,
         logo=logo_name(logo),
@@ -55,9 +59,5 @@ def page(
         history=snap.history,
         subscribe=subscribe,
         stale_after=stale_after,
-        refresh=None,
+        refresh=refresh,
     )
-
-
-def stamp(at: datetime) -> str:
-    return at.isoformat().replace("+00:00", "Z")
