@@ -39,6 +39,7 @@ from tocsin.notify.registry import build_channels
 from tocsin.outbox import digest as digests
 from tocsin.outbox.doorbell import DOORBELL
 from tocsin.pipeline import Pipeline
+from tocsin.statuspage import publish
 from tocsin.worker.sender import Courier, Sender, send_batch
 
 log = logging.getLogger("tocsin.worker")
@@ -99,6 +100,7 @@ class Worker:
         self._fixed_channels = channels
         self._threads = threads
         self._last_beat: datetime | None = None
+        self.started_at = clock.now()
         self.config = config
         self._noise_seeded = False
         self._index(config)
@@ -147,6 +149,8 @@ class Worker:
             Step("mute rechecks", "muted_alert (recheck_at)", one(pipeline.release_due)),
             Step("silence expiry notices", "silence (warned_at)", one(pipeline.warn_expiring)),
             Step("digests", "notification (state digest)", one(digests.send_due)),
+            # Writes its files outside any transaction: claims, then records, by itself.
+            Step("status publish", "status_publish (due_at)", self._publish_status),
             # Sends outside any transaction: claims, then records, by itself.
             Step(
                 "notifications",
@@ -155,6 +159,11 @@ class Worker:
                 sender=True,
             ),
         ]
+
+    def _publish_status(self, now: datetime) -> int:
+        url = self.config.public_url.rstrip("/") + "/status"
+        status = self.config.status
+        return publish.run_due(self.factory, status, url, self.started_at, self.id, now)
 
     def _in_transaction(self, work: Work) -> Callable[[datetime], int]:
         def run(now: datetime) -> int:
