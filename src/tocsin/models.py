@@ -24,6 +24,7 @@ from tocsin.noise.models import (
 )
 from tocsin.oncall.models import OncallOverride
 from tocsin.outbox.models import Notification
+from tocsin.statuspage.models import StatusPublish
 from tocsin.tokens.models import ApiToken, ServerSecret
 
 __all__ = [
@@ -54,5 +55,6 @@ __all__ = [
     "OncallOverride",
     "ServerSecret",
     "Silence",
+    "StatusPublish",
     "WorkerHeartbeat",
 ]

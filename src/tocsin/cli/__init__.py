@@ -24,6 +24,7 @@ from tocsin.cli import (
     setup,
     silences,
     stats,
+    status,
     tokens,
 )
 
@@ -45,6 +46,7 @@ app.add_typer(known_issues.app, name="known-issue")
 app.add_typer(stats.app, name="stats")
 app.add_typer(runbooks.app, name="runbook")
 app.add_typer(incidents.app, name="incident")
+app.add_typer(status.app, name="status")
 app.command("init")(setup.init)
 app.command("run")(run.run)
 app.command("demo")(demo.demo)

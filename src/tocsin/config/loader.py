@@ -125,7 +125,10 @@ def parse(
     folder = Path(filename).parent
     runbooks = config.runbooks.relative_to(folder)
     sources = {name: source.relative_to(folder) for name, source in config.sources.items()}
-    relative = config.model_copy(update={"runbooks": runbooks, "sources": sources})
+    status = config.status.relative_to(folder)
+    relative = config.model_copy(
+        update={"runbooks": runbooks, "sources": sources, "status": status}
+    )
     return relative, frozenset(loader.secrets)
 
 

@@ -30,6 +30,7 @@ from tocsin.config.routing import EscalationPolicyConfig, NotificationsConfig, R
 from tocsin.config.runbooks import RunbooksConfig
 from tocsin.config.runtime import ApiConfig, StoreConfig, WorkerConfig
 from tocsin.config.sources import SourceConfig
+from tocsin.config.status import StatusConfig
 
 
 class TocsinConfig(Strict):
@@ -107,6 +108,9 @@ class TocsinConfig(Strict):
     incidents: IncidentsConfig = Field(
         default_factory=IncidentsConfig,
         description="incident ids, the status-update cadence and where updates go",
+    )
+    status: StatusConfig = Field(
+        default_factory=StatusConfig, description="the public status page served at /status"
     )
 
     def check(self, name: str) -> CheckConfig:

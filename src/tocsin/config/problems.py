@@ -37,6 +37,7 @@ from tocsin.config.oncall import LayerConfig, OncallScheduleConfig, RestrictConf
 from tocsin.config.runbooks import RunbooksConfig
 from tocsin.config.runtime import ApiConfig, StoreConfig, WorkerConfig
 from tocsin.config.sources import SourceConfig
+from tocsin.config.status import ComponentConfig, PublishConfig, StatusConfig
 
 Loc = tuple[str | int, ...]
 
@@ -155,6 +156,9 @@ _FIELDS_BY_DEPTH: dict[str, type[BaseModel]] = {
     "silences": SilenceSeedConfig,
     "maintenance": MaintenanceSeedConfig,
     "runbooks": RunbooksConfig,
+    "status": StatusConfig,
+    "components": ComponentConfig,
+    "publish": PublishConfig,
 }
 
 

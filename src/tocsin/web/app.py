@@ -20,7 +20,7 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tocsin.heartbeats import service as heartbeat_rows
-from tocsin.web import errors, pages
+from tocsin.web import errors, pages, status_api, status_pages
 from tocsin.web.deps import Settings, TokenCache, in_transaction
 from tocsin.web.limits import BodyLimit
 from tocsin.web.metrics import StoreCollector, registry
@@ -49,6 +49,8 @@ ROUTERS = (
     maintenance.router,
     runbooks.router,
     incidents.router,
+    status_pages.router,
+    status_api.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 

@@ -39,6 +39,7 @@ from tocsin.notify.registry import build_channels
 from tocsin.outbox import digest as digests
 from tocsin.outbox.doorbell import DOORBELL
 from tocsin.pipeline import Pipeline
+from tocsin.statuspage import publish
 from tocsin.worker.sender import Courier, Sender, send_batch
 
 log = logging.getLogger("tocsin.worker")
@@ -99,6 +100,7 @@ class Worker:
         self._fixed_channels = channels
         self._threads = threads
         self._last_beat: datetime | None = None
+        self.started_at = clock.now()
         self.config = config
         self._noise_seeded = False
         self._index(config)
@@ -152,6 +154,8 @@ class Worker:
                 "incident (cadence_due_at)",
                 one(lambda s, now: actions.incidents.remind_due(s, pipeline, now)),
             ),
+            # Writes its files outside any transaction: claims, then records, by itself.
+            Step("status publish", "status_publish (due_at)", self._publish_status),
             # Sends outside any transaction: claims, then records, by itself.
             Step(
                 "notifications",
@@ -160,6 +164,11 @@ class Worker:
                 sender=True,
             ),
         ]
+
+    def _publish_status(self, now: datetime) -> int:
+        url = self.config.public_url.rstrip("/") + "/status"
+        status = self.config.status
+        return publish.run_due(self.factory, status, url, self.started_at, self.id, now)
 
     def _in_transaction(self, work: Work) -> Callable[[datetime], int]:
         def run(now: datetime) -> int:

@@ -1,0 +1,64 @@
+"""`tocsin status show|export`: the public status page from the terminal, and as static files
+for a web server or a pages repository (so the page survives the host it reports on)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tocsin.cli.common import (
+    ConfigOption,
+    JsonOption,
+    console,
+    load_config,
+    print_json,
+    store,
+    transaction,
+)
+
+app = typer.Typer(no_args_is_help=True, help="The public status page: show it, export it.")
+
+
+@app.command("show")
+def show(config: ConfigOption = None, json: JsonOption = False) -> None:
+    """Each component's status and the overall status, as the page shows them now."""
+    from tocsin.clock import SystemClock
+    from tocsin.statuspage.schemas import Shapes
+    from tocsin.statuspage.service import snapshot
+
+    loaded = load_config(config)
+    now = SystemClock().now()
+    with store(loaded) as factory, transaction(factory) as session:
+        snap = snapshot(session, loaded.config.status, now)
+    if json:
+        print_json(Shapes(snap, _url(loaded.config.public_url), now).summary())
+        return
+    console.print(f"[bold]{snap.title}[/bold]: {snap.description}", highlight=False)
+    for view in snap.components:
+        group = f"{view.config.group} / " if view.config.group else ""
+        console.print(f"  {group}{view.config.name}: {view.status}", highlight=False)
+
+
+@app.command("export")
+def export(
+    folder: Annotated[Path, typer.Argument(help="where the files go (made if missing)")],
+    config: ConfigOption = None,
+) -> None:
+    """Write the whole page as static files: index.html, its JSON (api/v2/), the Atom feed,
+    uptime's inputs and the badges. The page says when it was exported and, opened more than
+    ten minutes later, shows a banner saying it may be stale."""
+    from tocsin.clock import SystemClock
+    from tocsin.statuspage.export import files, write
+
+    loaded = load_config(config)
+    now = SystemClock().now()
+    with store(loaded) as factory, transaction(factory) as session:
+        contents = files(session, loaded.config.status, _url(loaded.config.public_url), now, now)
+    written = write(folder, contents)
+    console.print(f"wrote {len(written)} files to {folder} (open {folder / 'index.html'})")
+
+
+def _url(public_url: str) -> str:
+    return public_url.rstrip("/") + "/status"

@@ -1,0 +1,143 @@
+"""Uptime per component and day over the last 90 days (pure: intervals in, figures out).
+
+The formula, stated on the page: a day's uptime is (its minutes − minutes of a partial or
+major outage) ÷ (its minutes − minutes of maintenance); outage minutes inside maintenance
+do not count. A month is the same sum over its days in the range. Days are UTC days; today
+counts up to now."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+DAYS = 90
+Span = tuple[datetime, datetime]
+
+
+def union(spans: Iterable[Span]) -> list[Span]:
+    """The spans merged where they overlap or touch, in order."""
+    out: list[Span] = []
+    for start, end in sorted(s for s in spans if s[0] < s[1]):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def clip(spans: Sequence[Span], start: datetime, end: datetime) -> list[Span]:
+    return [(max(a, start), min(b, end)) for a, b in spans if a < end and b > start]
+
+
+def minus(spans: Sequence[Span], holes: Sequence[Span]) -> list[Span]:
+    """`spans` (merged) without `holes` (merged)."""
+    out: list[Span] = []
+    for start, end in spans:
+        cursor = start
+        for a, b in holes:
+            if b <= cursor or a >= end:
+                continue
+            if a > cursor:
+                out.append((cursor, a))
+            cursor = max(cursor, b)
+        if cursor < end:
+            out.append((cursor, end))
+    return out
+
+
+def seconds(spans: Iterable[Span]) -> float:
+    return sum((b - a).total_seconds() for a, b in spans)
+
+
+@dataclass(frozen=True)
+class Day:
+    date: date
+    observed_s: float  # the day's seconds so far
+    outage_s: float  # outside maintenance
+    maintenance_s: float
+
+    @property
+    def ratio(self) -> float | None:
+        """Uptime as a fraction; None when the whole day so far was maintenance."""
+        counted = self.observed_s - self.maintenance_s
+        return None if counted <= 0 else max(0.0, (counted - self.outage_s) / counted)
+
+    @property
+    def percent(self) -> str:
+        return percent(self.ratio)
+
+    @property
+    def grade(self) -> str:
+        """full | minor | major | down | none, for the bar's colour (words say the rest)."""
+        ratio = self.ratio
+        if ratio is None:
+            return "none"
+        if ratio >= 1:
+            return "full"
+        return "minor" if ratio >= 0.99 else ("major" if ratio >= 0.95 else "down")
+
+
+@dataclass(frozen=True)
+class Month:
+    name: str  # "2026-11"
+    ratio: float | None
+
+    @property
+    def percent(self) -> str:
+        return percent(self.ratio)
+
+
+@dataclass(frozen=True)
+class Uptime:
+    days: list[Day]  # oldest first, today last
+    months: list[Month]
+
+    @property
+    def percent(self) -> str:
+        return self.days[-1].percent
+
+
+def percent(ratio: float | None) -> str:
+    if ratio is None:
+        return "no data"
+    return f"{ratio * 100:.2f}%" if ratio < 1 else "100%"
+
+
+def first_day(now: datetime) -> datetime:
+    """The start of the oldest day shown (UTC midnight, DAYS − 1 days before today)."""
+    today = datetime.combine(now.date(), time(), tzinfo=now.tzinfo)
+    return today - timedelta(days=DAYS - 1)
+
+
+def uptime(outages: Iterable[Span], maintenance: Iterable[Span], now: datetime) -> Uptime:
+    """Days and months from a component's outage and maintenance spans."""
+    down, held = union(outages), union(maintenance)
+    days = []
+    start = first_day(now)
+    for n in range(DAYS):
+        begin = start + timedelta(days=n)
+        end = min(begin + timedelta(days=1), now)
+        in_maintenance = clip(held, begin, end)
+        outage = minus(clip(down, begin, end), in_maintenance)
+        days.append(
+            Day(
+                begin.date(),
+                (end - begin).total_seconds(),
+                seconds(outage),
+                seconds(in_maintenance),
+            )
+        )
+    return Uptime(days, months(days))
+
+
+def months(days: Sequence[Day]) -> list[Month]:
+    totals: dict[str, list[float]] = {}
+    for day in days:
+        sums = totals.setdefault(day.date.strftime("%Y-%m"), [0.0, 0.0])
+        sums[0] += day.observed_s - day.maintenance_s
+        sums[1] += day.outage_s
+    return [
+        Month(name, None if counted <= 0 else max(0.0, (counted - out) / counted))
+        for name, (counted, out) in totals.items()
+    ]
