@@ -114,7 +114,7 @@ def all_repeated(
     found: dict[str, OpenAlert],
     ends: tuple[PendingEnds, datetime] | None = None,
 ) -> list[Applied] | None:
-    """ "unchanged" for each event when the batch changes nothing in the store, else None.
+    """An "unchanged" answer per event when the batch changes nothing stored, else None.
     With `ends` (the API's pending ends and now), a fire that only moves an end later, far
     enough ahead (`deferrable_end`), counts as changing nothing: its end is noted there."""
     later: Pending = {}
