@@ -59,6 +59,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -74,7 +75,8 @@ from tocsin.escalation import service as escalations
 from tocsin.escalation.models import Escalation, EscalationStep
 from tocsin.fingerprint import fingerprint
 from tocsin.outbox.models import Notification
-from tocsin.worker.loop import Worker
+from tocsin.pipeline import Pipeline
+from tocsin.worker.loop import Step, Worker
 
 BASE = datetime(2026, 11, 17, 14, 0, tzinfo=UTC)
 STEPS = (0, 5, 15, 30)  # seconds: §6.2.3's minutes, 60 times faster
@@ -104,8 +106,16 @@ class TimedWorker(Worker):
     commits: dict[datetime, datetime]
     busy: float  # seconds spent in passes that fired something
 
-    def fire_due_escalations(self) -> int:
-        now = self.clock.now()
+    def _steps(self, config: TocsinConfig, pipeline: Pipeline) -> list[Step]:
+        """The worker's own steps, its escalation step timed (the tick runs `self.steps`)."""
+        return [
+            replace(step, run=self.fire_due_escalations)
+            if step.claims.startswith("escalation_step")
+            else step
+            for step in super()._steps(config, pipeline)
+        ]
+
+    def fire_due_escalations(self, now: datetime) -> int:
         with session_scope(self.factory) as session:
             fired = self.pipeline.escalator.fire_due(session, now)
         if fired:
