@@ -152,6 +152,11 @@ class Worker:
                 "incident (cadence_due_at)",
                 one(lambda s, now: actions.incidents.remind_due(s, pipeline, now)),
             ),
+            Step(
+                "incident follow-ups",
+                "incident (postmortem_due_at), incident_action (remind_at)",
+                one(lambda s, now: actions.incidents.follow_up_due(s, pipeline, now)),
+            ),
             # Sends outside any transaction: claims, then records, by itself.
             Step(
                 "notifications",
