@@ -350,3 +350,24 @@ def actions_(
             a["text"],
         )
     console.print(table)
+
+
+@app.command("comms")
+def comms(
+    incident_id: str,
+    template: Annotated[
+        str, typer.Option("--template", help="data-recovery-complete, status-update, or yours.")
+    ] = "status-update",
+    config: ConfigOption = None,
+) -> None:
+    """Render a customer communication template with the incident's data (prints it)."""
+    from tocsin.incidents import templates
+    from tocsin.incidents.schemas import incident_detail
+
+    text = _run(
+        config,
+        lambda s, p: templates.render(
+            p.config.incidents, template, incident_detail(s, incident_id)
+        ),
+    )
+    console.print(text, markup=False)
