@@ -182,3 +182,17 @@ def test_a_merged_incident_has_both_timelines_in_its_detail(
         ).id
         links.merge(s, two, one, "ana", clock.now())
         assert incident_detail(s, two)["merged_into"] == one
+
+
+def test_a_reopened_incident_is_not_reminded_of_its_post_mortem(
+    factory: sessionmaker[Session], pipeline: Pipeline, clock: VirtualClock
+) -> None:
+    with session_scope(factory) as s:
+        new = NewIncident(title="No orders", severity="SEV-2", commander="bo")
+        found = actions.incidents.declare(s, pipeline, new, "ana", clock.now()).id
+        actions.incidents.move(s, pipeline, found, "resolved", "ana", clock.now())
+    with session_scope(factory) as s:
+        actions.incidents.move(s, pipeline, found, "investigating", "ana", clock.now())
+    clock.advance(timedelta(hours=49))
+    with session_scope(factory) as s:
+        assert actions.incidents.follow_up_due(s, pipeline, clock.now()) == 0

@@ -181,7 +181,8 @@ def move(
     announce: bool = True,
 ) -> Incident:
     """Change the status (validated), stamping its time; Conflict if it is not allowed or the
-    incident changed meanwhile. `closed` needs the post-mortem done (not built yet: allowed)."""
+    incident changed meanwhile. The post-mortem rules (`closed` needs it done) are
+    `actions.incidents.move`'s."""
     incident = get(session, incident_id)
     current = incident.status
     lifecycle.check_move(incident_id, current, status)
@@ -195,7 +196,8 @@ def move(
     if status in stamp:
         values[stamp[status]] = now
     if status in lifecycle.OPEN and current == "resolved":
-        values["resolved_at"] = None  # reopened
+        values["resolved_at"] = None  # reopened: no post-mortem reminder until it resolves
+        values["postmortem_due_at"] = None
     if status not in lifecycle.OPEN:
         values.update(cadence.off())
     elif current == "resolved":
