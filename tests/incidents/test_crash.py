@@ -153,7 +153,6 @@ def test_kill_9_while_reminders_are_due_sends_each_reminder_and_page_once(
 
     overdue = [key for key in events if key[2] == "post-mortem overdue"]
     assert len(overdue) == RESOLVED
-    assert sum(1 for (_, title) in reminders if title == "Post-mortem overdue") == RESOLVED
     assert len(events) == 2 * INCIDENTS + RESOLVED
     assert set(events.values()) == {1}, "a reminder or a missed update was recorded twice"
     # Each incident: one reminder, then one notice of the missed update — to its commander,

@@ -303,11 +303,13 @@ def action(
     """Add an action item (its owner is reminded once it is overdue)."""
     from tocsin.incidents import followups
 
-    due_at = instant(due, "--due")
+    # The time is read once the store is open: a missing store is the first thing said.
     found = _run(
         config,
         lambda s, p: (
-            followups.add_action(s, p, incident_id, text, owner, due_at, by, clock.now()).id
+            followups.add_action(
+                s, p, incident_id, text, owner, instant(due, "--due"), by, clock.now()
+            ).id
         ),
     )
     console.print(f"action item {found} added to {incident_id}", markup=False)
