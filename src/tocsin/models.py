@@ -7,6 +7,7 @@ from tocsin.escalation.models import Escalation, EscalationStep
 from tocsin.heartbeats.models import Heartbeat, HeartbeatPing
 from tocsin.incidents.models import (
     Incident,
+    IncidentAction,
     IncidentAlert,
     IncidentDay,
     IncidentEvent,
@@ -44,6 +45,7 @@ __all__ = [
     "Heartbeat",
     "HeartbeatPing",
     "Incident",
+    "IncidentAction",
     "IncidentAlert",
     "IncidentDay",
     "IncidentEvent",

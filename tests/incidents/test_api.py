@@ -13,6 +13,8 @@ from tests.support.incidents import fire, incident_config, notices
 from tests.support.web import make_token
 
 from tocsin.clock import VirtualClock
+from tocsin.db import session_scope
+from tocsin.incidents import postmortem
 from tocsin.web.app import create_app
 from tocsin.web.deps import Settings
 
@@ -75,13 +77,17 @@ def test_declare_command_update_and_close_over_the_api(
     assert "Backfilling 8 missed orders" in sent["message"]
     assert "Customer impact: Orders cannot be placed" in sent["message"]
     assert client.post(f"{base}/resolve", headers=write).json()["status"] == "resolved"
+    assert client.post(f"{base}/close", headers=write).status_code == 409  # post-mortem first
+    with session_scope(factory) as s:
+        postmortem.mark_done(s, incident, "ana", clock.now())
     assert client.post(f"{base}/close", headers=write).json()["status"] == "closed"
     read = bearer(factory, clock, "read")
     detail = client.get(base, headers=read).json()
     assert detail["next_update_due_at"] is None
     assert [e["kind"] for e in detail["timeline"]] == [
         "declared", "alert_linked", "role_changed", "note",
-        "status_changed", "update_posted", "status_changed", "status_changed",
+        "status_changed", "update_posted", "status_changed", "postmortem_written",
+        "postmortem_written", "status_changed",
     ]  # fmt: skip
     listed = client.get("/api/v1/incidents?status=closed", headers=read).json()
     assert [i["id"] for i in listed] == [incident]

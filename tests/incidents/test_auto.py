@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.support.incidents import fire, incident_config
 
+from tocsin import actions
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
+from tocsin.incidents import links
 from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import incident_detail
+from tocsin.outbox.models import Notification
 from tocsin.pipeline import Pipeline
 
 
@@ -46,3 +50,29 @@ def test_once_it_is_resolved_a_new_alert_declares_a_new_one(
     fire(factory, pipeline, clock, "webhooks failing")
     with session_scope(factory) as s:
         assert [i.id for i in incidents.list_(s, status="open")] == ["INC-2026-11-17-002"]
+
+
+def test_an_alert_notification_names_its_incident(
+    factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    pipeline = Pipeline(incident_config())
+    declared = fire(factory, pipeline, clock, "no orders in 10 minutes")
+    other = fire(factory, pipeline, clock, "disk full", severity="WARNING", service="db")
+    with session_scope(factory) as s:
+        links.link(s, "INC-2026-11-17-001", other, "ana", clock.now())
+    with session_scope(factory) as s:
+        actions.alerts.acknowledge(s, pipeline, other, "ana", clock.now())
+    with session_scope(factory) as s:
+        sent = [
+            (n.alert_id, n.payload["event"], n.payload.get("incidents"), n.payload["message"])
+            for n in s.scalars(
+                select(Notification)
+                .where(Notification.alert_id.is_not(None))
+                .order_by(Notification.created_at, Notification.id)
+            )
+        ]
+    assert sent == [
+        (declared, "fired", ["INC-2026-11-17-001"], "Incident: INC-2026-11-17-001"),
+        (other, "fired", None, ""),  # linked afterwards: its first notice could not say so
+        (other, "acknowledged", ["INC-2026-11-17-001"], "Incident: INC-2026-11-17-001"),
+    ]

@@ -85,6 +85,9 @@ def test_an_incident_from_open_to_close(
         path,
     )
     cli("resolve", found, "-c", path)
+    assert "before its post-mortem is done" in cli("close", found, "-c", path, code=1)
+    assert "## How'd We Do" in cli("postmortem", found, "-c", path)
+    cli("postmortem", found, "--done", "-c", path)
     cli("close", found, "-c", path)
     detail = json.loads(cli("show", found, "--json", "-c", path))
     assert detail["commander"] == "ana"
@@ -98,6 +101,8 @@ def test_an_incident_from_open_to_close(
         "status_changed",
         "update_posted",
         "status_changed",
+        "postmortem_written",
+        "postmortem_written",
         "status_changed",
     ]
     assert json.loads(cli("list", "--status", "open", "--json", "-c", path)) == []

@@ -1,7 +1,7 @@
-"""The update cadence survives `kill -9`: a real `tocsin run` process on the real clock,
-incidents whose reminders and missed-update pages come due while the worker is killed at
-random moments and restarted. Afterwards each reminder and each page was written once and
-every notification was received."""
+"""The update cadence and the post-mortem deadlines survive `kill -9`: a real `tocsin run`
+process on the real clock, incidents whose reminders, missed-update pages and post-mortem
+deadlines come due while the worker is killed at random moments and restarted. Afterwards
+each reminder and each page was written once and every notification was received."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.support.loopback import Loopback
 from tests.support.processes import count, wait_for
 
+from tocsin import actions
 from tocsin.alerts.models import Alert
 from tocsin.clock import SystemClock
 from tocsin.config import parse
@@ -34,6 +36,7 @@ from tocsin.pipeline import Pipeline
 pytestmark = pytest.mark.slow
 
 INCIDENTS = 60
+RESOLVED = 20  # resolved incidents whose post-mortem deadline falls during the kills
 KILLS = 4
 SEVERITIES = ("SEV-1", "SEV-2", "SEV-3")
 
@@ -77,11 +80,18 @@ def declare(factory: sessionmaker[Session], text: str) -> None:
                 commander=("ana", "bo", None)[i % 3],
             )
             incidents.declare(s, pipeline, new, "test", clock.now())
+        for i in range(RESOLVED):
+            new = NewIncident(title=f"resolved {i}", severity="SEV-3", commander="ana")
+            found = actions.incidents.declare(s, pipeline, new, "test", clock.now())
+            actions.incidents.move(s, pipeline, found.id, "resolved", "test", clock.now())
+            # The 48 h deadline, brought forward into the next few seconds.
+            found.postmortem_due_at = clock.now() + timedelta(seconds=1 + i * 0.1)
 
 
 def settled(factory: sessionmaker[Session]) -> bool:
     return (
         count(factory, Incident, Incident.cadence_state == "paged") == INCIDENTS
+        and count(factory, Incident, Incident.postmortem_due_at.is_not(None)) == 0
         and count(factory, Notification, Notification.state.in_(("pending", "sending"))) == 0
     )
 
@@ -98,21 +108,21 @@ def test_kill_9_while_reminders_are_due_sends_each_reminder_and_page_once(
     rng = random.Random(15)
     proc = start(config)
     for kill in range(KILLS):
-        wait_for(lambda k=kill: count(factory, WorkerHeartbeat) > k, timeout=60)
+        wait_for(lambda k=kill: count(factory, WorkerHeartbeat) > k, timeout=240)
         if kill == 0:
             declare(factory, config.read_text())
         time.sleep(rng.uniform(0.3, 1.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc = start(config)
-    wait_for(lambda: count(factory, WorkerHeartbeat) > KILLS, timeout=60)
-    wait_for(lambda: settled(factory), timeout=90)
+    wait_for(lambda: count(factory, WorkerHeartbeat) > KILLS, timeout=240)
+    wait_for(lambda: settled(factory), timeout=300)
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=20) == 0
+    assert proc.wait(timeout=120) == 0
 
     with session_scope(factory) as s:
         events = Counter(
-            (e.incident_id, e.kind)
+            (e.incident_id, e.kind, e.note if e.note == "post-mortem overdue" else "")
             for e in s.scalars(
                 select(IncidentEvent).where(
                     IncidentEvent.kind.in_(("reminder_sent", "update_missed"))
@@ -123,8 +133,14 @@ def test_kill_9_while_reminders_are_due_sends_each_reminder_and_page_once(
             (n.payload["incident_id"], n.payload["title"].split("] ", 1)[1])
             for n in s.scalars(select(Notification).where(Notification.alert_id.is_(None)))
             if n.payload.get("event") == "incident_reminder"
+            and not n.payload["title"].endswith("Post-mortem overdue")
         )
         pages = Counter(a.labels["incident"] for a in s.scalars(select(Alert)))
+        postmortem_notices = Counter(
+            n.payload["incident_id"]
+            for n in s.scalars(select(Notification).where(Notification.alert_id.is_(None)))
+            if n.payload.get("title", "").endswith("Post-mortem overdue")
+        )
         ids = set(s.scalars(select(Notification.id)))
         states = Counter(s.scalars(select(Notification.state)))
     whole = [r for r in hook.requests if len(r.body) == int(r.headers["content-length"])]
@@ -135,7 +151,9 @@ def test_kill_9_while_reminders_are_due_sends_each_reminder_and_page_once(
     )  # fmt: skip
     print(f"\n{store_url.split(':')[0]}: {len(hook.requests)} requests, {len(keys)} keys")
 
-    assert len(events) == 2 * INCIDENTS
+    overdue = [key for key in events if key[2] == "post-mortem overdue"]
+    assert len(overdue) == RESOLVED
+    assert len(events) == 2 * INCIDENTS + RESOLVED
     assert set(events.values()) == {1}, "a reminder or a missed update was recorded twice"
     # Each incident: one reminder, then one notice of the missed update — to its commander,
     # or to nobody when it has none and no on-call is configured for its service.
@@ -144,7 +162,9 @@ def test_kill_9_while_reminders_are_due_sends_each_reminder_and_page_once(
     assert sum(1 for (_, title) in reminders if title == "Status update missed") == with_commander
     assert set(reminders.values()) == {1}, "a reminder was written twice"
     assert len(pages) == INCIDENTS
+    # to the incident's channel and to its commander, once each
+    assert set(postmortem_notices.values()) == {2}
     assert set(pages.values()) == {1}, "an incident was paged twice"
     assert states == {"sent": len(ids)}
     assert keys == ids, "the receiver got exactly the notifications in the store"
-    assert len(received) == with_commander
+    assert len(received) == with_commander + RESOLVED

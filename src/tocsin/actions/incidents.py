@@ -15,7 +15,7 @@ from tocsin.actions import alerts as alert_actions
 from tocsin.alerts.service import NewAlert
 from tocsin.errors import Conflict
 from tocsin.fingerprint import fingerprint
-from tocsin.incidents import cadence, comms, lifecycle, links
+from tocsin.incidents import cadence, comms, followups, lifecycle, links, postmortem
 from tocsin.incidents import service as incidents
 from tocsin.incidents.auto import ORIGIN
 from tocsin.incidents.models import Incident, IncidentUpdate
@@ -26,6 +26,8 @@ __all__ = [
     "NewIncident",
     "NewUpdate",
     "declare",
+    "follow_up_due",
+    "move",
     "post_update",
     "remind_due",
 ]
@@ -47,13 +49,47 @@ def declare(
     return incident
 
 
+def move(
+    session: Session,
+    pipeline: Pipeline,
+    incident_id: str,
+    status: str,
+    by: str,
+    now: datetime,
+    *,
+    note: str | None = None,
+) -> Incident:
+    """Change the status (`incidents.move`). `closed` needs the post-mortem done (Conflict
+    otherwise); `resolved` writes the post-mortem draft."""
+    _may_close(session, incident_id, status)
+    incident = incidents.move(session, pipeline, incident_id, status, by, now, note=note)
+    if status == "resolved":
+        postmortem.draft(session, incident_id, now)
+    return incident
+
+
+def _may_close(session: Session, incident_id: str, status: str | None) -> None:
+    if status != "closed":
+        return
+    incident = incidents.get(session, incident_id)
+    if incident.status == "resolved" and incident.postmortem_done_at is None:
+        raise Conflict(
+            f"incident {incident_id} cannot be closed before its post-mortem is done "
+            f"(`tocsin incident postmortem {incident_id} --done`)"
+        )
+
+
 def post_update(
     session: Session, pipeline: Pipeline, incident_id: str, new: NewUpdate, by: str, now: datetime
 ) -> IncidentUpdate:
     """Post a status update (`incidents.post_update`); a missed-update page still open is
     resolved by it."""
+    _may_close(session, incident_id, new.status)
+    before = incidents.get(session, incident_id).status
     row = incidents.post_update(session, pipeline, incident_id, new, by, now)
     incident = incidents.get(session, incident_id)
+    if incident.status == "resolved" and before != "resolved":
+        postmortem.draft(session, incident_id, now)
     if incident.page_alert_id is not None:
         page, incident.page_alert_id = incident.page_alert_id, None
         with contextlib.suppress(Conflict):  # resolved already (by hand)
@@ -61,6 +97,11 @@ def post_update(
                 session, pipeline, page, by, now, f"update posted on {incident_id}"
             )
     return row
+
+
+def follow_up_due(session: Session, pipeline: Pipeline, now: datetime, limit: int = 100) -> int:
+    """The worker's step: post-mortems overdue, action items overdue."""
+    return followups.remind_due(session, pipeline, now, limit)
 
 
 def remind_due(session: Session, pipeline: Pipeline, now: datetime, limit: int = 100) -> int:

@@ -14,6 +14,7 @@ from tocsin.cli.common import (
     JsonOption,
     clock,
     console,
+    fail,
     optional_config,
     print_json,
     store,
@@ -226,9 +227,9 @@ def note(
 
 
 def _move(incident_id: str, status: str, by: str, config: Any) -> None:
-    from tocsin.incidents import service
+    from tocsin import actions
 
-    _run(config, lambda s, p: service.move(s, p, incident_id, status, by, clock.now()))
+    _run(config, lambda s, p: actions.incidents.move(s, p, incident_id, status, by, clock.now()))
     console.print(f"{incident_id} is {status}", markup=False)
 
 
@@ -267,3 +268,108 @@ def merge(
 
     _run(config, lambda s, _p: links.merge(s, incident_id, into, by, clock.now()))
     console.print(f"{incident_id} merged into {into}", markup=False)
+
+
+@app.command("postmortem")
+def postmortem(
+    incident_id: str,
+    done: Annotated[bool, typer.Option("--done", help="Mark it reviewed and done.")] = False,
+    by: ByOption = "operator",
+    config: ConfigOption = None,
+) -> None:
+    """Print the post-mortem draft (written when the incident resolved), or mark it done."""
+    from tocsin.incidents import postmortem as postmortems
+    from tocsin.incidents import service
+
+    if done:
+        _run(config, lambda s, _p: postmortems.mark_done(s, incident_id, by, clock.now()))
+        console.print(f"the post-mortem of {incident_id} is done", markup=False)
+        return
+    text = _run(config, lambda s, _p: service.get(s, incident_id).postmortem)
+    if text is None:
+        fail(f"{incident_id} has no post-mortem yet: it is drafted when the incident resolves")
+    console.print(text, markup=False)
+
+
+@app.command("action")
+def action(
+    incident_id: str,
+    text: str,
+    owner: Annotated[str, typer.Option("--owner", help="A configured user.")],
+    due: Annotated[str, typer.Option("--due", help="When, like 2026-11-30T17:00Z.")],
+    by: ByOption = "operator",
+    config: ConfigOption = None,
+) -> None:
+    """Add an action item (its owner is reminded once it is overdue)."""
+    from tocsin.incidents import followups
+
+    # The time is read once the store is open: a missing store is the first thing said.
+    found = _run(
+        config,
+        lambda s, p: (
+            followups.add_action(
+                s, p, incident_id, text, owner, instant(due, "--due"), by, clock.now()
+            ).id
+        ),
+    )
+    console.print(f"action item {found} added to {incident_id}", markup=False)
+
+
+@app.command("action-done")
+def action_done(action_id: int, by: ByOption = "operator", config: ConfigOption = None) -> None:
+    """Mark an action item done."""
+    from tocsin.incidents import followups
+
+    _run(config, lambda s, _p: followups.complete_action(s, action_id, by, clock.now()))
+    console.print(f"action item {action_id} is done", markup=False)
+
+
+@app.command("actions")
+def actions_(
+    open_only: Annotated[bool, typer.Option("--open", help="Only those not done.")] = False,
+    config: ConfigOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Action items across incidents, soonest due first."""
+    from tocsin.incidents import followups
+    from tocsin.incidents.schemas import action_out
+
+    rows = _run(
+        config,
+        lambda s, _p: [action_out(a) for a in followups.list_actions(s, open_only=open_only)],
+    )
+    if json:
+        print_json(rows)
+        return
+    table = Table("id", "incident", "owner", "due (UTC)", "done", "action")
+    for a in rows:
+        table.add_row(
+            str(a["id"]),
+            a["incident_id"],
+            a["owner"],
+            when(a["due_at"]),
+            when(a["done_at"]),
+            a["text"],
+        )
+    console.print(table)
+
+
+@app.command("comms")
+def comms(
+    incident_id: str,
+    template: Annotated[
+        str, typer.Option("--template", help="data-recovery-complete, status-update, or yours.")
+    ] = "status-update",
+    config: ConfigOption = None,
+) -> None:
+    """Render a customer communication template with the incident's data (prints it)."""
+    from tocsin.incidents import templates
+    from tocsin.incidents.schemas import incident_detail
+
+    text = _run(
+        config,
+        lambda s, p: templates.render(
+            p.config.incidents, template, incident_detail(s, incident_id)
+        ),
+    )
+    console.print(text, markup=False)

@@ -49,6 +49,17 @@ class IncidentsConfig(Strict):
         "to user:NAME or schedule:NAME ('*' for any other service)",
     )
 
+    templates: dict[str, str] = Field(
+        default_factory=dict,
+        description="customer communication templates by name (sandboxed Jinja2 over the "
+        "incident), beside the shipped data-recovery-complete and status-update",
+    )
+    contact: str = Field(
+        default="our support team",
+        max_length=200,
+        description="who customers may ask, as the communication templates name it",
+    )
+
     def cadence(self, severity: str) -> timedelta:
         """How long an incident of `severity` may go without an update."""
         found: timedelta = self.update_every_by_severity.get(severity, self.update_every)  # type: ignore[call-overload]

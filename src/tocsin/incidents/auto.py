@@ -1,6 +1,7 @@
 """What an alert's change does to incidents (`actions.alerts._after` calls `alerts_changed`):
 linked alerts' changes go on the timelines; a fired alert whose route says `incident: auto`
-declares an incident, or joins the open incident of its group key."""
+declares an incident, or joins the open incident of its group key; the notifications the
+change wrote name the incidents its alert is linked to."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tocsin.incidents import lifecycle, links, timeline
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.service import NewIncident
+from tocsin.outbox.models import Notification
 from tocsin.pipeline import Pipeline
 from tocsin.routing import match_labels
 
@@ -28,7 +30,9 @@ def alerts_changed(
     """`actions.alerts._after`'s hook: linked alerts' changes go on their incidents'
     timelines; a fired alert whose route says `incident: auto` declares an incident, or
     joins the open one of its group key."""
-    timeline.alerts_changed(session, changes, now)
+    linked = timeline.incidents_of(session, [a.id for a, _ in changes])
+    timeline.alerts_changed(session, changes, linked)
+    auto = False
     for alert, event in changes:
         if event.kind != "fired" or alert.origin == ORIGIN:
             continue
@@ -36,6 +40,34 @@ def alerts_changed(
         if not any(route.incident for route in pipeline.router.route(labels)):
             continue
         _auto(session, pipeline, alert.id, alert.title, alert.severity, labels, now)
+        auto = True
+    if auto:
+        linked = timeline.incidents_of(session, [a.id for a, _ in changes])
+    name_incidents(session, changes, linked)
+
+
+def name_incidents(
+    session: Session, changes: Sequence[Change], linked: dict[int, list[str]]
+) -> int:
+    """Make the notifications these changes just wrote name the incidents their alerts are
+    linked to: `incidents` in the payload, and a line at the end of the message every
+    channel shows. Returns how many rows it changed (none when no alert is linked)."""
+    events = [e.id for a, e in changes if a.id in linked and e.id is not None]
+    if not events:
+        return 0
+    rows = session.scalars(select(Notification).where(Notification.event_id.in_(events))).all()
+    for row in rows:
+        names = linked.get(row.alert_id or 0, [])
+        if not names or "incidents" in row.payload:
+            continue
+        message = str(row.payload.get("message") or "")
+        line = f"Incident: {', '.join(names)}"
+        row.payload = {
+            **row.payload,
+            "incidents": names,
+            "message": f"{message}\n{line}" if message else line,
+        }
+    return len(rows)
 
 
 def _auto(

@@ -32,6 +32,7 @@ class Incident(Base):
         Index("ix_incident_status_declared", "status", "declared_at"),
         Index("ix_incident_cadence_due_at", "cadence_due_at"),
         Index("ix_incident_group_key", "group_key"),
+        Index("ix_incident_postmortem_due_at", "postmortem_due_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -62,6 +63,11 @@ class Incident(Base):
     cadence_state: Mapped[str | None] = mapped_column(String(10))  # waiting | reminded | paged
     cadence_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     page_alert_id: Mapped[int | None] = mapped_column(BigId)  # the missed-update page
+    # The post-mortem: drafted on resolution, a reminder due 48 h later unless marked done.
+    postmortem: Mapped[str | None] = mapped_column(Text)
+    postmortem_written_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    postmortem_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    postmortem_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class IncidentEvent(Base):
@@ -114,3 +120,28 @@ class IncidentUpdate(Base):
     eta: Mapped[str | None] = mapped_column(String(100))
     by: Mapped[str | None] = mapped_column(String(100))
     public: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class IncidentAction(Base):
+    """A follow-up from a post-mortem: what, who owns it, by when. `remind_at` is its due
+    column: the owner is reminded once when it is overdue and still open."""
+
+    __tablename__ = "incident_action"
+    __table_args__ = (
+        Index("ix_incident_action_incident_id", "incident_id"),
+        Index("ix_incident_action_remind_at", "remind_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("incident.id", ondelete="CASCADE")
+    )
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by: Mapped[str | None] = mapped_column(String(100))
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert
 from tocsin.incidents import links, service
-from tocsin.incidents.models import Incident, IncidentEvent, IncidentUpdate
+from tocsin.incidents.models import Incident, IncidentAction, IncidentEvent, IncidentUpdate
 
 
 def commander_label(incident: Incident) -> str:
@@ -46,6 +46,8 @@ def incident_summary(incident: Incident) -> dict[str, Any]:
         "last_update_at": incident.last_update_at,
         "next_update_due_at": incident.next_update_due_at,
         "merged_into": incident.merged_into,
+        "postmortem_written_at": incident.postmortem_written_at,
+        "postmortem_done_at": incident.postmortem_done_at,
     }
 
 
@@ -98,4 +100,18 @@ def incident_detail(session: Session, incident_id: str) -> dict[str, Any]:
             {"at": e.at, "kind": e.kind, "actor": e.actor, "note": e.note, "data": e.data}
             for e in events
         ],
+    }
+
+
+def action_out(action: IncidentAction) -> dict[str, Any]:
+    """An action item, as `tocsin incident actions` and the API list them."""
+    return {
+        "id": action.id,
+        "incident_id": action.incident_id,
+        "text": action.text,
+        "owner": action.owner,
+        "due_at": action.due_at,
+        "done_at": action.done_at,
+        "done_by": action.done_by,
+        "reminded_at": action.reminded_at,
     }

@@ -79,7 +79,7 @@ def declare(
     """Open an incident: its id, its `declared` event, the notice to its channels, the
     commander's instructions, and the clock of its first status update."""
     severity = lifecycle.check_severity(new.severity)
-    title = _text("title", new.title, 300)
+    title = text_field("title", new.title, 300)
     if new.commander is not None:
         check_user(pipeline, new.commander, "commander")
     declared_at = new.declared_at or now
@@ -96,7 +96,7 @@ def declare(
         severity=severity,
         status="investigating",
         public=new.public,
-        customer_impact=_text("customer_impact", new.customer_impact, MAX_TEXT, empty=True),
+        customer_impact=text_field("customer_impact", new.customer_impact, MAX_TEXT, empty=True),
         services=list(dict.fromkeys(new.services)),
         group_key=new.group_key,
         declared_at=declared_at,
@@ -181,7 +181,8 @@ def move(
     announce: bool = True,
 ) -> Incident:
     """Change the status (validated), stamping its time; Conflict if it is not allowed or the
-    incident changed meanwhile. `closed` needs the post-mortem done (not built yet: allowed)."""
+    incident changed meanwhile. The post-mortem rules (`closed` needs it done) are
+    `actions.incidents.move`'s."""
     incident = get(session, incident_id)
     current = incident.status
     lifecycle.check_move(incident_id, current, status)
@@ -195,7 +196,8 @@ def move(
     if status in stamp:
         values[stamp[status]] = now
     if status in lifecycle.OPEN and current == "resolved":
-        values["resolved_at"] = None  # reopened
+        values["resolved_at"] = None  # reopened: no post-mortem reminder until it resolves
+        values["postmortem_due_at"] = None
     if status not in lifecycle.OPEN:
         values.update(cadence.off())
     elif current == "resolved":
@@ -271,7 +273,9 @@ def assign(
 
 def note(session: Session, incident_id: str, text: str, by: str, now: datetime) -> None:
     incident = get(session, incident_id)
-    timeline.append(session, incident.id, "note", now, actor=by, note=_text("text", text, MAX_TEXT))
+    timeline.append(
+        session, incident.id, "note", now, actor=by, note=text_field("text", text, MAX_TEXT)
+    )
 
 
 def post_update(
@@ -280,18 +284,18 @@ def post_update(
     """Post a status update: moves the status if it names another one, sends it to the
     incident's channels in one action, and resets the update clock. Conflict on a closed
     incident."""
-    message = _text("message", new.message, MAX_TEXT)
+    message = text_field("message", new.message, MAX_TEXT)
     incident = get(session, incident_id)
     if incident.status == "closed":
         raise Conflict(f"incident {incident_id} is closed: it takes no more updates")
     if new.status is not None and new.status != incident.status:
         incident = move(session, pipeline, incident_id, new.status, by, now, announce=False)
     if new.customer_impact is not None:
-        incident.customer_impact = _text(
+        incident.customer_impact = text_field(
             "customer_impact", new.customer_impact, MAX_TEXT, empty=True
         )
     if new.eta is not None:
-        incident.eta = _text("eta", new.eta, 100, empty=True) or None
+        incident.eta = text_field("eta", new.eta, 100, empty=True) or None
     if new.public is not None:
         incident.public = new.public
     incident.last_update_at = now
@@ -354,7 +358,7 @@ def _instruct(
     comms.to_person(session, pipeline, f"user:{user}", payload, now, f"role:{role}:{user}:{n}")
 
 
-def _text(name: str, value: str, limit: int, *, empty: bool = False) -> str:
+def text_field(name: str, value: str, limit: int, *, empty: bool = False) -> str:
     text = value.strip()
     if "\x00" in text:
         raise Invalid(f"{name}: contains a NUL character")

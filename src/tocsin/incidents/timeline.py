@@ -75,11 +75,13 @@ def incidents_of(session: Session, alert_ids: Sequence[int]) -> dict[int, list[s
     return found
 
 
-def alerts_changed(session: Session, changes: Sequence[Change], now: datetime) -> int:
+def alerts_changed(
+    session: Session, changes: Sequence[Change], linked: dict[int, list[str]]
+) -> int:
     """Put each linked alert's fire, acknowledgement, resolution or severity change on the
-    timelines of its incidents; returns how many events were written."""
+    timelines of its incidents (`linked`: from `incidents_of`); returns how many events
+    were written."""
     wanted = [(a, e) for a, e in changes if e.kind in _ALERT_KINDS]
-    linked = incidents_of(session, [a.id for a, _ in wanted])
     written = 0
     for alert, event in wanted:
         for incident_id in linked.get(alert.id, []):

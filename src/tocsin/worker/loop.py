@@ -156,6 +156,11 @@ class Worker:
             ),
             # Writes its files outside any transaction: claims, then records, by itself.
             Step("status publish", "status_publish (due_at)", self._publish_status),
+            Step(
+                "incident follow-ups",
+                "incident (postmortem_due_at), incident_action (remind_at)",
+                one(lambda s, now: actions.incidents.follow_up_due(s, pipeline, now)),
+            ),
             # Sends outside any transaction: claims, then records, by itself.
             Step(
                 "notifications",

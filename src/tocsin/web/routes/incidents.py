@@ -144,6 +144,8 @@ class IncidentOut(Out):
     last_update_at: datetime | None
     next_update_due_at: datetime | None
     merged_into: str | None
+    postmortem_written_at: datetime | None = Field(description="when the draft was written")
+    postmortem_done_at: datetime | None = Field(description="`closed` needs it")
 
 
 class LinkedAlertOut(Out):
@@ -324,7 +326,7 @@ async def _move(
     def work(s: Any) -> dict[str, Any]:
         now = settings.clock.now()
         return incident_summary(
-            incidents.move(s, settings.pipeline, incident_id, status, by, now, note=note)
+            actions.incidents.move(s, settings.pipeline, incident_id, status, by, now, note=note)
         )
 
     result: dict[str, Any] = await in_transaction(settings, work)
