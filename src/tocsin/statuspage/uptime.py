@@ -7,6 +7,7 @@ counts up to now."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -101,7 +102,8 @@ class Uptime:
 def percent(ratio: float | None) -> str:
     if ratio is None:
         return "no data"
-    return f"{ratio * 100:.2f}%" if ratio < 1 else "100%"
+    # Rounded down, so a day with any outage never reads 100.00%.
+    return f"{math.floor(ratio * 10_000) / 100:.2f}%" if ratio < 1 else "100%"
 
 
 def first_day(now: datetime) -> datetime:
