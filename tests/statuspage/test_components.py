@@ -9,7 +9,7 @@ from tests.support.status import status_config
 
 from tocsin.config.status import DEFAULT_IMPACT, ComponentConfig, slug
 from tocsin.errors import ConfigError
-from tocsin.statuspage.components import OpenAlert, indicator, status_of
+from tocsin.statuspage.components import Driven, OpenAlert, drives, indicator, status_of
 
 START = datetime(2026, 11, 17, 14, 0, tzinfo=UTC)
 API = ComponentConfig(name="Public API", services=["api"], checks=["api-latency"])
@@ -46,6 +46,20 @@ def test_the_worst_alert_wins_and_others_components_alerts_do_not_count() -> Non
         alert("CRITICAL", service="web"),
     ]
     assert status_of(API, alerts, DEFAULT_IMPACT) == "partial_outage"
+
+
+def test_the_look_up_agrees_with_drives() -> None:
+    web = ComponentConfig(name="Web", services=["web"], heartbeats=["backup"])
+    driven = Driven([API, web])
+    alerts = [
+        alert("HIGH", service="api"),
+        alert("HIGH", check="api-latency", service="web"),
+        alert("HIGH", heartbeat="backup"),
+        alert("HIGH", service="other"),
+    ]
+    for a in alerts:
+        assert driven(a) == {c.id for c in (API, web) if drives(c, a)}
+    assert driven(alerts[1]) == {"public-api", "web"}
 
 
 def test_which_severities_count_is_configurable() -> None:

@@ -67,3 +67,17 @@ def test_an_old_copy_shows_the_stale_banner_in_a_browser(
     assert page.locator("#stale").is_visible()
     assert "has not been refreshed since" in page.locator("#stale").inner_text()
     page.screenshot(path=shot("status-export-stale"), full_page=True)
+
+
+def test_status_show_lists_each_components_status(
+    tmp_path: Path, store_url: str, factory: sessionmaker[Session]
+) -> None:
+    fire(factory, SystemClock().now(), "HIGH", service="payments")
+    path = str(config_file(tmp_path, store_url))
+    result = runner.invoke(app, ["status", "show", "-c", path])
+    assert result.exit_code == 0, result.output
+    assert "Acme: Partial System Outage" in result.output
+    assert "Storefront / Checkout: partial_outage" in result.output
+    assert "Search: operational" in result.output
+    shown = runner.invoke(app, ["status", "show", "-c", path, "--json"])
+    assert json.loads(shown.output)["status"]["indicator"] == "major"

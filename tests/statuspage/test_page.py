@@ -107,6 +107,10 @@ def test_chromium_shows_the_components_and_their_status(
     page: Page, factory: sessionmaker[Session]
 ) -> None:
     clock = SystemClock()
+    midnight = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    earlier = midnight - timedelta(days=3, hours=-1)  # 01:00 three days ago, for 2 h
+    outage = fire(factory, earlier, "CRITICAL", service="payments", key="earlier")
+    resolve(factory, outage, earlier + timedelta(hours=2))
     fire(factory, clock.now(), "HIGH", service="payments")
     window(factory, clock.now(), ["search"], timedelta(0), timedelta(hours=1), "Reindex")
     with serving(Settings(status_config(), factory, clock)) as base:
@@ -122,4 +126,8 @@ def test_chromium_shows_the_components_and_their_status(
         # The stylesheet loaded under the page's policy: the banner has its colour.
         banner = page.locator(".banner")
         assert banner.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(168, 67, 0)"
+        bars = page.locator("#c-checkout .bar")
+        assert bars.count() == 90
+        assert bars.nth(86).get_attribute("class") == "bar bar-down"  # 2 h down
+        assert "91.66%" in bars.nth(86).inner_text()  # 22 h of 24, rounded down
         page.screenshot(path=shot("status-page"), full_page=True)

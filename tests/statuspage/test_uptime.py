@@ -42,11 +42,16 @@ def test_a_day_loses_its_outage_minutes_but_not_those_under_maintenance() -> Non
     assert found.days[-1].date == date(2026, 11, 17)
     day = next(d for d in found.days if d.date == date(2026, 11, 10))
     assert day.ratio == pytest.approx((18 - 2) / 18)  # 2 h of outage over 24 h − 6 h
-    assert day.percent == "88.89%"
+    assert day.percent == "88.88%"  # rounded down: 88.888…
     assert day.grade == "down"
     assert found.days[-1].observed_s == 12 * 3600  # today counts up to now
     november = next(m for m in found.months if m.name == "2026-11")
     assert november.ratio == pytest.approx(1 - 2 / ((16 * 24 + 12) - 6))
+
+
+def test_a_minute_of_outage_never_reads_as_100_percent() -> None:
+    found = uptime([(at(10, 1), at(10, 1) + timedelta(seconds=1))], [], NOW)
+    assert next(d for d in found.days if d.date == date(2026, 11, 10)).percent == "99.99%"
 
 
 def test_a_day_all_maintenance_has_no_figure() -> None:

@@ -4,7 +4,7 @@ for a web server or a pages repository (so the page survives the host it reports
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,11 +12,14 @@ from tocsin.cli.common import (
     ConfigOption,
     JsonOption,
     console,
-    load_config,
+    optional_config,
     print_json,
     store,
     transaction,
 )
+
+if TYPE_CHECKING:
+    from tocsin.config.model import LoadedConfig, TocsinConfig
 
 app = typer.Typer(no_args_is_help=True, help="The public status page: show it, export it.")
 
@@ -28,12 +31,13 @@ def show(config: ConfigOption = None, json: JsonOption = False) -> None:
     from tocsin.statuspage.schemas import Shapes
     from tocsin.statuspage.service import snapshot
 
-    loaded = load_config(config)
+    loaded = optional_config(config)
+    settings = _settings(loaded)
     now = SystemClock().now()
     with store(loaded) as factory, transaction(factory) as session:
-        snap = snapshot(session, loaded.config.status, now)
+        snap = snapshot(session, settings.status, now)
     if json:
-        print_json(Shapes(snap, _url(loaded.config.public_url), now).summary())
+        print_json(Shapes(snap, _url(settings.public_url), now).summary())
         return
     console.print(f"[bold]{snap.title}[/bold]: {snap.description}", highlight=False)
     for view in snap.components:
@@ -52,12 +56,20 @@ def export(
     from tocsin.clock import SystemClock
     from tocsin.statuspage.export import files, write
 
-    loaded = load_config(config)
+    loaded = optional_config(config)
+    settings = _settings(loaded)
     now = SystemClock().now()
     with store(loaded) as factory, transaction(factory) as session:
-        contents = files(session, loaded.config.status, _url(loaded.config.public_url), now, now)
+        contents = files(session, settings.status, _url(settings.public_url), now, now)
     written = write(folder, contents)
     console.print(f"wrote {len(written)} files to {folder} (open {folder / 'index.html'})")
+
+
+def _settings(loaded: LoadedConfig | None) -> TocsinConfig:
+    """The configuration, or the defaults (no components) when there is no file."""
+    from tocsin.config.model import TocsinConfig
+
+    return loaded.config if loaded else TocsinConfig()
 
 
 def _url(public_url: str) -> str:

@@ -16,7 +16,7 @@ from tocsin.alerts.models import Alert
 from tocsin.config.status import StatusConfig
 from tocsin.noise.common import window_of
 from tocsin.noise.models import MaintenanceWindow
-from tocsin.statuspage.components import drives
+from tocsin.statuspage.components import Driven
 from tocsin.statuspage.service import ALERT_COLUMNS, as_alert
 from tocsin.statuspage.uptime import Span, Uptime, first_day, uptime
 
@@ -42,12 +42,11 @@ def inputs(session: Session, config: StatusConfig, now: datetime) -> dict[str, I
             or_(Alert.resolved_at.is_(None), Alert.resolved_at > since),
         )
     )
+    driven = Driven(config.components)
     for r in rows:
-        alert = as_alert(r)
         span = (max(r.started_at, since), min(r.resolved_at or now, now))
-        for component in config.components:
-            if drives(component, alert):
-                found[component.id].outages.append((span, r.id))
+        for component_id in driven(as_alert(r)):
+            found[component_id].outages.append((span, r.id))
     windows = session.scalars(
         select(MaintenanceWindow).where(
             MaintenanceWindow.starts_at < now, MaintenanceWindow.ends_at > since

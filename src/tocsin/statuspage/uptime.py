@@ -7,11 +7,13 @@ counts up to now."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 DAYS = 90
+DAY = timedelta(days=1)
 Span = tuple[datetime, datetime]
 
 
@@ -26,23 +28,37 @@ def union(spans: Iterable[Span]) -> list[Span]:
     return out
 
 
-def clip(spans: Sequence[Span], start: datetime, end: datetime) -> list[Span]:
-    return [(max(a, start), min(b, end)) for a, b in spans if a < end and b > start]
-
-
 def minus(spans: Sequence[Span], holes: Sequence[Span]) -> list[Span]:
-    """`spans` (merged) without `holes` (merged)."""
+    """`spans` (merged) without `holes` (merged), in one pass over both."""
     out: list[Span] = []
+    first = 0
     for start, end in spans:
+        while first < len(holes) and holes[first][1] <= start:
+            first += 1  # holes ending before this span end before every later one too
         cursor = start
-        for a, b in holes:
-            if b <= cursor or a >= end:
-                continue
+        for a, b in holes[first:]:
+            if a >= end:
+                break
             if a > cursor:
                 out.append((cursor, a))
             cursor = max(cursor, b)
         if cursor < end:
             out.append((cursor, end))
+    return out
+
+
+def per_day(spans: Iterable[Span], start: datetime, count: int) -> list[float]:
+    """Seconds of `spans` in each of `count` days from `start` (spans split at midnight)."""
+    out = [0.0] * count
+    for a, b in spans:
+        a = max(a, start)
+        while a < b:
+            index = (a - start) // DAY
+            if index >= count:
+                break
+            cut = min(b, start + (index + 1) * DAY)
+            out[index] += (cut - a).total_seconds()
+            a = cut
     return out
 
 
@@ -101,7 +117,8 @@ class Uptime:
 def percent(ratio: float | None) -> str:
     if ratio is None:
         return "no data"
-    return f"{ratio * 100:.2f}%" if ratio < 1 else "100%"
+    # Rounded down, so a day with any outage never reads 100.00%.
+    return f"{math.floor(ratio * 10_000) / 100:.2f}%" if ratio < 1 else "100%"
 
 
 def first_day(now: datetime) -> datetime:
@@ -112,22 +129,15 @@ def first_day(now: datetime) -> datetime:
 
 def uptime(outages: Iterable[Span], maintenance: Iterable[Span], now: datetime) -> Uptime:
     """Days and months from a component's outage and maintenance spans."""
-    down, held = union(outages), union(maintenance)
-    days = []
     start = first_day(now)
+    held = union((a, min(b, now)) for a, b in maintenance)
+    down = minus(union((a, min(b, now)) for a, b in outages), held)
+    outage_s, maintenance_s = per_day(down, start, DAYS), per_day(held, start, DAYS)
+    days = []
     for n in range(DAYS):
-        begin = start + timedelta(days=n)
-        end = min(begin + timedelta(days=1), now)
-        in_maintenance = clip(held, begin, end)
-        outage = minus(clip(down, begin, end), in_maintenance)
-        days.append(
-            Day(
-                begin.date(),
-                (end - begin).total_seconds(),
-                seconds(outage),
-                seconds(in_maintenance),
-            )
-        )
+        begin = start + n * DAY
+        observed = (min(begin + DAY, now) - begin).total_seconds()
+        days.append(Day(begin.date(), observed, outage_s[n], maintenance_s[n]))
     return Uptime(days, months(days))
 
 
