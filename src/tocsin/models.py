@@ -17,6 +17,7 @@ from tocsin.noise.models import (
 )
 from tocsin.oncall.models import OncallOverride
 from tocsin.outbox.models import Notification
+from tocsin.periodic import JobSlot
 from tocsin.tokens.models import ApiToken, ServerSecret
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "FlapSeries",
     "Heartbeat",
     "HeartbeatPing",
+    "JobSlot",
     "KnownIssue",
     "MaintenanceWindow",
     "MutedAlert",
