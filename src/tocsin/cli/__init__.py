@@ -15,6 +15,7 @@ from tocsin.cli import (
     config,
     demo,
     heartbeats,
+    instances,
     known_issues,
     maintenance,
     oncall,
@@ -46,6 +47,7 @@ app.add_typer(runbooks.app, name="runbook")
 app.command("init")(setup.init)
 app.command("run")(run.run)
 app.command("demo")(demo.demo)
+app.command("instances")(instances.instances)
 
 
 def _print_version(wanted: bool) -> None:

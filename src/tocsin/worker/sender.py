@@ -65,18 +65,29 @@ class Courier:
         channels: Mapping[str, Channel],
         pipeline: Pipeline,
         lease: timedelta,
+        owner: str | None = None,
     ) -> None:
         self.factory = factory
         self.clock = clock
         self.channels = channels
         self.pipeline = pipeline
         self.lease = lease
+        self.owner = owner
+        self.taken_over = 0  # rows whose sender died, sent again by this one
 
     def claim(self, limit: int) -> list[Message]:
         if limit <= 0:
             return []
+        took_over: list[str] = []
         with session_scope(self.factory) as session:
-            return outbox.claim_due(session, self.clock.now(), limit=limit, lease=self.lease)
+            now = self.clock.now()
+            claimed = outbox.claim_due(
+                session, now, limit=limit, lease=self.lease, owner=self.owner, took_over=took_over
+            )
+        if took_over:
+            self.taken_over += len(took_over)
+            log.warning("took over %d notifications whose sender's lease ran out", len(took_over))
+        return claimed
 
     def deliver(self, message: Message) -> Attempt:
         """Send one message; never raises (an unexpected error is a retryable failure)."""
