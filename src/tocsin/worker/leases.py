@@ -74,6 +74,7 @@ class Keeper:
         self.taken_over = taken_over
         self.status = WORKING
         self._said = WORKING
+        self._halted = threading.Event()
 
     @property
     def working(self) -> bool:
@@ -115,12 +116,17 @@ class Keeper:
                 log.error("instance %s claims no work: %s", self.id, self.status)
             self._said = self.status
 
-    def run(self, stop: threading.Event) -> None:
-        while not stop.wait(self.every):
+    def run(self) -> None:
+        """Renew every quarter of a lease until `halt`: past the worker's stop signal, so
+        what is in flight stays ours while it finishes."""
+        while not self._halted.wait(self.every):
             try:
                 self.round()
             except Exception:
                 log.exception("renewing leases failed; retrying")
+
+    def halt(self) -> None:
+        self._halted.set()
 
     def stop(self) -> None:
         now = self.clock.now()

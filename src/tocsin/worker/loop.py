@@ -335,7 +335,7 @@ class Worker:
         sender = Sender(self.courier, self.config.notifications.concurrency)
         thread = threading.Thread(target=self._send_forever, args=(sender, stop), name="sender")
         thread.start()
-        keeping = threading.Thread(target=self.keeper.run, args=(stop,), name="leases")
+        keeping = threading.Thread(target=self.keeper.run, name="leases")
         keeping.start()
         try:
             while not stop.is_set():
@@ -350,8 +350,9 @@ class Worker:
             stop.set()
             DOORBELL.ring()
             thread.join()
-            keeping.join()
             self._step(sender.close)
+            self.keeper.halt()  # it renewed until what was in flight was recorded
+            keeping.join()
             # A graceful stop sends what is already due (a restart would, but a page should
             # not wait for one); a few rounds at most, so a failing channel cannot hold it.
             # With other instances alive it hands the work over instead, at once.

@@ -153,6 +153,9 @@ class Sender:
 
     def __init__(self, courier: Courier, concurrency: int) -> None:
         self.courier = courier
+        # Claimed ahead of the delivery threads: at most this many rows are sent but not yet
+        # recorded when an instance dies (a redelivery each after its lease runs out).
+        self.ahead = min(outbox.CLAIM_LIMIT, 2 * concurrency)
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="deliver")
         self._mutex = threading.Lock()
         self._in_flight = 0
@@ -163,7 +166,7 @@ class Sender:
         work was done (0: nothing to record and nothing due)."""
         recorded = self._record_finished()
         with self._mutex:
-            room = outbox.CLAIM_LIMIT - self._in_flight
+            room = self.ahead - self._in_flight
         claimed = self.courier.claim(room)
         with self._mutex:
             self._in_flight += len(claimed)
@@ -195,6 +198,8 @@ class Sender:
             return self._in_flight
 
     def close(self) -> int:
-        """Let deliveries in flight finish, then record them; how many were recorded."""
-        self._pool.shutdown(wait=True)
+        """Let deliveries in flight finish and record them; those claimed but not begun stay
+        `sending` for the graceful stop to hand back (`outbox.hand_back`). How many were
+        recorded."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
         return self._record_finished()
