@@ -5,7 +5,9 @@ listed with what each holds; an instance older than the store's schema claims no
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from tests.support.noise import Desk, noise_config
@@ -155,3 +157,33 @@ def test_leases_of_checks_are_renewed_too(
     with session_scope(factory) as session:
         assert renew_checks(session, "a", clock.now(), LEASE) == 0
         session.execute(update(CheckSchedule).values(lease_owner=None))
+
+
+def test_tocsin_instances_lists_who_is_alive_and_what_each_holds(
+    factory: sessionmaker[Session],
+    clock: VirtualClock,
+    store_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from tocsin.cli import app
+    from tocsin.cli import instances as instances_cli
+
+    monkeypatch.setattr(instances_cli, "clock", clock)
+
+    a, _, _, _ = two_workers(factory, clock)
+    assert len(a.courier.claim(100)) == 6
+    config = tmp_path / "tocsin.yaml"
+    config.write_text(f'store: {{url: "{store_url}"}}\nchannels: {{console: {{type: console}}}}\n')
+    result = CliRunner().invoke(app, ["instances", "-c", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["id"]: row for row in json.loads(result.output)}
+    assert set(rows) == {"a", "b"}
+    assert rows["a"]["notifications_held"] == 6
+    assert rows["b"]["notifications_held"] == 0
+    assert rows["a"]["status"] == "working"
+    assert rows["a"]["schema"] == versions.head()
