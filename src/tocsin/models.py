@@ -26,6 +26,7 @@ from tocsin.noise.models import (
 from tocsin.oncall.models import OncallOverride
 from tocsin.outbox.models import Notification
 from tocsin.statuspage.models import StatusPublish
+from tocsin.periodic import JobSlot
 from tocsin.tokens.models import ApiToken, ServerSecret
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "IncidentDay",
     "IncidentEvent",
     "IncidentUpdate",
+    "JobSlot",
     "KnownIssue",
     "MaintenanceWindow",
     "MutedAlert",

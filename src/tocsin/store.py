@@ -55,11 +55,25 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def verdict(found: str | None, wanted: str | None = None) -> str | None:
+    """None when a store at revision `found` is the one this code needs; else why not, naming
+    the version needed (revisions are zero-padded numbers, so they compare as text). A store
+    behind this code waits for `tocsin db upgrade`; one ahead of it (a newer Tocsin upgraded
+    it during a rolling upgrade) is refused: this instance must be upgraded."""
+    wanted = wanted or head()
+    if found == wanted:
+        return None
+    if found is None or found < wanted:
+        where = "has no Tocsin schema" if found is None else f"is at revision {found}"
+        return f"the store {where}; this Tocsin needs {wanted}. Run `tocsin db upgrade` first."
+    return (
+        f"the store is at revision {found}, newer than this Tocsin (which knows up to "
+        f"{wanted}); run a Tocsin that has migration {found} on this instance."
+    )
+
+
 def ensure_current(engine: Engine) -> None:
     """Raise StoreBehind, naming the fixing command, unless the store is at the latest revision."""
-    found, wanted = current(engine), head()
-    if found != wanted:
-        where = "has no Tocsin schema" if found is None else f"is at revision {found}"
-        raise StoreBehind(
-            f"the store {where}; this Tocsin needs {wanted}. Run `tocsin db upgrade` first."
-        )
+    problem = verdict(current(engine))
+    if problem is not None:
+        raise StoreBehind(problem)

@@ -11,10 +11,10 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tocsin import claims as claiming
 from tocsin.checks.evaluate import RowResult, first_slot, next_slot, schedule_key
 from tocsin.checks.models import CheckSample, CheckSchedule, CheckSeries, Evaluation
 from tocsin.config.checks import CheckConfig
-from tocsin.db import is_postgresql
 from tocsin.errors import Conflict
 
 # The hot path runs Core statements on these tables: no ORM identity map or unit of work.
@@ -73,11 +73,13 @@ def claim_due(
         .order_by(SCHEDULE.c.next_run_at)
         .limit(limit)
     )
-    if is_postgresql(session):
-        due = due.with_for_update(skip_locked=True)
     rows = session.connection().execute(
         update(SCHEDULE)
-        .where(SCHEDULE.c.check_name.in_(due), SCHEDULE.c.next_run_at <= now, free)
+        .where(
+            SCHEDULE.c.check_name.in_(claiming.locking(session, due)),
+            SCHEDULE.c.next_run_at <= now,
+            free,
+        )
         .values(lease_owner=owner, lease_until=now + lease)
         .returning(SCHEDULE.c.check_name, SCHEDULE.c.next_run_at, SCHEDULE.c.consecutive_errors)
     )

@@ -16,6 +16,7 @@ from tocsin.cli import (
     demo,
     heartbeats,
     incidents,
+    instances,
     known_issues,
     maintenance,
     oncall,
@@ -50,6 +51,7 @@ app.add_typer(status.app, name="status")
 app.command("init")(setup.init)
 app.command("run")(run.run)
 app.command("demo")(demo.demo)
+app.command("instances")(instances.instances)
 
 
 def _print_version(wanted: bool) -> None:

@@ -90,6 +90,7 @@ def run(
     Refuses a store that is behind."""
     from tocsin import config as configuration
     from tocsin.errors import ConfigError
+    from tocsin.worker.leases import wait_for_schema
     from tocsin.worker.loop import Worker
 
     if api_only and workers_only:
@@ -127,10 +128,15 @@ def run(
             api.reload(fresh.config)
         return fresh.config
 
-    with store(loaded, create=True) as factory:
+    with store(loaded, check_version=False, create=True) as factory:
         signal.signal(signal.SIGTERM, on_stop)
         signal.signal(signal.SIGINT, on_stop)
         signal.signal(signal.SIGHUP, on_hup)
+        # Rolling upgrades: a store behind this code is waited for (`tocsin db upgrade`);
+        # one ahead of it is refused, naming the version this instance needs.
+        problem = wait_for_schema(factory, stop, 0 if once else 2)
+        if problem:
+            fail(problem)
         api = (
             None
             if workers_only or once

@@ -27,9 +27,10 @@ class WorkerConfig(Strict):
         default=timedelta(seconds=1), description="how often the workers look for due work"
     )
     lease: Duration = Field(
-        default=timedelta(minutes=2),
-        description="how long a claimed check or notification stays claimed; a worker that "
-        "died leaves it to others after this",
+        default=timedelta(seconds=15),
+        description="how long a claimed check or notification stays claimed without renewal; "
+        "the holder renews it every quarter of this, and an instance that died leaves its "
+        "work to the others after this",
     )
     heartbeat_interval: Duration = Field(
         default=timedelta(seconds=15),

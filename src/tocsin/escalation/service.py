@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from tocsin import claims
 from tocsin.config import EscalationPolicyConfig
-from tocsin.db import is_postgresql
 from tocsin.escalation.models import Escalation, EscalationStep
 
 
@@ -69,30 +69,26 @@ def start(
 def due(session: Session, now: datetime, limit: int = 100) -> Sequence[EscalationStep]:
     """Pending steps whose time has come, oldest first. On PostgreSQL the rows stay locked
     (SKIP LOCKED) until the caller commits, so two workers never fire one step."""
-    query = (
+    return claims.due(
+        session,
         select(EscalationStep)
         .where(EscalationStep.state == "pending", EscalationStep.due_at <= now)
         .order_by(EscalationStep.due_at, EscalationStep.id)
-        .limit(limit)
+        .limit(limit),
     )
-    if is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
-    return session.scalars(query).all()
 
 
 def settle_many(session: Session, step_ids: Collection[int], state: str, now: datetime) -> set[int]:
     """pending → fired | cancelled for a batch of steps, as one compare-and-set; returns the
     ids this call moved (the others were settled by someone else first)."""
-    if not step_ids:
-        return set()
-    moved = session.scalars(
-        update(EscalationStep)
-        .where(EscalationStep.id.in_(step_ids), EscalationStep.state == "pending")
-        .values(state=state, fired_at=now if state == "fired" else None)
-        .returning(EscalationStep.id)
-        .execution_options(synchronize_session=False)
+    return claims.take_many(
+        session,
+        EscalationStep,
+        EscalationStep.id,
+        step_ids,
+        expect=[EscalationStep.state == "pending"],
+        values={"state": state, "fired_at": now if state == "fired" else None},
     )
-    return set(moved)
 
 
 def by_id(session: Session, escalation_ids: Collection[int]) -> dict[int, Escalation]:

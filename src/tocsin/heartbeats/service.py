@@ -16,6 +16,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from tocsin import claims
 from tocsin.actions import alerts as alert_actions
 from tocsin.alerts.lifecycle import OPEN
 from tocsin.alerts.models import Alert
@@ -259,20 +260,18 @@ def raise_missed(
     query = (
         select(Heartbeat).where(Heartbeat.alert_at <= now).order_by(Heartbeat.alert_at).limit(limit)
     )
-    if is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
     done = 0
-    for row in session.scalars(query).all():
+    for row in claims.due(session, query):
         beat = beats.get(row.name)
-        deadline = row.alert_at
-        # Compare-and-set on the deadline: a ping that moved it meanwhile wins.
-        moved = session.execute(
-            update(Heartbeat)
-            .where(Heartbeat.id == row.id, Heartbeat.alert_at == deadline)
-            .values(alert_at=None, status="down" if beat is not None else row.status)
-            .execution_options(synchronize_session=False)
+        # Compare-and-set on the deadline: a ping (or a worker) that moved it meanwhile wins.
+        moved = claims.take(
+            session,
+            Heartbeat,
+            Heartbeat.id == row.id,
+            expect=[Heartbeat.alert_at == row.alert_at],
+            values={"alert_at": None, "status": "down" if beat is not None else row.status},
         )
-        if beat is None or moved.rowcount != 1:  # type: ignore[attr-defined]
+        if beat is None or not moved:
             continue
         started = row.last_start_at is not None and (
             row.next_due_at is None or row.last_start_at + beat.grace <= now

@@ -24,9 +24,9 @@ from sqlalchemy import exists, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tocsin import claims
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.config.noise import GroupingConfig
-from tocsin.db import is_postgresql
 from tocsin.noise.decide import (
     Occurrence,
     Summary,
@@ -139,10 +139,8 @@ def flush_due_groups(
         select(AlertGroup.id).where(AlertGroup.repeat_at <= now),
     )
     query = select(AlertGroup).where(AlertGroup.id.in_(due)).order_by(AlertGroup.id).limit(limit)
-    if is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
     flushed = 0
-    for group in session.scalars(query).all():
+    for group in claims.due(session, query):
         flushed += _flush(session, group, now, spec)
     return flushed
 
@@ -150,13 +148,13 @@ def flush_due_groups(
 def _flush(session: Session, group: AlertGroup, now: datetime, spec: GroupingConfig) -> int:
     number = group.flush_count + 1
     # Claim: whoever moves flush_count on first owns this flush; everyone else skips it.
-    claimed = session.execute(
-        update(AlertGroup)
-        .where(AlertGroup.id == group.id, AlertGroup.flush_count == group.flush_count)
-        .values(flush_count=number)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if not claims.take(
+        session,
+        AlertGroup,
+        AlertGroup.id == group.id,
+        expect=[AlertGroup.flush_count == group.flush_count],
+        values={"flush_count": number},
+    ):
         return 0
     pending = session.execute(
         select(AlertGroupEntry, Alert, AlertEvent.actor, AlertEvent.data)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from tocsin import claims
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.noise import grouping
 from tocsin.noise.models import AlertGroupEntry, MutedAlert, Silence
@@ -72,14 +73,29 @@ def recheck_muted(session: Session, now: datetime, *, limit: int = 200) -> Relea
     their held event. An alert acknowledged meanwhile has an owner: it is released without
     telling anyone it fires (nor starting its escalation again); a resolved one is
     forgotten."""
-    rows = session.scalars(
+    rows = claims.due(
+        session,
         select(MutedAlert)
         .where(MutedAlert.recheck_at <= now)
         .order_by(MutedAlert.recheck_at)
-        .limit(limit)
-    ).all()
+        .limit(limit),
+    )
     out = Released()
     for muted in rows:
+        # Claimed by compare-and-set on the state it was read in (the held event and its
+        # recheck time): a worker that lost it leaves it alone, so nobody is told twice.
+        if not claims.take(
+            session,
+            MutedAlert,
+            MutedAlert.alert_id == muted.alert_id,
+            expect=[
+                MutedAlert.event_id == muted.event_id,
+                MutedAlert.recheck_at == muted.recheck_at,
+            ],
+            values={"recheck_at": muted.recheck_at},
+        ):
+            session.expunge(muted)
+            continue
         alert = session.get(Alert, muted.alert_id)
         event = session.get(AlertEvent, muted.event_id)
         if alert is None or event is None or alert.state == "resolved":

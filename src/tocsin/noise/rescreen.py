@@ -42,9 +42,9 @@ from typing import Any, TypeVar
 from sqlalchemy import exists, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from tocsin import claims
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.config.model import TocsinConfig
-from tocsin.db import is_postgresql
 from tocsin.matchers import matches_all
 from tocsin.noise import inhibition, known_issues, maintenance, silences
 from tocsin.noise.common import parsed, window_of
@@ -86,23 +86,30 @@ def _run_due(
     session: Session, model: type[T], config: TocsinConfig, now: datetime, out: Muted
 ) -> None:
     query = select(model).where(model.rescreen_at <= now).order_by(model.rescreen_at).limit(20)
-    if is_postgresql(session):  # another worker takes the next ones, not the same
-        query = query.with_for_update(skip_locked=True)
-    rows = session.scalars(query).all()
-    for row in rows:
-        muted: list[tuple[Alert, str]] = []
-        more = False
-        if _in_force(row, now):
-            muted, more = _mute_matching(session, config, row, now)
-        claimed = session.execute(
-            update(model)
-            .where(model.id == row.id, model.rescreen_at == row.rescreen_at)
-            .values(rescreen_at=now if more else _next(row, now))
-            .execution_options(synchronize_session=False)
-        )
-        out.alerts += muted  # their mutes are written either way; the claim says whose work
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            out.work += len(muted)
+    # Another worker takes the next ones, not the same (SKIP LOCKED on PostgreSQL).
+    for row in claims.due(session, query):
+        # Claim first (compare-and-set on the due time read), then mute: a worker that
+        # lost the row writes nothing for it.
+        if not claims.take(
+            session,
+            model,
+            model.id == row.id,
+            expect=[model.rescreen_at == row.rescreen_at],
+            values={"rescreen_at": _next(row, now)},
+        ):
+            continue
+        if not _in_force(row, now):
+            continue
+        muted, more = _mute_matching(session, config, row, now)
+        if more:  # due again at once for the rest
+            session.execute(
+                update(model)
+                .where(model.id == row.id)
+                .values(rescreen_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        out.alerts += muted
+        out.work += len(muted)
 
 
 def _in_force(row: Row, now: datetime) -> bool:
@@ -162,9 +169,7 @@ def _run_due_sources(session: Session, config: TocsinConfig, now: datetime, out:
         .order_by(InhibitSource.rescreen_at)
         .limit(SOURCES)
     )
-    if is_postgresql(session):  # another worker takes the next ones, not the same
-        query = query.with_for_update(skip_locked=True)
-    sources = session.scalars(query).all()
+    sources = claims.due(session, query)  # another worker takes the next ones, not the same
     if not sources:
         return
     found = inhibition.targets(session, config.inhibit_rules, sources, BATCH + 1)

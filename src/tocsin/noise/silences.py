@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tocsin import claims
 from tocsin.config.model import TocsinConfig
 from tocsin.errors import Invalid, NotFound
 from tocsin.matchers import matches_all
@@ -204,23 +205,24 @@ def warn_expiring(session: Session, now: datetime) -> list[Silence]:
     """Silences ending within EXPIRY_WARNING, each told once: a log line for the creator
     and `warned_at` set (compare-and-set, so two workers never both warn). Recurring
     silences warn when the whole series ends, not at each occurrence."""
-    rows = session.scalars(
+    rows = claims.due(
+        session,
         select(Silence).where(
             Silence.warned_at.is_(None),
             Silence.starts_at <= now,
             Silence.ends_at > now,
             Silence.ends_at <= now + EXPIRY_WARNING,
-        )
-    ).all()
+        ),
+    )
     warned = []
     for silence in rows:
-        result = session.execute(
-            update(Silence)
-            .where(Silence.id == silence.id, Silence.warned_at.is_(None))
-            .values(warned_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
+        if claims.take(
+            session,
+            Silence,
+            Silence.id == silence.id,
+            expect=[Silence.warned_at.is_(None)],
+            values={"warned_at": now},
+        ):
             minutes = max(1, round((silence.ends_at - now).total_seconds() / 60))
             log.warning(
                 "silence %s by %s (%s) expires in %d min at %s; extend it or let alerts through",

@@ -9,29 +9,51 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tocsin import claims, periodic
 from tocsin.config.routing import NotificationsConfig
-from tocsin.db import is_postgresql
 from tocsin.outbox import service as outbox
 from tocsin.outbox.models import Notification
 
-BATCH = 5000  # parked rows one pass collects; the rest wait for the next tick
+SLOTS = 10  # digest times one pass looks at; more wait for the next tick
 
 
 def send_due(session: Session, now: datetime) -> int:
     """Collect parked rows that have come due into one notification per channel and target;
-    how many notifications were written."""
-    query = (
-        select(Notification)
+    how many notifications were written. Each digest time is a job slot (`periodic.once`):
+    one instance builds the whole digest of that time, every row parked for it, so two
+    instances never split one day's digest in two."""
+    slots = session.scalars(
+        select(Notification.next_attempt_at)
         .where(Notification.state == "digest", Notification.next_attempt_at <= now)
-        .order_by(Notification.created_at)
-        .limit(BATCH)
+        .group_by(Notification.next_attempt_at)
+        .order_by(Notification.next_attempt_at)
+        .limit(SLOTS)
+    ).all()
+    return sum(
+        _send_slot(session, slot, now)
+        for slot in slots
+        if periodic.once(session, "digest", slot, now)
     )
-    if is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
-    parked = session.scalars(query).all()
+
+
+def _send_slot(session: Session, slot: datetime, now: datetime) -> int:
+    parked = session.scalars(
+        select(Notification)
+        .where(Notification.state == "digest", Notification.next_attempt_at == slot)
+        .order_by(Notification.created_at)
+    ).all()
+    taken = claims.take_many(
+        session,
+        Notification,
+        Notification.id,
+        [row.id for row in parked],
+        expect=[Notification.state == "digest"],
+        values={"state": "digested", "sent_at": now},
+    )
     by_channel: dict[outbox.Delivery, list[Notification]] = {}
     for row in parked:
-        by_channel.setdefault((row.channel, row.target), []).append(row)
+        if row.id in taken:
+            by_channel.setdefault((row.channel, row.target), []).append(row)
     for (channel, target), rows in by_channel.items():
         payload = {
             "version": 1,
@@ -40,8 +62,6 @@ def send_due(session: Session, now: datetime) -> int:
             "alerts": [row.payload for row in rows],
         }
         outbox.enqueue_one(session, (channel, target), payload, now)
-        for row in rows:
-            row.state, row.sent_at = "digested", now
     return len(by_channel)
 
 

@@ -3,6 +3,7 @@ record outcomes. Sending happens outside any transaction (the worker does it).""
 
 from __future__ import annotations
 
+import logging
 import random
 import secrets
 import threading
@@ -16,11 +17,14 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy import insert as sql_insert
 from sqlalchemy.orm import Session, aliased
 
+from tocsin import claims
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.db import is_postgresql
 from tocsin.outbox.doorbell import written
 from tocsin.outbox.models import Notification
 from tocsin.outbox.payload import Message, payload_for
+
+log = logging.getLogger("tocsin.outbox")
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=5)
@@ -186,7 +190,9 @@ def claim_due(
     now: datetime,
     *,
     limit: int = CLAIM_LIMIT,
-    lease: timedelta = timedelta(minutes=2),
+    lease: timedelta = timedelta(seconds=15),
+    owner: str | None = None,
+    took_over: list[str] | None = None,
 ) -> list[Message]:
     """Take due rows for sending: `sending` rows whose lease ran out (a sender crashed),
     then pending rows, oldest due first. The caller commits before sending; the lease keeps
@@ -227,17 +233,25 @@ def claim_due(
     for read in reads:
         if len(ids) >= limit:
             break
-        read = read.limit(limit - len(ids))
-        if is_postgresql(session):
-            read = read.with_for_update(skip_locked=True)
-        ids.extend(session.scalars(read))
+        ids.extend(claims.due(session, read.limit(limit - len(ids))))
+        if took_over is not None and read is reads[0]:
+            took_over.extend(ids)  # their sender died mid-send: sent again (redelivered)
     if not ids:
         return []
+    # The compare-and-set repeats the due test on PostgreSQL, where the ids are looked up
+    # by key; on SQLite it made the planner walk the backlog by state, and the transaction
+    # holds the one writer anyway.
+    still_due = [expired | pending] if is_postgresql(session) else []
     rows = list(
         session.execute(
             update(Notification)
-            .where(Notification.id.in_(ids))
-            .values(state="sending", lease_until=now + lease, attempts=Notification.attempts + 1)
+            .where(Notification.id.in_(ids), *still_due)
+            .values(
+                state="sending",
+                lease_until=now + lease,
+                lease_owner=owner,
+                attempts=Notification.attempts + 1,
+            )
             .returning(
                 Notification.id,
                 Notification.channel,
@@ -248,8 +262,42 @@ def claim_due(
             .execution_options(synchronize_session=False)
         )
     )
+    if len(rows) < len(ids):  # taken by another worker between the read and the update
+        log.debug("claimed %d of %d due notifications", len(rows), len(ids))
     rows.sort(key=lambda row: (row.next_attempt_at, row.id))
     return [Message(row.id, row.channel, row.target, row.payload) for row in rows]
+
+
+def renew(session: Session, owner: str, now: datetime, lease: timedelta) -> int:
+    """Extend the leases `owner` still holds (rows it is sending); how many."""
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.state == "sending",
+            Notification.lease_owner == owner,
+            Notification.lease_until > now,
+        )
+        .values(lease_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def hand_back(session: Session, owner: str) -> int:
+    """A graceful stop: rows `owner` claimed and did not send are due again at once, for
+    another instance (their attempt is not counted)."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.state == "sending", Notification.lease_owner == owner)
+        .values(
+            state="pending",
+            lease_until=None,
+            lease_owner=None,
+            attempts=Notification.attempts - 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def mark_sent(session: Session, notification_ids: Sequence[str], now: datetime) -> None:
@@ -260,7 +308,7 @@ def mark_sent(session: Session, notification_ids: Sequence[str], now: datetime) 
     session.execute(
         update(Notification)
         .where(Notification.id.in_(notification_ids), Notification.state == "sending")
-        .values(state="sent", sent_at=now, lease_until=None, last_error=None)
+        .values(state="sent", sent_at=now, lease_until=None, lease_owner=None, last_error=None)
         .execution_options(synchronize_session=False)
     )
 
@@ -290,7 +338,13 @@ def mark_failed(
     session.execute(
         update(Notification)
         .where(Notification.id == notification_id, Notification.state == "sending")
-        .values(state=state, next_attempt_at=next_at, last_error=error[:2000], lease_until=None)
+        .values(
+            state=state,
+            next_attempt_at=next_at,
+            last_error=error[:2000],
+            lease_until=None,
+            lease_owner=None,
+        )
         .execution_options(synchronize_session=False)
     )
     return state

@@ -23,6 +23,7 @@ from tocsin.db import session_scope
 from tocsin.escalation.models import EscalationStep
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.instances.models import WorkerHeartbeat
+from tocsin.instances.service import FRESH_BEATS, Instance, listing
 from tocsin.outbox.models import Notification
 
 
@@ -37,6 +38,7 @@ class Snapshot:
     steps: list[tuple[str, int]] = field(default_factory=list)
     overdue: int = 0
     lateness: dict[str, float] = field(default_factory=dict)
+    instances: list[Instance] = field(default_factory=list)
 
 
 LATENESS_WINDOW = timedelta(hours=1)
@@ -93,6 +95,7 @@ def read(session: Session, now: datetime, worker_fresh: timedelta) -> Snapshot:
             or 0
         ),
         lateness=_lateness(session, now),
+        instances=[i for i in listing(session, now, worker_fresh / FRESH_BEATS) if i.alive],
         workers=int(
             session.scalar(
                 select(func.count())
@@ -185,6 +188,27 @@ class StoreCollector(Collector):
         for quantile, seconds in snap.lateness.items():
             late.add_metric([quantile], seconds)
         yield late
+        yield from _instances(snap.instances)
+
+
+def _instances(alive: list[Instance]) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+    """Per living instance: the leases it holds and the rows it took over from dead ones."""
+    held = GaugeMetricFamily(
+        "tocsin_instance_leases",
+        "Leases each living instance holds now (checks evaluated, notifications sent)",
+        labels=["instance", "kind"],
+    )
+    taken = CounterMetricFamily(
+        "tocsin_instance_taken_over",
+        "Rows of dead instances each living instance took over after their lease ran out",
+        labels=["instance"],
+    )
+    for row in alive:
+        held.add_metric([row.id, "check"], row.checks_held)
+        held.add_metric([row.id, "notification"], row.notifications_held)
+        taken.add_metric([row.id], row.taken_over)
+    yield held
+    yield taken
 
 
 def registry(collector: StoreCollector) -> CollectorRegistry:

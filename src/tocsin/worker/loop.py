@@ -18,12 +18,10 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tocsin import actions, noise
+from tocsin import actions, noise, periodic
 from tocsin.checks import service as checks
-from tocsin.checks.models import CheckSchedule
 from tocsin.checks.sources import open_source
 from tocsin.checks.sources.base import Source
 from tocsin.clock import Clock
@@ -33,13 +31,13 @@ from tocsin.errors import Conflict, SourceError
 from tocsin.heartbeats import service as heartbeats
 from tocsin.inbound import repeats
 from tocsin.inbound import service as inbound
-from tocsin.instances.models import WorkerHeartbeat
 from tocsin.notify.base import Channel
 from tocsin.notify.registry import build_channels
 from tocsin.outbox import digest as digests
 from tocsin.outbox.doorbell import DOORBELL
 from tocsin.pipeline import Pipeline
 from tocsin.statuspage import publish
+from tocsin.worker.leases import Keeper
 from tocsin.worker.sender import Courier, Sender, send_batch
 
 log = logging.getLogger("tocsin.worker")
@@ -107,7 +105,12 @@ class Worker:
         self.sources = SourcePool(config)
         self.channels = channels or build_channels(config, console_write)
         self._pool = ThreadPoolExecutor(config.worker.concurrency, thread_name_prefix="check")
-        self.courier = Courier(factory, clock, self.channels, self.pipeline, config.worker.lease)
+        self.courier = Courier(
+            factory, clock, self.channels, self.pipeline, config.worker.lease, self.id
+        )
+        self.keeper = Keeper(
+            factory, clock, self.id, config.worker.lease, lambda: self.courier.taken_over
+        )
 
     def _index(self, config: TocsinConfig) -> None:
         """Look-ups per check, the pipeline and the steps, built once per configuration
@@ -186,16 +189,8 @@ class Worker:
 
     def start(self) -> None:
         now = self.clock.now()
+        self.keeper.register()
         with session_scope(self.factory) as session:
-            session.merge(
-                WorkerHeartbeat(
-                    id=self.id,
-                    hostname=socket.gethostname(),
-                    pid=os.getpid(),
-                    started_at=now,
-                    heartbeat_at=now,
-                )
-            )
             checks.sync_schedules(session, self.config.checks, now)
         self._last_beat = now
         log.info("worker %s started with %d checks", self.id, len(self.config.checks))
@@ -209,7 +204,7 @@ class Worker:
         self.sources = SourcePool(config)
         self.channels = self._fixed_channels or build_channels(config, self._console_write)
         self.courier.channels, self.courier.pipeline = self.channels, self.pipeline
-        self.courier.lease = config.worker.lease
+        self.courier.lease = self.keeper.lease = config.worker.lease
         with session_scope(self.factory) as session:
             checks.sync_schedules(session, config.checks, self.clock.now())
         log.info("configuration reloaded: %d checks", len(config.checks))
@@ -217,18 +212,8 @@ class Worker:
     def stop(self) -> None:
         self._pool.shutdown(wait=True)
         self.sources.close()
-        with session_scope(self.factory) as session:
-            session.execute(
-                update(WorkerHeartbeat)
-                .where(WorkerHeartbeat.id == self.id)
-                .values(stopped_at=self.clock.now())
-            )
-            # Hand our leases back so another worker need not wait for them to expire.
-            session.execute(
-                update(CheckSchedule)
-                .where(CheckSchedule.lease_owner == self.id)
-                .values(lease_owner=None, lease_until=None)
-            )
+        # Hand our leases back so another instance need not wait for them to run out.
+        self.keeper.stop()
         log.info("worker %s stopped", self.id)
 
     # --- steps ------------------------------------------------------------------------
@@ -237,6 +222,9 @@ class Worker:
         """Run every step once (the sender's only with `send`); return how much work was
         done (0 means idle)."""
         done = 0
+        if not self.keeper.working:  # the store's schema is not this code's: claim nothing
+            self.beat()
+            return 0
         for step in self.steps:
             if send or not step.sender:
                 done += step.run(self.clock.now())
@@ -347,13 +335,12 @@ class Worker:
         interval = self.config.worker.heartbeat_interval
         if not force and self._last_beat is not None and now - self._last_beat < interval:
             return
+        self.keeper.round()
         with session_scope(self.factory) as session:
-            session.execute(
-                update(WorkerHeartbeat)
-                .where(WorkerHeartbeat.id == self.id)
-                .values(heartbeat_at=now)
-            )
-            repeats.prune(session)  # housekeeping at the pace of the heartbeat
+            # Housekeeping at the pace of the heartbeat, by one instance per period.
+            if periodic.once(session, "prune", periodic.slot_at(now, interval), now, self.id):
+                repeats.prune(session)
+                periodic.prune(session, now)
         self._last_beat = now
 
     # --- the loop ---------------------------------------------------------------------
@@ -367,6 +354,8 @@ class Worker:
         sender = Sender(self.courier, self.config.notifications.concurrency)
         thread = threading.Thread(target=self._send_forever, args=(sender, stop), name="sender")
         thread.start()
+        keeping = threading.Thread(target=self.keeper.run, name="leases")
+        keeping.start()
         try:
             while not stop.is_set():
                 done = self._step(lambda: self.tick(send=False))
@@ -381,9 +370,12 @@ class Worker:
             DOORBELL.ring()
             thread.join()
             self._step(sender.close)
+            self.keeper.halt()  # it renewed until what was in flight was recorded
+            keeping.join()
             # A graceful stop sends what is already due (a restart would, but a page should
             # not wait for one); a few rounds at most, so a failing channel cannot hold it.
-            for _ in range(3):
+            # With other instances alive it hands the work over instead, at once.
+            for _ in range(0 if self._step(self.keeper.others_alive) else 3):
                 if not self._step(self.send_due_notifications):
                     break
 

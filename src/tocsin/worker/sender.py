@@ -65,18 +65,29 @@ class Courier:
         channels: Mapping[str, Channel],
         pipeline: Pipeline,
         lease: timedelta,
+        owner: str | None = None,
     ) -> None:
         self.factory = factory
         self.clock = clock
         self.channels = channels
         self.pipeline = pipeline
         self.lease = lease
+        self.owner = owner
+        self.taken_over = 0  # rows whose sender died, sent again by this one
 
     def claim(self, limit: int) -> list[Message]:
         if limit <= 0:
             return []
+        took_over: list[str] = []
         with session_scope(self.factory) as session:
-            return outbox.claim_due(session, self.clock.now(), limit=limit, lease=self.lease)
+            now = self.clock.now()
+            claimed = outbox.claim_due(
+                session, now, limit=limit, lease=self.lease, owner=self.owner, took_over=took_over
+            )
+        if took_over:
+            self.taken_over += len(took_over)
+            log.warning("took over %d notifications whose sender's lease ran out", len(took_over))
+        return claimed
 
     def deliver(self, message: Message) -> Attempt:
         """Send one message; never raises (an unexpected error is a retryable failure)."""
@@ -142,6 +153,9 @@ class Sender:
 
     def __init__(self, courier: Courier, concurrency: int) -> None:
         self.courier = courier
+        # Claimed ahead of the delivery threads: at most this many rows are sent but not yet
+        # recorded when an instance dies (a redelivery each after its lease runs out).
+        self.ahead = min(outbox.CLAIM_LIMIT, 2 * concurrency)
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="deliver")
         self._mutex = threading.Lock()
         self._in_flight = 0
@@ -152,7 +166,7 @@ class Sender:
         work was done (0: nothing to record and nothing due)."""
         recorded = self._record_finished()
         with self._mutex:
-            room = outbox.CLAIM_LIMIT - self._in_flight
+            room = self.ahead - self._in_flight
         claimed = self.courier.claim(room)
         with self._mutex:
             self._in_flight += len(claimed)
@@ -184,6 +198,8 @@ class Sender:
             return self._in_flight
 
     def close(self) -> int:
-        """Let deliveries in flight finish, then record them; how many were recorded."""
-        self._pool.shutdown(wait=True)
+        """Let deliveries in flight finish and record them; those claimed but not begun stay
+        `sending` for the graceful stop to hand back (`outbox.hand_back`). How many were
+        recorded."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
         return self._record_finished()

@@ -8,17 +8,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.instances.models import WorkerHeartbeat
+from tocsin.instances import service as instances
+from tocsin.instances.service import FRESH_BEATS as FRESH_BEATS
+from tocsin.instances.service import Instance
 from tocsin.tokens import service as auth
 from tocsin.web.deps import AppSettings, authorize, in_transaction
 
 router = APIRouter(tags=["health"])
-FRESH_BEATS = 3  # a worker is alive while its last beat is within this many intervals
 
 
 @router.get("/healthz")
@@ -31,23 +32,31 @@ async def readyz(settings: AppSettings) -> JSONResponse:
     now = settings.clock.now()
     fresh = now - settings.config.worker.heartbeat_interval * FRESH_BEATS
 
-    def probe(session: Session) -> int:
+    def probe(session: Session) -> list[Instance]:
         session.execute(text("SELECT 1"))
-        return int(
-            session.scalar(
-                select(func.count())
-                .select_from(WorkerHeartbeat)
-                .where(WorkerHeartbeat.stopped_at.is_(None), WorkerHeartbeat.heartbeat_at >= fresh)
-            )
-            or 0
-        )
+        interval = settings.config.worker.heartbeat_interval
+        return [i for i in instances.listing(session, now, interval) if i.alive]
 
     checks: dict[str, Any] = {}
     try:
-        workers = await in_transaction(settings, probe)
+        alive = await in_transaction(settings, probe)
+        workers = len(alive)
         checks["store"] = {"status": "ok"}
         checks["workers"] = (
-            {"status": "ok", "alive": workers}
+            {
+                "status": "ok",
+                "alive": workers,
+                "instances": [
+                    {
+                        "id": i.id,
+                        "status": i.status,
+                        "checks_held": i.checks_held,
+                        "notifications_held": i.notifications_held,
+                        "taken_over": i.taken_over,
+                    }
+                    for i in alive
+                ],
+            }
             if workers
             else {
                 "status": "error",
