@@ -17,6 +17,7 @@ from tocsin.noise.models import (
 )
 from tocsin.oncall.models import OncallOverride
 from tocsin.outbox.models import Notification
+from tocsin.reports.models import ReportRun
 from tocsin.tokens.models import ApiToken, ServerSecret
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "MutedAlert",
     "Notification",
     "OncallOverride",
+    "ReportRun",
     "ServerSecret",
     "Silence",
     "WorkerHeartbeat",

@@ -25,6 +25,7 @@ from tocsin.config.noise import (
     SilenceSeedConfig,
 )
 from tocsin.config.oncall import OncallScheduleConfig, UserConfig
+from tocsin.config.reports import ReportConfig
 from tocsin.config.routing import EscalationPolicyConfig, NotificationsConfig, RouteConfig
 from tocsin.config.runbooks import RunbooksConfig
 from tocsin.config.runtime import ApiConfig, StoreConfig, WorkerConfig
@@ -102,6 +103,10 @@ class TocsinConfig(Strict):
     )
     runbooks: RunbooksConfig = Field(
         default_factory=RunbooksConfig, description="the folder of runbooks alerts link to"
+    )
+    reports: dict[Name, ReportConfig] = Field(
+        default_factory=dict,
+        description="scheduled operations reports (health checks, reviews), by name",
     )
 
     def check(self, name: str) -> CheckConfig:

@@ -31,9 +31,11 @@ def ack_link(payload: dict[str, Any]) -> str | None:
 
 
 # Events about no alert, whose payload's `title` and `message` are the whole notice (a
-# silence about to expire tells its creator): channels show them as they are, without an
-# alert's facts, severity colours or acknowledge links, and PagerDuty skips them.
-NOTICE_EVENTS = ("silence_expiring",)
+# silence about to expire tells its creator; a part of a report, reports/post.py): channels
+# show them as they are, without an alert's facts, severity colours or acknowledge links, and
+# PagerDuty skips them. A report's payload may add `mention` (Discord, Slack) and `html`
+# (email).
+NOTICE_EVENTS = ("silence_expiring", "report")
 
 
 def notice(payload: dict[str, Any]) -> tuple[str, str] | None:
