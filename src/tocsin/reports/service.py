@@ -82,9 +82,11 @@ def _free(now: datetime) -> Any:
 def claim_due(
     session: Session, owner: str, now: datetime, lease: timedelta, limit: int = 10
 ) -> list[Claim]:
-    """Lease due runs in one `UPDATE … RETURNING`: the outer WHERE repeats the due-and-free
-    test (a compare-and-set, so two workers never both take a run); on PostgreSQL the inner
-    `FOR UPDATE SKIP LOCKED` keeps them from queueing behind each other."""
+    """Lease due runs: read up to `limit` of them (on PostgreSQL `FOR UPDATE SKIP LOCKED`, so
+    two workers take different rows without queueing), then set the lease by id with the
+    due-and-free test repeated (a compare-and-set: a run taken meanwhile is not taken twice).
+    Two statements, because PostgreSQL may run a `LIMIT` subquery inside an `UPDATE … WHERE
+    id IN (…)` more than once and so lease more than `limit` rows."""
     due = (
         select(RUN.c.id)
         .where(RUN.c.trigger == "schedule", _free(now))
@@ -93,9 +95,12 @@ def claim_due(
     )
     if is_postgresql(session):
         due = due.with_for_update(skip_locked=True)
+    ids = list(session.scalars(due))
+    if not ids:
+        return []
     rows = session.execute(
         update(RUN)
-        .where(RUN.c.id.in_(due), _free(now))
+        .where(RUN.c.id.in_(ids), _free(now))
         .values(
             state="running",
             lease_owner=owner,
