@@ -18,6 +18,7 @@ from tocsin.cli import (
     known_issues,
     maintenance,
     oncall,
+    reports,
     run,
     runbooks,
     setup,
@@ -43,6 +44,7 @@ app.add_typer(maintenance.app, name="maintenance")
 app.add_typer(known_issues.app, name="known-issue")
 app.add_typer(stats.app, name="stats")
 app.add_typer(runbooks.app, name="runbook")
+app.add_typer(reports.app, name="report")
 app.command("init")(setup.init)
 app.command("run")(run.run)
 app.command("demo")(demo.demo)

@@ -45,6 +45,7 @@ class Report:
     at: datetime
     sections: list[Section]
     mention: str | None = None
+    zone: str = "UTC"  # where its time is shown (the schedule's)
 
     @property
     def level(self) -> str:
@@ -132,7 +133,7 @@ def build(
         else:
             sections.append(figures_section(spec, at, factory))
     shown = report.mention if isinstance(report.mention, str) else None
-    return Report(name, report.title or name, at, sections, shown)
+    return Report(name, report.title or name, at, sections, shown, report.schedule.timezone)
 
 
 def figures_section(

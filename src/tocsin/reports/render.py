@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, Template
 
@@ -126,7 +127,8 @@ def section_lines(section: Section, flavour: Flavour) -> list[str]:
 
 
 def headline(report: Report) -> str:
-    return f"{report.title} — {report.at.strftime('%Y-%m-%d %H:%M')} UTC"
+    local = report.at.astimezone(ZoneInfo(report.zone))
+    return f"{report.title} — {local.strftime('%a %Y-%m-%d %H:%M %Z')}"
 
 
 def markdown(report: Report, flavour: Flavour = "markdown") -> str:

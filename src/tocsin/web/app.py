@@ -32,6 +32,7 @@ from tocsin.web.routes import (
     inbound,
     maintenance,
     operator,
+    reports,
     runbooks,
     silences,
 )
@@ -45,6 +46,7 @@ ROUTERS = (
     silences.router,
     maintenance.router,
     runbooks.router,
+    reports.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 
