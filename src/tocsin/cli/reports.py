@@ -134,3 +134,36 @@ def show_report(
         f"run {detail['id']} of {detail['report']} ({detail['trigger']}) for "
         f"{when(detail['slot_at'])} UTC: {detail['status']}; sha256 {detail['content_hash']}"
     )
+
+
+@app.command("chart")
+def chart_report(
+    name: Annotated[str, typer.Argument(help="The report's name.")],
+    figure: Annotated[
+        str | None,
+        typer.Argument(help="The figure, like mtta_p50_minutes (omit to list them)."),
+    ] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", help="Write the chart here (.png or .svg).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """A figure's trend over the report's stored runs, as PNG or SVG."""
+    from pathlib import Path
+
+    from tocsin.reports import service
+    from tocsin.reports.charts import trend, trends
+
+    with store(optional_config(config)) as factory, transaction(factory) as session:
+        runs = [(r.slot_at, r.figures or {}) for r in service.list_(session, name, limit=1000)]
+    found = trends(runs)
+    if figure is None or figure not in found:
+        known = "\n".join(sorted(found)) or "(no stored runs with figures)"
+        if figure is not None:
+            fail(f"no figure {figure!r} in the runs of {name!r}; there are:\n{known}")
+        console.print(known)
+        return
+    target = Path(out or f"{name}-{figure}.png".replace("/", "_").replace(" ", "_"))
+    drawn = trend(found[figure], f"{name}: {figure}", "svg" if target.suffix == ".svg" else "png")
+    target.write_bytes(drawn)
+    console.print(f"wrote {target} ({len(found[figure])} runs)")
