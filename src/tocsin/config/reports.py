@@ -9,7 +9,8 @@ from typing import Annotated, Literal, get_args
 from croniter import croniter
 from pydantic import Field, field_validator, model_validator
 
-from tocsin.config.fields import Duration, Name, Strict, ZoneName
+from tocsin.config.checks import PARAM
+from tocsin.config.fields import Duration, Name, Strict, ZoneName, parse_duration
 from tocsin.expressions import compile_expression
 
 Figure = Literal["alerts", "mtta", "mttr", "escalations", "notifications", "night_pages", "quality"]
@@ -67,10 +68,26 @@ class QuerySectionConfig(Strict):
     queries: dict[str, str] | None = Field(
         default=None, description="one query per dialect (sqlite, postgresql, default)"
     )
+    params: dict[str, str] = Field(
+        default_factory=dict,
+        description="query parameters as times from the run's time: now, now-24h, today, "
+        "today-7d (`today` begins in the schedule's zone; never NOW() in the SQL)",
+    )
     thresholds: ThresholdsConfig = Field(
         default_factory=ThresholdsConfig, description="when the section is CRITICAL or WARNING"
     )
     note: str | None = Field(default=None, description="a line shown under the heading")
+
+    @field_validator("params")
+    @classmethod
+    def _relative_times(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, spec in value.items():
+            match = PARAM.match(spec.strip())
+            if not match:
+                raise ValueError(f"{name}: {spec!r} is not like 'now', 'now-24h' or 'today-7d'")
+            if match.group(3):
+                parse_duration(match.group(3))
+        return value
 
     @model_validator(mode="after")
     def _one_query(self) -> QuerySectionConfig:

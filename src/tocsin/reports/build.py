@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tocsin.checks.evaluate import resolve_params
 from tocsin.checks.sources.base import Source
 from tocsin.config.reports import FiguresSectionConfig, QuerySectionConfig, ReportConfig
 from tocsin.db import read_scope
@@ -87,10 +88,14 @@ def _level(section: QuerySectionConfig, rows: list[dict[str, Any]]) -> str:
     return "ok"
 
 
-def query_section(section: QuerySectionConfig, source: Source) -> Section:
-    """Run the section's query (outside any transaction of Tocsin's) and judge its rows."""
+def query_section(
+    section: QuerySectionConfig, source: Source, at: datetime, zone: str = "UTC"
+) -> Section:
+    """Run the section's query as of `at` (outside any transaction of Tocsin's) and judge
+    its rows."""
     try:
-        raw = source.fetch(section.query_for(source.dialect), {})
+        params = resolve_params(section.params, at, zone)
+        raw = source.fetch(section.query_for(source.dialect), params)
     except SourceError as exc:
         return Section(section.title, "query", "ok", note=section.note, error=str(exc))
     rows = [{key: plain(value) for key, value in row.items()} for row in raw]
@@ -129,7 +134,7 @@ def build(
             except SourceError as exc:
                 sections.append(Section(spec.title, "query", "ok", error=str(exc)))
                 continue
-            sections.append(query_section(spec, opened))
+            sections.append(query_section(spec, opened, at, report.schedule.timezone))
         else:
             sections.append(figures_section(spec, at, factory))
     shown = report.mention if isinstance(report.mention, str) else None
