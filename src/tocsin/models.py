@@ -27,6 +27,7 @@ from tocsin.oncall.models import OncallOverride
 from tocsin.outbox.models import Notification
 from tocsin.statuspage.models import StatusPublish
 from tocsin.periodic import JobSlot
+from tocsin.reports.models import ReportRun
 from tocsin.tokens.models import ApiToken, ServerSecret
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "MutedAlert",
     "Notification",
     "OncallOverride",
+    "ReportRun",
     "ServerSecret",
     "Silence",
     "StatusPublish",

@@ -20,6 +20,7 @@ from tocsin.cli import (
     known_issues,
     maintenance,
     oncall,
+    reports,
     run,
     runbooks,
     setup,
@@ -48,6 +49,7 @@ app.add_typer(stats.app, name="stats")
 app.add_typer(runbooks.app, name="runbook")
 app.add_typer(incidents.app, name="incident")
 app.add_typer(status.app, name="status")
+app.add_typer(reports.app, name="report")
 app.command("init")(setup.init)
 app.command("run")(run.run)
 app.command("demo")(demo.demo)

@@ -131,7 +131,7 @@ class OnErrorConfig(Strict):
     )
 
 
-_PARAM = re.compile(r"^(now|today)\s*(?:([+-])\s*(\S+))?$")
+PARAM = re.compile(r"^(now|today)\s*(?:([+-])\s*(\S+))?$")
 
 
 class CheckConfig(Strict):
@@ -222,7 +222,7 @@ class CheckConfig(Strict):
     @classmethod
     def _relative_times(cls, value: dict[str, str]) -> dict[str, str]:
         for name, spec in value.items():
-            match = _PARAM.match(spec.strip())
+            match = PARAM.match(spec.strip())
             if not match:
                 raise ValueError(f"{name}: {spec!r} is not like 'now', 'now-10m' or 'today-30d'")
             if match.group(3):

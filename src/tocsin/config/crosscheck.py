@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from tocsin.config.lenient import Survivors, whole
 from tocsin.config.model import TocsinConfig
 from tocsin.config.problems import Loc
+from tocsin.config.reports import QuerySectionConfig
 from tocsin.config.routing import RouteConfig
 from tocsin.errors import Invalid
 
@@ -25,13 +26,33 @@ def cross_check(found: TocsinConfig | Survivors) -> list[tuple[Loc, str]]:
     def at(loc: Loc, message: str) -> None:
         problems.append((file.in_file(loc), message))
 
-    for subject in (_heartbeats, _checks, _routing, _oncall, _noise, _incidents):
+    for subject in (_heartbeats, _checks, _routing, _oncall, _noise, _incidents, _reports):
         subject(file, at)
     return problems
 
 
 def _heartbeats(file: Survivors, at: At) -> None:
     _unique(file, "heartbeats", (beat.name for beat in file.config.heartbeats), "name", at)
+
+
+def _reports(file: Survivors, at: At) -> None:
+    """A report's channels and its query sections' sources exist."""
+    for name, report in file.config.reports.items():
+        for j, channel in enumerate(report.channels):
+            if not file.exists("channels", channel):
+                known = _known(file.names("channels"))
+                at(
+                    ("reports", name, "channels", j),
+                    f"channel {channel!r} does not exist (known: {known})",
+                )
+        for k, section in enumerate(report.sections):
+            source = section.source if isinstance(section, QuerySectionConfig) else None
+            if source is not None and not file.exists("sources", source):
+                known = _known(file.names("sources"))
+                at(
+                    ("reports", name, "sections", k, "source"),
+                    f"source {source!r} does not exist (known: {known})",
+                )
 
 
 def _unique(file: Survivors, section: str, names: Iterable[str], field: str, at: At) -> None:

@@ -26,6 +26,7 @@ from tocsin.config.noise import (
     SilenceSeedConfig,
 )
 from tocsin.config.oncall import OncallScheduleConfig, UserConfig
+from tocsin.config.reports import ReportConfig
 from tocsin.config.routing import EscalationPolicyConfig, NotificationsConfig, RouteConfig
 from tocsin.config.runbooks import RunbooksConfig
 from tocsin.config.runtime import ApiConfig, StoreConfig, WorkerConfig
@@ -111,6 +112,10 @@ class TocsinConfig(Strict):
     )
     status: StatusConfig = Field(
         default_factory=StatusConfig, description="the public status page served at /status"
+    )
+    reports: dict[Name, ReportConfig] = Field(
+        default_factory=dict,
+        description="scheduled operations reports (health checks, reviews), by name",
     )
 
     def check(self, name: str) -> CheckConfig:

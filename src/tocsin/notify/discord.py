@@ -135,7 +135,7 @@ def build_body(
             raise TransportError(f"{target!r} is not a Discord user id", permanent=True)
         mention = f"<@{target}>"
     elif notice(payload) is not None:
-        mention = ""
+        mention = str(payload.get("mention") or "")  # a report's, when a section is CRITICAL
     elif payload.get("severity") == "CRITICAL" and payload.get("event") == "fired":
         mention = config.critical_mention
     else:

@@ -163,14 +163,19 @@ def compose(payload: dict[str, Any], notification_id: str, public_url: str) -> E
     return mail
 
 
-def compose_notice(title: str, text: str, notification_id: str) -> EmailMessage:
-    """A notice about no alert (a silence about to expire): its own thread, text as it is."""
+def compose_notice(
+    title: str, text: str, notification_id: str, html: str | None = None
+) -> EmailMessage:
+    """A notice about no alert (a silence about to expire, a report): its own thread, text
+    as it is; `html`, a page Tocsin rendered with every value escaped (a report), replaces
+    the plain HTML part."""
     mail = EmailMessage()
     mail["Subject"] = f"[Tocsin] {one_line(title)}"
     mail["Message-ID"] = f"<{notification_id}@tocsin>"
     mail["Auto-Submitted"] = "auto-generated"
     mail.set_content(f"{text}\n")
-    mail.add_alternative(_template(NOTICE_HTML).render(title=title, text=text), subtype="html")
+    page = html if html is not None else _template(NOTICE_HTML).render(title=title, text=text)
+    mail.add_alternative(page, subtype="html")
     return mail
 
 
@@ -248,7 +253,9 @@ class EmailChannel:
             self.deliver(build_digest(list(payload["alerts"]), day, message.id), recipients)
             return
         if (found := notice(payload)) is not None:
-            self.deliver(compose_notice(*found, message.id), recipients)
+            html = payload.get("html")
+            mail = compose_notice(*found, message.id, html if isinstance(html, str) else None)
+            self.deliver(mail, recipients)
             return
         self.deliver(compose(payload, message.id, self._public_url), recipients)
 

@@ -32,6 +32,8 @@ FALLBACK_MAX = 3000
 
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}…$")
 _MEMBER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+# Mentions a report may carry: the channel's members, a user group, one member.
+_GROUP = re.compile(r"<!here>|<!channel>|<!subteam\^[A-Z0-9]{2,20}>|<@[UW][A-Z0-9]{2,20}>")
 
 
 def escape(text: str) -> str:
@@ -100,7 +102,7 @@ def build_body(
 ) -> dict[str, Any]:
     """The message; with a `target` (a member id) it mentions that person, so Slack pings them."""
     if (found := notice(payload)) is not None:
-        return notice_body(*found, target)
+        return notice_body(*found, target, payload.get("mention"))
     title = headline(payload)
     message = str(payload.get("message") or "")
     blocks: list[dict[str, Any]] = [
@@ -137,9 +139,12 @@ def build_body(
     }
 
 
-def notice_body(title: str, text: str, target: str | None) -> dict[str, Any]:
-    """A notice about no alert: its title and text, mentioning the person it is for."""
+def notice_body(title: str, text: str, target: str | None, group: object = None) -> dict[str, Any]:
+    """A notice about no alert: its title and text, mentioning the person it is for, or the
+    `group` a report names when a section is CRITICAL (`<!here>`, `<!subteam^ID>`, …)."""
     ping = f"{mention(target)} " if target else ""
+    if isinstance(group, str) and _GROUP.fullmatch(group):
+        ping += f"{group} "
     body = clip_mrkdwn(escape(text), SECTION_TEXT_MAX - len(ping))
     return {
         "text": clip_mrkdwn(ping + escape(text), FALLBACK_MAX),

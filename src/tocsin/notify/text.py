@@ -34,9 +34,11 @@ def ack_link(payload: dict[str, Any]) -> str | None:
 # silence about to expire tells its creator): channels show them as they are, without an
 # alert's facts, severity colours or acknowledge links, and PagerDuty skips them. Incidents'
 # notices (`tocsin.incidents.comms`) are declarations, status changes, posted updates, role
-# instructions and update reminders.
+# instructions and update reminders; a part of a report (reports/post.py) may add `mention`
+# (Discord, Slack) and `html` (email).
 NOTICE_EVENTS = (
     "silence_expiring",
+    "report",
     "incident_declared",
     "incident_status",
     "incident_update",

@@ -35,6 +35,7 @@ from tocsin.web.routes import (
     incidents,
     maintenance,
     operator,
+    reports,
     runbooks,
     silences,
 )
@@ -51,6 +52,7 @@ ROUTERS = (
     incidents.router,
     status_pages.router,
     status_api.router,
+    reports.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 

@@ -206,3 +206,34 @@ class EventOutcome(BaseModel):
 class EventsAnswer(BaseModel):
     status: Literal["success"]
     results: list[EventOutcome]
+
+
+class ReportOut(Out):
+    """A configured report, its next scheduled run and its last finished run."""
+
+    name: str
+    title: str
+    schedule: str
+    channels: list[str]
+    enabled: bool
+    next_run_at: datetime | None
+    last_run_id: int | None
+    last_status: Literal["healthy", "needs_attention"] | None
+
+
+class ReportRunOut(Out):
+    """A finished run of a report: for one slot of its schedule, or asked for by hand."""
+
+    id: int
+    report: str
+    trigger: Literal["schedule", "manual"]
+    slot_at: datetime
+    finished_at: datetime | None
+    status: Literal["healthy", "needs_attention"] | None
+    posted: int = Field(description="outbox notices written (one per part per channel)")
+
+
+class ReportRunDetailOut(ReportRunOut):
+    content: str | None = Field(description="the report as Markdown, as it was posted")
+    figures: dict[str, Any] | None = Field(description="each section's level, rows, figures")
+    content_hash: str | None = Field(description="SHA-256 of the content and the figures")

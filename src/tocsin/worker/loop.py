@@ -38,6 +38,8 @@ from tocsin.outbox.doorbell import DOORBELL
 from tocsin.pipeline import Pipeline
 from tocsin.statuspage import publish
 from tocsin.worker.leases import Keeper
+from tocsin.reports import runs as reports
+from tocsin.reports import service as report_runs
 from tocsin.worker.sender import Courier, Sender, send_batch
 
 log = logging.getLogger("tocsin.worker")
@@ -164,6 +166,8 @@ class Worker:
                 "incident (postmortem_due_at), incident_action (remind_at)",
                 one(lambda s, now: actions.incidents.follow_up_due(s, pipeline, now)),
             ),
+            # Queries its sources outside any transaction: claims, then completes, by itself.
+            Step("report runs", "report_run (state, slot_at)", self.run_due_reports),
             # Sends outside any transaction: claims, then records, by itself.
             Step(
                 "notifications",
@@ -192,6 +196,7 @@ class Worker:
         self.keeper.register()
         with session_scope(self.factory) as session:
             checks.sync_schedules(session, self.config.checks, now)
+            report_runs.sync(session, self.config.reports, now)
         self._last_beat = now
         log.info("worker %s started with %d checks", self.id, len(self.config.checks))
 
@@ -207,6 +212,7 @@ class Worker:
         self.courier.lease = self.keeper.lease = config.worker.lease
         with session_scope(self.factory) as session:
             checks.sync_schedules(session, config.checks, self.clock.now())
+            report_runs.sync(session, config.reports, self.clock.now())
         log.info("configuration reloaded: %d checks", len(config.checks))
 
     def stop(self) -> None:
@@ -317,6 +323,13 @@ class Worker:
                 )
         for event in events:
             log.info("alert %s %s (%s)", event.alert_id, event.kind, event.severity)
+
+    def run_due_reports(self, _now: datetime | None = None) -> int:
+        """Claim due report runs, build them, store and post them; returns how many."""
+        if not self.config.reports:
+            return 0  # no claim at all: on SQLite even an empty UPDATE takes the writer
+        lease, sources = self.config.worker.lease, self.sources.get
+        return reports.run_due(self.factory, self.config, self.clock, self.id, lease, sources)
 
     def _mute_due(self, session: Session, now: datetime) -> int:
         """Seed the configuration's silences, windows and known issues once (they are due

@@ -4,7 +4,7 @@
 `incident.cadence_due_at` is the status-update cadence's due column, claimed by the worker.
 
 Revision ID: 0040
-Revises: 0014
+Revises: 0021
 Create Date: 2026-12-02 04:20:00
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 import tocsin.db
 
 revision: str = "0040"
-down_revision: str | None = "0014"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,7 +4,7 @@
 every `status.publish.within`, leased by the worker that exports (statuspage/publish.py).
 
 Revision ID: 0050
-Revises: 0040
+Revises: 0041
 Create Date: 2026-12-02 05:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import tocsin.db
 
 revision: str = "0050"
-down_revision: str | None = "0040"
+down_revision: str | None = "0041"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

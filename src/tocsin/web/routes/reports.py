@@ -1,0 +1,82 @@
+"""Reports under `/api/v1/reports` with the read scope: the configured reports, their
+finished runs, and one run as stored (the console renders the same `run_detail`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from sqlalchemy.orm import Session
+
+from tocsin.reports import service
+from tocsin.reports.schemas import run_detail, run_summary
+from tocsin.web import paging
+from tocsin.web.deps import AppSettings, KnownQuery, Reader, read_only
+from tocsin.web.schemas import ReportOut, ReportRunDetailOut, ReportRunOut, errors
+
+router = APIRouter(tags=["reports"])
+Row = dict[str, Any]
+
+
+@router.get(
+    "/api/v1/reports",
+    summary="Every configured report, its next run and its last status",
+    response_model=list[ReportOut],
+    responses=paging.responses(400),
+    dependencies=[KnownQuery],
+)
+async def list_reports(settings: AppSettings, _who: Reader, page: paging.Listing) -> list[Row]:
+    reports = settings.config.reports
+
+    def work(session: Session) -> list[Row]:
+        following = service.next_due(session)
+        last: dict[str, Any] = {}
+        for run in service.list_(session, limit=500):
+            last.setdefault(run.report_name, run)
+        return [
+            {
+                "name": name,
+                "title": spec.title or name,
+                "schedule": f"{spec.schedule.cron} {spec.schedule.timezone}",
+                "channels": spec.channels,
+                "enabled": spec.enabled,
+                "next_run_at": following.get(name),
+                "last_run_id": last[name].id if name in last else None,
+                "last_status": last[name].status if name in last else None,
+            }
+            for name, spec in reports.items()
+        ]
+
+    return page.sliced(await read_only(settings, work))
+
+
+@router.get(
+    "/api/v1/reports/runs",
+    summary="Finished runs, newest first",
+    response_model=list[ReportRunOut],
+    responses=paging.responses(400),
+    dependencies=[KnownQuery],
+)
+async def list_runs(
+    settings: AppSettings,
+    _who: Reader,
+    page: paging.Listing,
+    report: Annotated[str | None, Query(max_length=100, description="One report's")] = None,
+) -> list[Row]:
+    rows = await read_only(
+        settings, lambda s: [run_summary(r) for r in service.list_(s, report, limit=1000)]
+    )
+    return page.sliced(rows)
+
+
+@router.get(
+    "/api/v1/reports/runs/{run_id}",
+    summary="One run as stored: its Markdown, status, figures and hash",
+    response_model=ReportRunDetailOut,
+    responses=errors(400, 404),
+    dependencies=[KnownQuery],
+)
+async def show_run(
+    settings: AppSettings, _who: Reader, run_id: Annotated[int, Path(ge=1, le=2**62)]
+) -> Row:
+    return await read_only(settings, lambda s: run_detail(service.get(s, run_id)))
