@@ -25,9 +25,9 @@ from tocsin.noise.models import (
 )
 from tocsin.oncall.models import OncallOverride
 from tocsin.outbox.models import Notification
-from tocsin.statuspage.models import StatusPublish
 from tocsin.periodic import JobSlot
 from tocsin.reports.models import ReportRun
+from tocsin.statuspage.models import StatusPublish
 from tocsin.tokens.models import ApiToken, ServerSecret
 
 __all__ = [

@@ -36,10 +36,10 @@ from tocsin.notify.registry import build_channels
 from tocsin.outbox import digest as digests
 from tocsin.outbox.doorbell import DOORBELL
 from tocsin.pipeline import Pipeline
-from tocsin.statuspage import publish
-from tocsin.worker.leases import Keeper
 from tocsin.reports import runs as reports
 from tocsin.reports import service as report_runs
+from tocsin.statuspage import publish
+from tocsin.worker.leases import Keeper
 from tocsin.worker.sender import Courier, Sender, send_batch
 
 log = logging.getLogger("tocsin.worker")
