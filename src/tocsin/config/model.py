@@ -13,6 +13,7 @@ from pydantic import Field
 
 from tocsin.config.channels import ChannelConfig
 from tocsin.config.checks import CheckConfig
+from tocsin.config.console import ConsoleConfig
 from tocsin.config.egress import EgressConfig
 from tocsin.config.fields import Name, Strict
 from tocsin.config.heartbeats import HeartbeatConfig
@@ -102,6 +103,9 @@ class TocsinConfig(Strict):
     )
     runbooks: RunbooksConfig = Field(
         default_factory=RunbooksConfig, description="the folder of runbooks alerts link to"
+    )
+    console: ConsoleConfig = Field(
+        default_factory=ConsoleConfig, description="the operator console's sessions and sign-ins"
     )
 
     def check(self, name: str) -> CheckConfig:
