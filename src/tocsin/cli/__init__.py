@@ -11,6 +11,7 @@ import typer
 
 from tocsin.cli import (
     alerts,
+    audit,
     checks,
     config,
     demo,
@@ -24,6 +25,7 @@ from tocsin.cli import (
     silences,
     stats,
     tokens,
+    users,
 )
 
 app = typer.Typer(
@@ -43,6 +45,8 @@ app.add_typer(maintenance.app, name="maintenance")
 app.add_typer(known_issues.app, name="known-issue")
 app.add_typer(stats.app, name="stats")
 app.add_typer(runbooks.app, name="runbook")
+app.add_typer(users.app, name="user")
+app.add_typer(audit.app, name="audit")
 app.command("init")(setup.init)
 app.command("run")(run.run)
 app.command("demo")(demo.demo)

@@ -18,7 +18,7 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tocsin.heartbeats import service as heartbeat_rows
-from tocsin.web import errors, pages
+from tocsin.web import console_auth, console_core, errors, pages
 from tocsin.web.deps import Settings, TokenCache, in_transaction
 from tocsin.web.limits import BodyLimit
 from tocsin.web.metrics import StoreCollector, registry
@@ -45,6 +45,7 @@ ROUTERS = (
     silences.router,
     maintenance.router,
     runbooks.router,
+    console_auth.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 
@@ -82,6 +83,7 @@ def create_app(
         app.include_router(router)
     app.mount(pages.STATIC_PATH, pages.static_files(), name="static")
     errors.install(app)
+    console_core.install(app)
     limit = settings.config.api.max_body_bytes
     app.add_middleware(BodyLimit, limit=limit)
     app.add_middleware(pages.PageHeaders)

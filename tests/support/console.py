@@ -1,0 +1,50 @@
+"""The console under test: a configuration with a user of each role, their passwords, and
+signing in through the real form (TestClient or a browser)."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from tocsin.clock import Clock
+from tocsin.config import TocsinConfig, parse
+from tocsin.console import accounts
+from tocsin.db import session_scope
+
+PASSWORD = "a long enough password"
+CONSOLE = """
+public_url: http://testserver
+api: {rate_limit: 1000, rate_burst: 1000}
+channels:
+  console: {type: console}
+users:
+  ana: {role: admin, email: ana@example.com}
+  bo: {role: responder}
+  cy: {role: viewer}
+"""
+
+
+def console_config(extra: str = "") -> TocsinConfig:
+    config, _ = parse(CONSOLE + extra, "test.yaml", env={})
+    return config
+
+
+def give_passwords(factory: sessionmaker[Session], clock: Clock, config: TocsinConfig) -> None:
+    with session_scope(factory) as s:
+        for user in config.users:
+            accounts.set_password(s, config, user, PASSWORD, clock.now())
+
+
+def csrf_in(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None, "the page has no CSRF field"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, user: str, password: str = PASSWORD, next_: str = "") -> int:
+    """Sign in through the form; the answer's status (303 when it worked)."""
+    form = client.get("/login")
+    body = {"csrf": csrf_in(form.text), "user": user, "password": password, "next": next_}
+    return client.post("/login", data=body, follow_redirects=False).status_code
