@@ -8,10 +8,13 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from tocsin import actions
 from tocsin.clock import Clock
 from tocsin.config import TocsinConfig, parse
 from tocsin.console import accounts
 from tocsin.db import session_scope
+from tocsin.fingerprint import fingerprint
+from tocsin.pipeline import Pipeline
 
 PASSWORD = "a long enough password"
 CONSOLE = """
@@ -48,3 +51,29 @@ def sign_in(client: TestClient, user: str, password: str = PASSWORD, next_: str 
     form = client.get("/login")
     body = {"csrf": csrf_in(form.text), "user": user, "password": password, "next": next_}
     return client.post("/login", data=body, follow_redirects=False).status_code
+
+
+def open_alert(
+    factory: sessionmaker[Session],
+    clock: Clock,
+    config: TocsinConfig,
+    key: str,
+    *,
+    severity: str = "HIGH",
+    title: str | None = None,
+    runbook: str | None = None,
+    **labels: str,
+) -> int:
+    """Fire an alert through the one door, as a check or an inbound event would."""
+    new = actions.alerts.NewAlert(
+        fingerprint=fingerprint("test", {"key": key}),
+        origin="event",
+        labels={"key": key, **labels},
+        severity=severity,
+        title=title or f"Alert {key}",
+        message="",
+        runbook=runbook,
+    )
+    with session_scope(factory) as s:
+        alert, _ = actions.alerts.fire(s, Pipeline(config), new, clock.now())
+        return alert.id

@@ -18,7 +18,7 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tocsin.heartbeats import service as heartbeat_rows
-from tocsin.web import console_auth, console_core, errors, pages
+from tocsin.web import console_alerts, console_auth, console_core, errors, pages
 from tocsin.web.deps import Settings, TokenCache, in_transaction
 from tocsin.web.limits import BodyLimit
 from tocsin.web.metrics import StoreCollector, registry
@@ -46,6 +46,7 @@ ROUTERS = (
     maintenance.router,
     runbooks.router,
     console_auth.router,
+    console_alerts.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 
