@@ -11,12 +11,15 @@ from urllib.parse import quote, urlencode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tocsin.alerts import service as alerts
 from tocsin.alerts.lifecycle import OPEN
-from tocsin.alerts.models import Alert
+from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.alerts.schemas import alert_out
 from tocsin.escalation import service as escalation
 from tocsin.noise import mutes
 from tocsin.noise.models import MutedAlert
-from tocsin.outbox.schemas import alert_detail
+from tocsin.outbox.schemas import notification_out
+from tocsin.outbox.service import for_alert
 
 PAGE = 50
 STATES = ("open", "firing", "acknowledged", "resolved", "all")
@@ -147,9 +150,23 @@ def runbook_href(runbook: str | None) -> str | None:
 def detail(session: Session, alert_id: int) -> dict[str, Any]:
     """The alert, its timeline, notifications, escalation steps and why it was (not) paged;
     NotFound if there is no such alert."""
-    shown = alert_detail(session, alert_id)
-    alert = session.get(Alert, alert_id)
-    assert alert is not None
+    alert = alerts.get(session, alert_id)
+    shown = alert_out(alert)
+    # Plain rows, not ORM objects: an alert that flapped for a day has thousands of events.
+    events = session.execute(
+        select(
+            AlertEvent.at,
+            AlertEvent.kind,
+            AlertEvent.state_to.label("to"),
+            AlertEvent.severity,
+            AlertEvent.actor,
+            AlertEvent.note,
+        )
+        .where(AlertEvent.alert_id == alert_id)
+        .order_by(AlertEvent.id)
+    )
+    shown["timeline"] = [row._asdict() for row in events]
+    shown["notifications"] = [notification_out(n) for n in for_alert(session, alert_id)]
     steps = escalation.for_alert(session, alert_id)
     policies = escalation.by_id(session, {s.escalation_id for s in steps})
     shown["steps"] = _steps(steps, policies)
