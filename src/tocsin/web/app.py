@@ -18,7 +18,14 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tocsin.heartbeats import service as heartbeat_rows
-from tocsin.web import console_alerts, console_auth, console_core, errors, pages
+from tocsin.web import (
+    console_alerts,
+    console_auth,
+    console_core,
+    console_silences,
+    errors,
+    pages,
+)
 from tocsin.web.deps import Settings, TokenCache, in_transaction
 from tocsin.web.limits import BodyLimit
 from tocsin.web.metrics import StoreCollector, registry
@@ -47,6 +54,7 @@ ROUTERS = (
     runbooks.router,
     console_auth.router,
     console_alerts.router,
+    console_silences.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 

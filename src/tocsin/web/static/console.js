@@ -14,3 +14,25 @@
   }
   window.setInterval(refresh, 20000);
 })();
+
+// A silence's form previews the open alerts its matchers would mute as you type.
+(function () {
+  "use strict";
+  var box = document.getElementById("matchers");
+  if (!box || !box.dataset.preview) { return; }
+  var timer = null;
+  function show() {
+    var url = box.dataset.preview + "?matchers=" + encodeURIComponent(box.value);
+    fetch(url, { credentials: "same-origin", redirect: "error" })
+      .then(function (answer) { return answer.text(); })
+      .then(function (html) {
+        var old = document.getElementById("preview");
+        if (old) { old.outerHTML = html; }
+      })
+      .catch(function () { /* keep the last preview */ });
+  }
+  box.addEventListener("input", function () {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(show, 300);
+  });
+})();
