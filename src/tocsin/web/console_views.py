@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
-from tocsin.alerts.lifecycle import OPEN
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.alerts.schemas import alert_out
 from tocsin.escalation import service as escalation
@@ -107,8 +106,8 @@ class Listing:
 def list_alerts(session: Session, filters: Filters, size: int = PAGE) -> Listing:
     """One page of alerts, newest first, and why each muted one is muted."""
     query = select(*_COLUMNS).order_by(Alert.id.desc()).limit(size + 1)
-    if filters.state == "open":
-        query = query.where(Alert.state.in_(OPEN))
+    if filters.state == "open":  # the partial index ix_alert_open_id's own condition
+        query = query.where(Alert.state != "resolved")
     elif filters.state != "all":
         query = query.where(Alert.state == filters.state)
     if filters.severity:
