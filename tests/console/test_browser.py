@@ -89,3 +89,22 @@ def test_a_viewer_sees_alerts_but_cannot_acknowledge(
     expect(page.get_by_role("button", name="Acknowledge selected")).to_have_count(0)
     page.goto(f"{base}/alerts/{alert_id}")
     expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
+
+
+def test_a_silence_is_created_from_the_live_preview(
+    page: Page, base: str, factory: sessionmaker[Session]
+) -> None:
+    open_alert(factory, CLOCK, CONFIG, "q", title="Queue backlog", service="queue")
+    open_alert(factory, CLOCK, CONFIG, "w", title="Web errors", service="web")
+    sign_in(page, base, "bo", path="/silences")
+    page.get_by_label("Matchers").fill('service="queue"')
+    preview = page.locator("#preview")
+    expect(preview).to_contain_text("1 open alert(s) would be muted")
+    expect(preview).to_contain_text("Queue backlog")
+    expect(preview).not_to_contain_text("Web errors")
+    page.get_by_label("Why").fill("draining the queue")
+    page.screenshot(path=shot("console-silence-preview"), full_page=True)
+    page.get_by_role("button", name="Create silence").click()
+    row = page.get_by_role("row").filter(has_text="draining the queue")
+    expect(row).to_contain_text('service="queue"')
+    expect(row).to_contain_text("active")
