@@ -21,10 +21,12 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
-    """One headless chromium per test session (per xdist worker). It fails, never skips, when
-    chromium is missing: scripts/test installs it."""
+    """A headless chromium for one test. It fails, never skips, when chromium is missing
+    (scripts/test installs it). Not session-wide: while Playwright's sync API is open it
+    leaves an asyncio loop marked running in the thread, and every later `asyncio.run` in
+    that test process would fail."""
     with sync_playwright() as pw:
         launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield launched
@@ -33,7 +35,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (no cookies shared between tests) and one page in it."""
+    """A fresh browser context and one page in it."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     opened = context.new_page()
