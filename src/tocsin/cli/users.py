@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli.common import ConfigOption, clock, console, fail, load_config, store, transaction
+from tocsin.cli.common import (
+    ConfigOption,
+    clock,
+    console,
+    fail,
+    load_config,
+    optional_config,
+    store,
+    transaction,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Console sign-ins of the configured users.")
 
@@ -62,7 +71,7 @@ def sign_out(
     """End every console session of NAME at once (a lost phone, someone leaving)."""
     from tocsin.console import audit, sessions
 
-    with store(load_config(config)) as factory, transaction(factory) as session:
+    with store(optional_config(config)) as factory, transaction(factory) as session:
         now = clock.now()
         ended = sessions.revoke_user(session, name, now)
         audit.record(
