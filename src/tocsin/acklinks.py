@@ -14,17 +14,15 @@ import base64
 import binascii
 import hashlib
 import hmac
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert
 from tocsin.config.model import TocsinConfig
 from tocsin.errors import Invalid
-from tocsin.tokens.models import ServerSecret
+from tocsin.tokens.service import server_secret
 
 SECRET_NAME = "ack_links"  # noqa: S105 - the row that holds the key, not the key
 
@@ -37,20 +35,7 @@ def secret(session: Session, config: TocsinConfig, now: datetime) -> bytes:
     """The signing key: configured, else kept in the store (created once, race-free)."""
     if config.secret_key:
         return config.secret_key.encode()
-    row = session.get(ServerSecret, SECRET_NAME)
-    if row is None:
-        session.flush()  # pending rows (autoflush held off) stay out of the savepoint below
-        try:
-            with session.begin_nested():
-                session.add(
-                    ServerSecret(name=SECRET_NAME, value=secrets.token_hex(32), created_at=now)
-                )
-                session.flush()
-        except IntegrityError:
-            pass  # another instance made it first; use theirs
-        row = session.get(ServerSecret, SECRET_NAME, populate_existing=True)
-        assert row is not None
-    return row.value.encode()
+    return server_secret(session, SECRET_NAME, now)
 
 
 def _b64(data: bytes) -> str:

@@ -2,6 +2,7 @@
 
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.checks.models import CheckSample, CheckSchedule, CheckSeries, Evaluation
+from tocsin.console.models import AuditEvent, ConsoleAccount, ConsoleSession
 from tocsin.db import Base
 from tocsin.escalation.models import Escalation, EscalationStep
 from tocsin.heartbeats.models import Heartbeat, HeartbeatPing
@@ -36,10 +37,13 @@ __all__ = [
     "AlertGroup",
     "AlertGroupEntry",
     "ApiToken",
+    "AuditEvent",
     "Base",
     "CheckSample",
     "CheckSchedule",
     "CheckSeries",
+    "ConsoleAccount",
+    "ConsoleSession",
     "Escalation",
     "EscalationStep",
     "Evaluation",

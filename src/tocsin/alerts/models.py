@@ -27,6 +27,13 @@ class Alert(Base):
         Index("ix_alert_state_severity", "state", "severity"),
         Index("ix_alert_check_state", "check_name", "state"),
         Index("ix_alert_fingerprint", "fingerprint"),
+        # The console's first screen: the newest open alerts, however many resolved ones.
+        Index(
+            "ix_alert_open_id",
+            "id",
+            sqlite_where=text("state != 'resolved'"),
+            postgresql_where=text("state != 'resolved'"),
+        ),
         # The worker's expiry step reads open alerts whose sender-given end time has passed.
         Index(
             "ix_alert_open_ends_at",

@@ -11,6 +11,7 @@ import typer
 
 from tocsin.cli import (
     alerts,
+    audit,
     checks,
     config,
     demo,
@@ -28,6 +29,7 @@ from tocsin.cli import (
     stats,
     status,
     tokens,
+    users,
 )
 
 app = typer.Typer(
@@ -50,6 +52,8 @@ app.add_typer(runbooks.app, name="runbook")
 app.add_typer(incidents.app, name="incident")
 app.add_typer(status.app, name="status")
 app.add_typer(reports.app, name="report")
+app.add_typer(users.app, name="user")
+app.add_typer(audit.app, name="audit")
 app.command("init")(setup.init)
 app.command("run")(run.run)
 app.command("demo")(demo.demo)

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from tocsin.config.channels import ChannelConfig
 from tocsin.config.checks import CheckConfig
+from tocsin.config.console import ConsoleConfig
 from tocsin.config.egress import EgressConfig
 from tocsin.config.fields import Name, Strict
 from tocsin.config.heartbeats import HeartbeatConfig
@@ -116,6 +117,9 @@ class TocsinConfig(Strict):
     reports: dict[Name, ReportConfig] = Field(
         default_factory=dict,
         description="scheduled operations reports (health checks, reviews), by name",
+    )
+    console: ConsoleConfig = Field(
+        default_factory=ConsoleConfig, description="the operator console's sessions and sign-ins"
     )
 
     def check(self, name: str) -> CheckConfig:

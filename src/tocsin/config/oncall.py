@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from tocsin.config.console import Role
 from tocsin.config.fields import (
     DURATION_FORMS,
     DailyWindow,
@@ -47,6 +48,12 @@ class UserConfig(Strict):
         default=None, description="their Discord user id (digits, in quotes), to mention them"
     )
     timezone: ZoneName = Field(default="UTC", description="their time zone, for display")
+    role: Role = Field(
+        default="viewer",
+        description="what they may do in the console once given a password (tocsin user "
+        "set-password): viewer reads, responder also acknowledges, resolves and silences, "
+        "admin also reads the audit log",
+    )
 
     @field_validator("email", "phone", "slack", "discord", mode="before")
     @classmethod

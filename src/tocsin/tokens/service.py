@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tocsin.errors import Conflict, Invalid, NotFound
-from tocsin.tokens.models import ApiToken
+from tocsin.tokens.models import ApiToken, ServerSecret
 
 SCOPES = ("ingest", "read", "write", "admin")
 PREFIX = "tsn_"
@@ -129,3 +129,20 @@ def from_header(authorization: str | None) -> str | None:
             return None
         return password or user or None
     return None
+
+
+def server_secret(session: Session, name: str, now: datetime) -> bytes:
+    """The server's own secret called `name`, made on first use and kept in the store so that
+    every instance sharing it signs and verifies alike (race-free: the first insert wins)."""
+    row = session.get(ServerSecret, name)
+    if row is None:
+        session.flush()  # pending rows (autoflush held off) stay out of the savepoint below
+        try:
+            with session.begin_nested():
+                session.add(ServerSecret(name=name, value=secrets.token_hex(32), created_at=now))
+                session.flush()
+        except IntegrityError:
+            pass  # another instance made it first; use theirs
+        row = session.get(ServerSecret, name, populate_existing=True)
+        assert row is not None
+    return row.value.encode()

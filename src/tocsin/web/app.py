@@ -20,7 +20,16 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tocsin.heartbeats import service as heartbeat_rows
-from tocsin.web import errors, pages, status_api, status_pages
+from tocsin.web import (
+    console_alerts,
+    console_auth,
+    console_core,
+    console_silences,
+    errors,
+    pages,
+    status_api,
+    status_pages,
+)
 from tocsin.web.deps import Settings, TokenCache, in_transaction
 from tocsin.web.limits import BodyLimit
 from tocsin.web.metrics import StoreCollector, registry
@@ -53,6 +62,9 @@ ROUTERS = (
     status_pages.router,
     status_api.router,
     reports.router,
+    console_auth.router,
+    console_alerts.router,
+    console_silences.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 
@@ -95,6 +107,7 @@ def create_app(
         app.include_router(router)
     app.mount(pages.STATIC_PATH, pages.static_files(), name="static")
     errors.install(app)
+    console_core.install(app)
     limit = settings.config.api.max_body_bytes
     app.add_middleware(BodyLimit, limit=limit)
     app.add_middleware(pages.PageHeaders)

@@ -1,0 +1,1 @@
+"""The operator console's own state: passwords, sessions and the audit log."""

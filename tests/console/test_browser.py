@@ -1,0 +1,110 @@
+"""The console in a real browser (Debian's chromium through Playwright), served on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy.orm import Session, sessionmaker
+from tests.support.browser import shot
+from tests.support.console import PASSWORD, console_config, give_passwords, open_alert
+from tests.support.peers import serving
+
+from tocsin.clock import SystemClock
+from tocsin.web.deps import Settings
+
+CLOCK = SystemClock()
+CONFIG = console_config()
+
+
+@pytest.fixture
+def base(factory: sessionmaker[Session]) -> Iterator[str]:
+    give_passwords(factory, CLOCK, CONFIG)
+    with serving(Settings(CONFIG, factory, CLOCK)) as url:
+        yield url
+
+
+def sign_in(
+    page: Page, base: str, user: str, password: str = PASSWORD, path: str = "/audit"
+) -> None:
+    page.goto(f"{base}{path}")
+    expect(page).to_have_url(f"{base}/login" + ("" if path == "/alerts" else f"?next={path}"))
+    page.get_by_label("User").fill(user)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_sign_in_and_sign_out(page: Page, base: str) -> None:
+    page.goto(f"{base}/login")
+    page.screenshot(path=shot("console-login"))
+    sign_in(page, base, "ana", "not the password")
+    expect(page.get_by_role("alert")).to_have_text("unknown user or wrong password")
+    sign_in(page, base, "ana")
+    expect(page.get_by_text("ana · admin")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{base}/login")
+    page.goto(f"{base}/audit")
+    expect(page).to_have_url(f"{base}/login?next=/audit")
+
+
+def test_a_form_without_its_csrf_token_is_refused(page: Page, base: str) -> None:
+    sign_in(page, base, "ana")
+    expect(page.get_by_text("ana · admin")).to_be_visible()
+    page.locator("form.who input[name=csrf]").evaluate("field => field.remove()")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("alert")).to_contain_text("security token is missing or stale")
+    page.screenshot(path=shot("console-csrf-refused"))
+    page.goto(f"{base}/audit")
+    expect(page.get_by_role("heading", name="Audit log")).to_be_visible()  # still signed in
+
+
+def test_an_alert_appears_and_a_responder_acknowledges_it(
+    page: Page, base: str, factory: sessionmaker[Session]
+) -> None:
+    sign_in(page, base, "bo", path="/alerts")
+    expect(page.get_by_text("No alerts match.")).to_be_visible()
+    open_alert(factory, CLOCK, CONFIG, "disk", severity="CRITICAL", title="Disk full on db1")
+    page.reload()
+    row = page.get_by_role("row").filter(has_text="Disk full on db1")
+    expect(row).to_contain_text("firing")
+    page.screenshot(path=shot("console-alerts"), full_page=True)
+    row.get_by_role("checkbox").check()
+    page.get_by_role("button", name="Acknowledge selected").click()
+    expect(page.get_by_role("status")).to_have_text("1 alert(s) changed")
+    expect(page.get_by_role("row").filter(has_text="Disk full on db1")).to_contain_text(
+        "acknowledged by bo"
+    )
+    page.get_by_role("link", name="Disk full on db1").click()
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    page.screenshot(path=shot("console-alert-detail"), full_page=True)
+
+
+def test_a_viewer_sees_alerts_but_cannot_acknowledge(
+    page: Page, base: str, factory: sessionmaker[Session]
+) -> None:
+    alert_id = open_alert(factory, CLOCK, CONFIG, "cpu", title="CPU hot")
+    sign_in(page, base, "cy", path="/alerts")
+    expect(page.get_by_role("link", name="CPU hot")).to_be_visible()
+    expect(page.get_by_role("button", name="Acknowledge selected")).to_have_count(0)
+    page.goto(f"{base}/alerts/{alert_id}")
+    expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
+
+
+def test_a_silence_is_created_from_the_live_preview(
+    page: Page, base: str, factory: sessionmaker[Session]
+) -> None:
+    open_alert(factory, CLOCK, CONFIG, "q", title="Queue backlog", service="queue")
+    open_alert(factory, CLOCK, CONFIG, "w", title="Web errors", service="web")
+    sign_in(page, base, "bo", path="/silences")
+    page.get_by_label("Matchers").fill('service="queue"')
+    preview = page.locator("#preview")
+    expect(preview).to_contain_text("1 open alert(s) would be muted")
+    expect(preview).to_contain_text("Queue backlog")
+    expect(preview).not_to_contain_text("Web errors")
+    page.get_by_label("Why").fill("draining the queue")
+    page.screenshot(path=shot("console-silence-preview"), full_page=True)
+    page.get_by_role("button", name="Create silence").click()
+    row = page.get_by_role("row").filter(has_text="draining the queue")
+    expect(row).to_contain_text('service="queue"')
+    expect(row).to_contain_text("active")
