@@ -10,6 +10,7 @@ the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -38,7 +39,7 @@ def body(status: int, message: str, **extra: Any) -> dict[str, Any]:
 
 
 def answer(
-    request: Request, status: int, detail: dict[str, Any], headers: dict[str, str] | None = None
+    request: Request, status: int, detail: dict[str, Any], headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     """`detail` as the JSON body, or under `/api/v2` its message as a bare JSON string."""
     if request.url.path.startswith(V2):
