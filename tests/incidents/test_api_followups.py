@@ -58,6 +58,15 @@ def test_postmortem_actions_and_comms_over_the_api(
         refused = client.post(f"{base}/actions", headers=write, json=body)
         assert refused.status_code == 400, (body, refused.text)
     assert client.post(f"{base}/actions", headers=read, json=bad[0]).status_code == 403
+    unchecked = {
+        "text": "x",
+        "owner": "bo",
+        "due_at": "2026-11-20T17:00:00Z",
+        "verify": {"source": "nowhere", "test": "x == 0"},
+    }
+    refused = client.post(f"{base}/actions", headers=write, json=unchecked)
+    assert refused.status_code == 400
+    assert refused.json()["message"].startswith("verify.source: 'nowhere' is not a source")
     listed = client.get("/api/v1/action-items?open=true", headers=read).json()
     assert [a["text"] for a in listed] == ["Alert on webhook lag"]
     done = client.post(f"/api/v1/action-items/{item.json()['id']}/done", headers=write)

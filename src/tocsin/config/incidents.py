@@ -73,6 +73,10 @@ class IncidentsConfig(Strict):
         "post-mortem's customer impact, run when the draft is written (within the source's "
         "timeout; a failure is written into the draft instead)",
     )
+    verify_every: Duration = Field(
+        default=timedelta(minutes=5),
+        description="how often an action item's check runs until it passes and closes it",
+    )
     contact: str = Field(
         default="our support team",
         max_length=200,

@@ -17,6 +17,7 @@ from tocsin.errors import Conflict, NotFound
 from tocsin.incidents import comms, timeline
 from tocsin.incidents.models import Incident, IncidentAction
 from tocsin.incidents.service import MAX_TEXT, check_user, get, text_field
+from tocsin.incidents.verify import Verify, checked
 from tocsin.pipeline import Pipeline
 
 
@@ -29,10 +30,14 @@ def add_action(
     due_at: datetime,
     by: str,
     now: datetime,
+    verify: Verify | None = None,
 ) -> IncidentAction:
-    """An action item owned by a configured user, due at `due_at` (reminded once overdue)."""
+    """An action item owned by a configured user, due at `due_at` (reminded once overdue);
+    with `verify`, a check that closes it once it passes (`tocsin.incidents.verify`)."""
     body = text_field("text", text, MAX_TEXT)
     check_user(pipeline, owner, "owner")
+    if verify is not None:
+        checked(pipeline.config, verify)
     incident = get(session, incident_id)
     row = IncidentAction(
         incident_id=incident.id,
@@ -42,6 +47,8 @@ def add_action(
         created_at=now,
         created_by=by,
         remind_at=due_at,
+        verify=verify.spec() if verify is not None else None,
+        verify_at=now if verify is not None else None,
     )
     session.add(row)
     session.flush()

@@ -32,6 +32,7 @@ from tocsin.errors import Conflict, SourceError
 from tocsin.heartbeats import service as heartbeats
 from tocsin.inbound import repeats
 from tocsin.inbound import service as inbound
+from tocsin.incidents import verify as action_checks
 from tocsin.notify.base import Channel
 from tocsin.notify.registry import build_channels
 from tocsin.outbox import digest as digests
@@ -170,6 +171,12 @@ class Worker:
             ),
             # Queries its sources outside any transaction: claims, then completes, by itself.
             Step("report runs", "report_run (state, slot_at)", self.run_due_reports),
+            # Runs its checks outside any transaction: claims, then records, by itself.
+            Step(
+                "action checks",
+                "incident_action (verify_at)",
+                lambda _now: action_checks.run_due(self.factory, self.config, self.clock),
+            ),
             # Sends outside any transaction: claims, then records, by itself.
             Step(
                 "notifications",

@@ -22,6 +22,7 @@ from tocsin.incidents import followups, links, templates
 from tocsin.incidents import postmortem as postmortems
 from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import action_out, incident_detail, incident_summary, update_out
+from tocsin.incidents.verify import Verify
 from tocsin.web import paging
 from tocsin.web.deps import AppSettings, KnownQuery, Reader, Writer, in_transaction
 from tocsin.web.schemas import Out, errors
@@ -419,10 +420,19 @@ class PostmortemOut(Out):
     due_at: datetime | None = Field(description="its owner is reminded after this")
 
 
+class VerifyIn(Body):
+    source: str = Field(min_length=1, max_length=100, description="an SQL or HTTP source")
+    query: str | None = Field(default=None, max_length=20_000, description="SQL sources only")
+    test: str = Field(min_length=1, max_length=1000, description="like `stuck == 0`")
+
+
 class ActionIn(Body):
     text: Text = Field(min_length=1)
     owner: str = Field(min_length=1, max_length=100, description="a configured user")
     due_at: datetime = Field(description="with a zone; its owner is reminded once it is past")
+    verify: VerifyIn | None = Field(
+        default=None, description="a check that closes the item once its test holds"
+    )
     by: Who = None
 
 
@@ -435,6 +445,8 @@ class ActionOut(Out):
     done_at: datetime | None
     done_by: str | None
     reminded_at: datetime | None
+    verify: dict[str, Any] | None = Field(description="its check, if it has one")
+    verify_result: str | None = Field(description="how its check's last run went")
 
 
 class CommsOut(Out):
@@ -505,6 +517,9 @@ async def add_action(
                 body.due_at,
                 body.by or who.name,
                 settings.clock.now(),
+                Verify(body.verify.source, body.verify.test, body.verify.query)
+                if body.verify is not None
+                else None,
             )
         ),
     )
