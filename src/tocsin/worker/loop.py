@@ -168,6 +168,8 @@ class Worker:
             ),
             # Queries its sources outside any transaction: claims, then completes, by itself.
             Step("report runs", "report_run (state, slot_at)", self.run_due_reports),
+            # Runs its blocks outside any transaction: claims, then ends, by itself.
+            Step("runbook steps", "runbook_run (state, lease_until)", self.run_due_runbook_steps),
             # Sends outside any transaction: claims, then records, by itself.
             Step(
                 "notifications",
@@ -330,6 +332,10 @@ class Worker:
             return 0  # no claim at all: on SQLite even an empty UPDATE takes the writer
         lease, sources = self.config.worker.lease, self.sources.get
         return reports.run_due(self.factory, self.config, self.clock, self.id, lease, sources)
+
+    def run_due_runbook_steps(self, _now: datetime | None = None) -> int:
+        """Claim queued runbook steps, run them, end them on their incidents' timelines."""
+        return len(actions.runbooks.run_due(self.factory, self.config, self.clock, self.id))
 
     def _mute_due(self, session: Session, now: datetime) -> int:
         """Seed the configuration's silences, windows and known issues once (they are due
