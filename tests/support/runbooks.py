@@ -46,7 +46,12 @@ def shop_pg() -> Iterator[str]:
 
 
 def runbook_config(shop_url: str, extra: str = "", folder: Path = SHIPPED) -> TocsinConfig:
-    yaml = f"""
+    config, _ = parse(runbook_yaml(shop_url, extra, folder), "test.yaml", env={})
+    return config
+
+
+def runbook_yaml(shop_url: str, extra: str = "", folder: Path = SHIPPED) -> str:
+    return f"""
 sources:
   shop: {{type: sql, url: "{shop_url}", statement_timeout: 5s}}
   site: {{type: http, url: "http://127.0.0.1:9/"}}
@@ -57,8 +62,6 @@ runbooks:
   path: {folder}
 {extra}
 """
-    config, _ = parse(yaml, "test.yaml", env={})
-    return config
 
 
 def declare(

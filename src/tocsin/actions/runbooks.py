@@ -94,7 +94,7 @@ def dialect_of(url: str) -> str:
     return url.split(":", 1)[0].split("+", 1)[0]
 
 
-def _fits(block: Block, config: TocsinConfig) -> bool:
+def fits(block: Block, config: TocsinConfig) -> bool:
     """A block written for one dialect runs only on a source of that dialect (a step gives
     one block per dialect; the others are skipped, not failed)."""
     if block.kind != "sql" or block.dialect is None:
@@ -153,7 +153,7 @@ def request(
     run is written `refused` (and says why on the timeline); a write waits, queued, for the
     commander's approval; the rest are queued for the worker."""
     incident = incidents.get(session, incident_id)
-    blocks = [b for b in selection.blocks(runbook) if _fits(b, config)]
+    blocks = [b for b in selection.blocks(runbook) if fits(b, config)]
     refused = {b.line: why for b in blocks if (why := refusal(b, config)) is not None}
     # Only what will run needs its parameters: a refused shell step asks for no API key.
     filled = fill(
@@ -176,11 +176,11 @@ def request(
             step=block.step,
             line=block.line,
             kind=block.kind,
-            info=_info(block),
+            info=block_info(block),
             body=block.body,
             mode=block.mode,
             source=block.source,
-            params=_stored(runbook, values, filled.secrets),
+            params=stored_params(runbook, values, filled.secrets),
             state="refused" if why else "queued",
             requested_by=by,
             requested_at=now,
@@ -201,14 +201,16 @@ def request(
     return rows
 
 
-def _info(block: Block) -> str:
+def block_info(block: Block) -> str:
     attributes = dict(block.attributes)
     if block.source and "source" not in attributes:
         attributes["source"] = block.source  # the front matter's default, made explicit
     return f"{block.language} {json.dumps(attributes)}" if attributes else block.language
 
 
-def _stored(runbook: Runbook, values: Mapping[str, Any], secrets: Sequence[str]) -> dict[str, Any]:
+def stored_params(
+    runbook: Runbook, values: Mapping[str, Any], secrets: Sequence[str]
+) -> dict[str, Any]:
     """Parameters as a row keeps them: times as ISO text, a value from the environment as
     the variable's name only (it is read again when the step runs: a secret is never stored)."""
     out: dict[str, Any] = {}

@@ -170,6 +170,8 @@ class Worker:
             Step("report runs", "report_run (state, slot_at)", self.run_due_reports),
             # Runs its blocks outside any transaction: claims, then ends, by itself.
             Step("runbook steps", "runbook_run (state, lease_until)", self.run_due_runbook_steps),
+            # Runs every read-only runbook step once per runbooks.check_every, by one instance.
+            Step("runbook check", "job_slot (runbook-check)", self._check_runbooks),
             # Sends outside any transaction: claims, then records, by itself.
             Step(
                 "notifications",
@@ -336,6 +338,11 @@ class Worker:
     def run_due_runbook_steps(self, _now: datetime | None = None) -> int:
         """Claim queued runbook steps, run them, end them on their incidents' timelines."""
         return len(actions.runbooks.run_due(self.factory, self.config, self.clock, self.id))
+
+    def _check_runbooks(self, _now: datetime) -> int:
+        return actions.runbook_rot.check_due(
+            self.factory, self.config, self.pipeline, self.clock, self.id, self.started_at
+        )
 
     def _mute_due(self, session: Session, now: datetime) -> int:
         """Seed the configuration's silences, windows and known issues once (they are due
