@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin import periodic
 from tocsin.actions import alerts as alert_actions
-from tocsin.actions.runbooks import block_info, fits, refusal, run_due, stored_params
+from tocsin.actions.runbooks import run_due, stored_params
 from tocsin.alerts import service as alerts
 from tocsin.alerts.service import NewAlert
 from tocsin.clock import Clock
@@ -38,6 +38,7 @@ from tocsin.runbooks.models import RunbookRun
 from tocsin.runbooks.params import fill
 from tocsin.runbooks.parse import Runbook
 from tocsin.runbooks.service import catalog
+from tocsin.runbooks.steps import fits, info_of, refusal
 
 log = logging.getLogger("tocsin.runbooks")
 JOB = "runbook-check"
@@ -124,7 +125,7 @@ def _queue(
         step=block.step,
         line=block.line,
         kind=block.kind,
-        info=block_info(block),
+        info=info_of(block),
         body=block.body,
         mode=block.mode,
         source=block.source,

@@ -11,7 +11,6 @@ decides whether to ask for it again).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -25,7 +24,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from tocsin.alerts.models import Alert
 from tocsin.clock import Clock
 from tocsin.config.model import TocsinConfig
-from tocsin.config.sources import SqlSourceConfig
 from tocsin.db import session_scope
 from tocsin.egress import Transport
 from tocsin.errors import Conflict, Invalid
@@ -37,7 +35,7 @@ from tocsin.runbooks.blocks import Block
 from tocsin.runbooks.models import RunbookRun
 from tocsin.runbooks.params import fill
 from tocsin.runbooks.parse import Runbook
-from tocsin.runbooks.steps import Plan, capture, commands, execute
+from tocsin.runbooks.steps import Plan, capture, execute, fits, info_of, refusal
 
 log = logging.getLogger("tocsin.runbooks")
 EXCERPT = 2000  # characters of the output in a timeline event's note
@@ -89,53 +87,6 @@ def labels_of(session: Session, incident_id: str) -> dict[str, str]:
     return found
 
 
-def dialect_of(url: str) -> str:
-    """`postgresql` of `postgresql+psycopg://…`."""
-    return url.split(":", 1)[0].split("+", 1)[0]
-
-
-def fits(block: Block, config: TocsinConfig) -> bool:
-    """A block written for one dialect runs only on a source of that dialect (a step gives
-    one block per dialect; the others are skipped, not failed)."""
-    if block.kind != "sql" or block.dialect is None:
-        return True
-    source = config.sources.get(block.source or "")
-    return not isinstance(source, SqlSourceConfig) or dialect_of(source.url) == block.dialect
-
-
-class _Blank(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
-def refusal(block: Block, config: TocsinConfig) -> str | None:
-    """Why this block may not run under this configuration, or None."""
-    if block.kind == "sql":
-        source = config.sources.get(block.source or "")
-        if source is None:
-            known = ", ".join(sorted(config.sources)) or "none"
-            return f"unknown source {block.source!r} (configured: {known})"
-        if not isinstance(source, SqlSourceConfig):
-            return f"source {block.source!r} is not an SQL source"
-        if block.mode == "write" and block.source not in config.runbooks.writable_sources:
-            return (
-                f"the step writes and source {block.source!r} is not among "
-                "runbooks.writable_sources"
-            )
-    if block.kind == "sh":
-        shell = config.runbooks.shell
-        if not shell.enabled:
-            return "shell steps are off (runbooks.shell.enabled is false)"
-        try:
-            argvs = commands(block.body, _Blank())
-        except Invalid as exc:
-            return str(exc)
-        denied = sorted({argv[0] for argv in argvs} - set(shell.allow))
-        if denied:
-            return f"{', '.join(denied)} not in runbooks.shell.allow"
-    return None
-
-
 def request(
     session: Session,
     config: TocsinConfig,
@@ -176,7 +127,7 @@ def request(
             step=block.step,
             line=block.line,
             kind=block.kind,
-            info=block_info(block),
+            info=info_of(block),
             body=block.body,
             mode=block.mode,
             source=block.source,
@@ -199,13 +150,6 @@ def request(
             _event(session, row, now, f"writes: waits for the commander's approval ({who})")
         rows.append(row)
     return rows
-
-
-def block_info(block: Block) -> str:
-    attributes = dict(block.attributes)
-    if block.source and "source" not in attributes:
-        attributes["source"] = block.source  # the front matter's default, made explicit
-    return f"{block.language} {json.dumps(attributes)}" if attributes else block.language
 
 
 def stored_params(

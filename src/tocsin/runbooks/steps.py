@@ -153,6 +153,65 @@ def _assert(block: Block, result: Result) -> None:
             result.error = f"test {test!r} does not hold" + (f": {error}" if error else "")
 
 
+# --- what may run ---------------------------------------------------------------------
+
+
+def dialect_of(url: str) -> str:
+    """`postgresql` of `postgresql+psycopg://…`."""
+    return url.split(":", 1)[0].split("+", 1)[0]
+
+
+def fits(block: Block, config: TocsinConfig) -> bool:
+    """A block written for one dialect runs only on a source of that dialect (a step gives
+    one block per dialect; the others are skipped, not failed)."""
+    if block.kind != "sql" or block.dialect is None:
+        return True
+    source = config.sources.get(block.source or "")
+    return not isinstance(source, SqlSourceConfig) or dialect_of(source.url) == block.dialect
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def refusal(block: Block, config: TocsinConfig) -> str | None:
+    """Why this block may not run under this configuration, or None."""
+    if block.kind == "sql":
+        source = config.sources.get(block.source or "")
+        if source is None:
+            known = ", ".join(sorted(config.sources)) or "none"
+            return f"unknown source {block.source!r} (configured: {known})"
+        if not isinstance(source, SqlSourceConfig):
+            return f"source {block.source!r} is not an SQL source"
+        if block.mode == "write" and block.source not in config.runbooks.writable_sources:
+            return (
+                f"the step writes and source {block.source!r} is not among "
+                "runbooks.writable_sources"
+            )
+    if block.kind == "sh":
+        shell = config.runbooks.shell
+        if not shell.enabled:
+            return "shell steps are off (runbooks.shell.enabled is false)"
+        try:
+            argvs = commands(block.body, _Blank())
+        except Invalid as exc:
+            return str(exc)
+        denied = sorted({argv[0] for argv in argvs} - set(shell.allow))
+        if denied:
+            return f"{', '.join(denied)} not in runbooks.shell.allow"
+    return None
+
+
+def info_of(block: Block) -> str:
+    """The info string a run keeps: the block's attributes, with the front matter's default
+    source made explicit (the run then needs nothing but itself)."""
+    attributes = dict(block.attributes)
+    if block.source and "source" not in attributes:
+        attributes["source"] = block.source
+    return f"{block.language} {json.dumps(attributes)}" if attributes else block.language
+
+
 # --- sql ---------------------------------------------------------------------------------
 
 

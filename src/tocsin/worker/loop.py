@@ -38,6 +38,7 @@ from tocsin.outbox.doorbell import DOORBELL
 from tocsin.pipeline import Pipeline
 from tocsin.reports import runs as reports
 from tocsin.reports import service as report_runs
+from tocsin.runbooks import diagnosis
 from tocsin.statuspage import publish
 from tocsin.worker.leases import Keeper
 from tocsin.worker.sender import Courier, Sender, send_batch
@@ -299,6 +300,11 @@ class Worker:
         try:
             source = self.sources.get(check.source)
             outcome = actions.checks.evaluate(check, source, snap, now)
+            if outcome.status == "ok" and check.runbook:
+                # An alert about to open carries its runbook's auto diagnosis (bounded).
+                outcome.results = diagnosis.annotate(
+                    self.config, check, outcome.results, snap.previous, now
+                )
         except SourceError as exc:  # opening the source failed (bad URL, missing driver)
             outcome = actions.checks.Outcome(
                 check.name, now, now, "error", error_kind=exc.kind, error=str(exc), snapshot=snap
