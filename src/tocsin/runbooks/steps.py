@@ -76,6 +76,7 @@ class Result:
     duration_ms: int = 0
     full_size: int | None = None  # when the output was read in part (its size is known)
     full_sha256: str | None = None
+    body: bytes | None = None  # http: the answer's body alone (the output has its status too)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ def _assert(block: Block, result: Result) -> None:
     """Each `test:` over the result: the first row's columns, `rows`, `row_count`, and for
     http `status`, `body`, `json`; a test that does not hold fails the step."""
     first = result.rows[0] if result.rows else {}
-    body = result.output.decode("utf-8", "replace")
+    raw = result.body if result.body is not None else result.output
+    body = raw.decode("utf-8", "replace")
     try:
         parsed = json.loads(body) if block.kind == "http" else None
     except ValueError:
@@ -351,7 +353,8 @@ def _http(
     state = "succeeded" if reply.status < 400 else "failed"
     error = None if state == "succeeded" else f"the server answered {reply.status}"
     note = f"\n(the answer was cut at {HTTP_READ_CAP} bytes)\n".encode() if reply.cut else b""
-    return Result(state, head + reply.body + note, exit_status=reply.status, error=error)
+    output = head + reply.body + note
+    return Result(state, output, exit_status=reply.status, error=error, body=reply.body)
 
 
 # --- sh ----------------------------------------------------------------------------------
