@@ -77,6 +77,7 @@ class Result:
     full_size: int | None = None  # when the output was read in part (its size is known)
     full_sha256: str | None = None
     body: bytes | None = None  # http: the answer's body alone (the output has its status too)
+    facts: dict[str, Any] = field(default_factory=dict)  # http: headers, response_time_ms
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,9 @@ def _assert(block: Block, result: Result) -> None:
         "exit_status": result.exit_status,
         "body": body,
         "json": parsed,
+        "headers": {},
+        "response_time_ms": None,
+        **result.facts,
     }
     for test in block.tests:
         try:
@@ -354,7 +358,13 @@ def _http(
     error = None if state == "succeeded" else f"the server answered {reply.status}"
     note = f"\n(the answer was cut at {HTTP_READ_CAP} bytes)\n".encode() if reply.cut else b""
     output = head + reply.body + note
-    return Result(state, output, exit_status=reply.status, error=error, body=reply.body)
+    facts = {
+        "headers": {k.lower(): v for k, v in reply.headers.items()},
+        "response_time_ms": round(reply.seconds * 1000, 1),
+    }
+    return Result(
+        state, output, exit_status=reply.status, error=error, body=reply.body, facts=facts
+    )
 
 
 # --- sh ----------------------------------------------------------------------------------
