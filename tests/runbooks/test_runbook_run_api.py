@@ -145,3 +145,36 @@ def test_the_page_shows_the_last_outputs_to_a_signed_in_operator_only(
     assert bad.status_code in (400, 422)
     assert "incident" in bad.text
     assert "<script>" not in bad.text
+
+
+def test_the_checklist_is_ticked_by_verification_blocks_that_pass(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    clock: VirtualClock,
+    config: TocsinConfig,
+    shop_pg: str,
+    tmp_path: Path,
+) -> None:
+    folder = tools_folder(tmp_path)
+    text = (folder / "tools.md").read_text()
+    (folder / "tools.md").write_text(
+        text.replace(
+            "- [ ] Orders counted\n",
+            '- [ ] Orders counted\n  ```sql {"test": "n > 0"}\n'
+            "  SELECT COUNT(*) AS n FROM orders\n  ```\n- [ ] Customers told\n",
+        )
+    )
+    incident = declare(factory, config, clock)
+    token = {"Authorization": f"Bearer {make_token(factory, clock, 'ops', 'read,write')}"}
+    answer = client.post(
+        "/api/v1/runbooks/tools/runs",
+        json={"incident": incident, "verification": True},
+        headers=token,
+    )
+    assert answer.status_code == 201, answer.text
+    actions.runbooks.run_due(factory, config, clock, "w1")
+    give_passwords(factory, clock, config)
+    assert sign_in(client, "cy") == 303
+    page = client.get(f"/runbooks/tools?incident={incident}").text
+    assert "☑ Orders counted" in page
+    assert "☐ Customers told" in page

@@ -89,12 +89,14 @@ async def page(
     except NotFound as exc:
         return _page(404, "runbooks.html", missing=str(exc), runbooks=[])
     outputs: list[RunOut] | None = None
+    checklist: list[dict[str, Any]] = []
     sign_in = None
     if incident is not None:
         # Outputs are the incident's data (rows of the shop's tables): a signed-in operator's
         # only, while the runbook itself stays open to a phone without a session.
         if await _signed_in(request, settings):
             outputs = await read_only(settings, lambda s: _last(s, incident, runbook.id))
+            checklist = _checklist(runbook, outputs)
         else:
             sign_in = f"/login?next={quote(f'/runbooks/{runbook.id}?incident={incident}')}"
     return _page(
@@ -105,6 +107,7 @@ async def page(
         body=to_html(runbook),
         incident=incident,
         outputs=outputs,
+        checklist=checklist,
         sign_in=sign_in,
     )
 
@@ -112,6 +115,19 @@ async def page(
 def _last(session: Any, incident: str, runbook_id: str) -> list[RunOut]:
     latest = runs.last_outputs(session, incident, runbook_id)
     return [run_out(latest[line]) for line in sorted(latest)]
+
+
+def _checklist(runbook: Any, outputs: list[RunOut]) -> list[dict[str, Any]]:
+    """The Verification Steps for this incident: an item is ticked when the file ticks it, or
+    when the last run of each of its blocks succeeded (so every `test:` held)."""
+    last = {run.line: run for run in outputs}
+    items = []
+    for item in runbook.verification:
+        runs_ = [last.get(block.line) for block in item.blocks]
+        passed = bool(runs_) and all(r is not None and r.state == "succeeded" for r in runs_)
+        by = ", ".join(f"run {r.id}" for r in runs_ if r is not None) if passed else None
+        items.append({"text": item.text, "ticked": item.checked or passed, "by": by})
+    return items
 
 
 async def _signed_in(request: Request, settings: AppSettings) -> bool:
