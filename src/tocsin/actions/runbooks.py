@@ -226,8 +226,10 @@ def run_due(
     ended by this call."""
     with session_scope(factory) as session:
         now = clock.now()
-        rows = {r.id: r for r in _due_rows(session, now, ids)}
-        taken = _claim(session, config, owner, now, rows, ids)
+        taken = runs.claim_due(session, owner, now, lambda r: lease_for(r, config), ids=ids)
+        rows = {claim.run_id: runs.get(session, claim.run_id) for claim in taken}
+        for row in rows.values():
+            session.refresh(row)  # the claim's UPDATE left the loaded rows as they were read
         ended = []
         for claim in taken:
             row = rows[claim.run_id]
@@ -253,29 +255,6 @@ def run_due(
         except Conflict as exc:
             log.warning("%s", exc)
     return ended
-
-
-def _due_rows(session: Session, now: datetime, ids: Sequence[int] | None) -> list[RunbookRun]:
-    query = select(RunbookRun).where(runs._due(now))
-    if ids is not None:
-        query = query.where(RunbookRun.id.in_(list(ids)))
-    return list(session.scalars(query.order_by(RunbookRun.id).limit(runs.CLAIM_LIMIT)))
-
-
-def _claim(
-    session: Session,
-    config: TocsinConfig,
-    owner: str,
-    now: datetime,
-    rows: Mapping[int, RunbookRun],
-    ids: Sequence[int] | None,
-) -> list[runs.Claim]:
-    taken = []
-    for row in rows.values():
-        taken += runs.claim_due(session, owner, now, lease_for(row, config), ids=[row.id])
-    for claim in taken:
-        session.refresh(rows[claim.run_id])
-    return taken
 
 
 def _plan(row: RunbookRun, environ: Mapping[str, str] | None) -> Plan:

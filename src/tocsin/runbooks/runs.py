@@ -3,7 +3,7 @@ commits (the worker step, the CLI command or the request owns the transaction)."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,7 +55,7 @@ def list_(
     return list(session.scalars(query))
 
 
-def _due(now: datetime) -> Any:
+def due(now: datetime) -> Any:
     """Queued and approved where it must be; or running under a lease that ran out (its
     worker died mid-step)."""
     queued = and_(
@@ -70,16 +70,15 @@ def claim_due(
     session: Session,
     owner: str,
     now: datetime,
-    lease: timedelta,
+    lease: Callable[[RunbookRun], timedelta],
     *,
     ids: Sequence[int] | None = None,
     limit: int = CLAIM_LIMIT,
 ) -> list[Claim]:
     """Lease due runs (only `ids` when given): read them `FOR UPDATE SKIP LOCKED`, then take
-    each by a compare-and-set on the state and lease it was read in. The lease covers the
-    step's timeout (`lease` is added to the run's own limit by the caller's `lease_for`), so
-    no renewal is needed while it runs."""
-    query = select(RunbookRun).where(_due(now)).order_by(RunbookRun.id).limit(limit)
+    each by a compare-and-set on the state and lease it was read in. `lease(row)` is how long
+    each is held: longer than the step's own timeout, so no renewal is needed while it runs."""
+    query = select(RunbookRun).where(due(now)).order_by(RunbookRun.id).limit(limit)
     if ids is not None:
         query = query.where(RunbookRun.id.in_(list(ids)))
     taken = []
@@ -92,7 +91,7 @@ def claim_due(
             values={
                 "state": "running",
                 "lease_owner": owner,
-                "lease_until": now + lease,
+                "lease_until": now + lease(row),
                 "started_at": now,
                 "attempts": row.attempts + 1,
             },
