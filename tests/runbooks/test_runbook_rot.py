@@ -3,6 +3,7 @@ while a read-only step fails, resolved once every step runs again."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from tocsin.alerts.models import Alert
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
 from tocsin.pipeline import Pipeline
+from tocsin.runbooks.models import RunbookRun
+from tocsin.worker.loop import Worker
 
 __all__ = ["shop_pg"]
 
@@ -50,3 +53,23 @@ def test_a_rotten_step_raises_a_warning_once_per_night_and_its_fix_resolves_it(
     clock.advance(timedelta(days=1))
     assert check_due(factory, config, pipeline, clock, "w2", started) > 0
     assert [state for _, state, _ in alerts(factory)] == ["resolved"]
+
+
+def test_the_worker_checks_the_runbooks_once_a_night(
+    factory: sessionmaker[Session], shop_pg: str, tmp_path: Path
+) -> None:
+    config = runbook_config(shop_pg, SHELL_ON, tools_folder(tmp_path))
+    clock = VirtualClock(NOW)
+    worker = Worker(config, factory, clock, worker_id="w1", threads=False, channels={})
+    worker.start()
+    worker.tick()
+    assert alerts(factory) == []  # not when the worker starts
+    clock.advance(timedelta(days=1))
+    worker.tick()
+    worker.tick()
+    with session_scope(factory) as s:
+        checked = s.scalars(select(RunbookRun).where(RunbookRun.purpose == "check")).all()
+        lines = Counter(r.line for r in checked)
+    assert lines
+    assert set(lines.values()) == {1}  # each block once, however many ticks
+    assert [severity for severity, _, _ in alerts(factory)] == ["WARNING"]

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tocsin.alerts.models import Alert
 from tocsin.clock import Clock
 from tocsin.config.model import TocsinConfig
-from tocsin.db import session_scope
+from tocsin.db import read_scope, session_scope
 from tocsin.egress import Transport
 from tocsin.errors import Conflict, Invalid
 from tocsin.incidents import service as incidents
@@ -224,6 +224,10 @@ def run_due(
     """The worker's step (and `tocsin runbook exec`, on its own runs): claim due runs, run
     each outside any transaction, end each with its timeline event in one. Returns the runs
     ended by this call."""
+    with read_scope(factory) as session:
+        # Most ticks find nothing due: a read, so that on SQLite no tick takes the writer.
+        if not runs.any_due(session, clock.now(), ids):
+            return []
     with session_scope(factory) as session:
         now = clock.now()
         taken = runs.claim_due(session, owner, now, lambda r: lease_for(r, config), ids=ids)

@@ -66,6 +66,13 @@ def due(now: datetime) -> Any:
     return or_(queued, abandoned)
 
 
+def any_due(session: Session, now: datetime, ids: Sequence[int] | None = None) -> bool:
+    query = select(RunbookRun.id).where(due(now))
+    if ids is not None:
+        query = query.where(RunbookRun.id.in_(list(ids)))
+    return session.scalar(query.limit(1)) is not None
+
+
 def claim_due(
     session: Session,
     owner: str,

@@ -19,13 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shlex
-import signal
-import subprocess
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -40,11 +35,10 @@ from tocsin.config.sources import SqlSourceConfig
 from tocsin.egress import Egress, Transport, TransportError
 from tocsin.errors import Invalid, SourceError
 from tocsin.expressions import ExpressionError, evaluate
-from tocsin.runbooks.blocks import BRACED_PARAM, Block, read_block
+from tocsin.runbooks.blocks import Block, read_block
+from tocsin.runbooks.shell import OUTPUT_CAP, Output, commands, run_command, substitute
 
-OUTPUT_CAP = 64 * 1024
 HTTP_READ_CAP = 1024 * 1024  # an http step reads at most this much of the answer
-_SHELL_OPERATORS = frozenset({"|", "||", "&", "&&", ";", ";;", ">", ">>", "<", "<<", "2>", "2>&1"})
 
 
 @dataclass(frozen=True)
@@ -314,16 +308,7 @@ def _cell(value: Any) -> str:
     return "NULL" if value is None else str(value).replace("\n", " ")
 
 
-# --- http --------------------------------------------------------------------------------
-
-
-def substitute(template: str, params: Mapping[str, Any]) -> str:
-    """`${NAME}` replaced by the parameter's value (callers have checked every one is filled)."""
-    return BRACED_PARAM.sub(lambda m: as_text(params[m.group(1).lower()]), template)
-
-
-def as_text(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime | date) else str(value)
+# --- http ---------------------------------------------------------------------------------
 
 
 def _http(
@@ -367,31 +352,7 @@ def _http(
     )
 
 
-# --- sh ----------------------------------------------------------------------------------
-
-
-def commands(body: str, params: Mapping[str, Any]) -> list[list[str]]:
-    """The argv of each command line, parameters put into the words after splitting; Invalid
-    for a line that needs a shell (pipes, redirections, `$(…)`, backquotes)."""
-    out = []
-    # A line ending in a backslash goes on on the next, as in a shell.
-    for number, raw in enumerate(body.replace("\\\n", " ").splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        try:
-            words = shlex.split(line, comments=True)
-        except ValueError as exc:
-            raise Invalid(f"command line {number}: {exc}") from None
-        bad = [w for w in words if w in _SHELL_OPERATORS or "$(" in w or "`" in w]
-        if bad:
-            raise Invalid(
-                f"command line {number}: {bad[0]!r} needs a shell; sh steps run each line as "
-                "one command without a shell"
-            )
-        if words:
-            out.append([substitute(word, params) for word in words])
-    return out
+# --- sh -----------------------------------------------------------------------------------
 
 
 def _sh(block: Block, params: Mapping[str, Any], config: TocsinConfig, limit: timedelta) -> Result:
@@ -400,78 +361,29 @@ def _sh(block: Block, params: Mapping[str, Any], config: TocsinConfig, limit: ti
         argvs = commands(block.body, params)
     except Invalid as exc:
         return Result("failed", error=str(exc))
-    output = _Output()
+    output = Output()
     deadline = time.monotonic() + limit.total_seconds()
     status: int | None = None
     for argv in argvs:
         if not shell.enabled or argv[0] not in shell.allow:
             return Result("failed", error=f"{argv[0]!r} is not an allowed command")
         remaining = deadline - time.monotonic()
-        status = _run(argv, shell.path, remaining, output.add) if remaining > 0 else None
+        status = run_command(argv, shell.path, remaining, output.add) if remaining > 0 else None
         if status is None:
-            return output.result("timed_out", status, f"timed out after {limit.total_seconds():g}s")
+            return _ended(
+                output, "timed_out", status, f"timed out after {limit.total_seconds():g}s"
+            )
         if status != 0:
-            return output.result("failed", status, f"{argv[0]} exited with status {status}")
-    return output.result("succeeded", status, None)
+            return _ended(output, "failed", status, f"{argv[0]} exited with status {status}")
+    return _ended(output, "succeeded", status, None)
 
 
-class _Output:
-    """Everything the commands wrote: hashed whole, kept up to the cap."""
-
-    def __init__(self) -> None:
-        self.kept = bytearray()
-        self.size = 0
-        self.hash = hashlib.sha256()
-        self._lock = threading.Lock()
-
-    def add(self, chunk: bytes) -> None:
-        with self._lock:
-            self.size += len(chunk)
-            self.hash.update(chunk)
-            room = OUTPUT_CAP - len(self.kept)
-            if room > 0:
-                self.kept += chunk[:room]
-
-    def result(self, state: str, status: int | None, error: str | None) -> Result:
-        return Result(
-            state,
-            bytes(self.kept),
-            exit_status=status,
-            error=error,
-            full_size=self.size,
-            full_sha256=self.hash.hexdigest(),
-        )
-
-
-def _run(argv: list[str], path: str, seconds: float, sink: Callable[[bytes], None]) -> int | None:
-    """Run one command; its exit status, or None when it was killed at the deadline."""
-    try:
-        proc = subprocess.Popen(  # argv from an allow-list, never a shell
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env={"PATH": path, "LANG": "C.UTF-8"},
-            start_new_session=True,  # so the timeout kills its children too
-        )
-    except OSError as exc:
-        sink(f"cannot run {argv[0]}: {exc.strerror}\n".encode())
-        return 127
-    assert proc.stdout is not None
-    stream = proc.stdout
-    reader = threading.Thread(target=lambda: _drain(stream, sink), daemon=True)
-    reader.start()
-    try:
-        status = proc.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        reader.join(timeout=1)
-        return None
-    reader.join(timeout=1)
-    return status
-
-
-def _drain(stream: Any, sink: Callable[[bytes], None]) -> None:
-    while chunk := stream.read1(65536):
-        sink(chunk)
+def _ended(output: Output, state: str, status: int | None, error: str | None) -> Result:
+    return Result(
+        state,
+        bytes(output.kept),
+        exit_status=status,
+        error=error,
+        full_size=output.size,
+        full_sha256=output.hash.hexdigest(),
+    )

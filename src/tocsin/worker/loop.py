@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -104,6 +104,7 @@ class Worker:
         self.started_at = clock.now()
         self.config = config
         self._noise_seeded = False
+        self._rot_slot: datetime | None = None
         self._index(config)
         self.sources = SourcePool(config)
         self.channels = channels or build_channels(config, console_write)
@@ -345,7 +346,13 @@ class Worker:
         """Claim queued runbook steps, run them, end them on their incidents' timelines."""
         return len(actions.runbooks.run_due(self.factory, self.config, self.clock, self.id))
 
-    def _check_runbooks(self, _now: datetime) -> int:
+    def _check_runbooks(self, now: datetime) -> int:
+        # Asked once per slot here (done by this instance or another): no store write a tick.
+        every = self.config.runbooks.check_every
+        slot = periodic.slot_at(now, every) if every > timedelta(0) else None
+        if slot is None or slot == self._rot_slot:
+            return 0
+        self._rot_slot = slot
         return actions.runbook_rot.check_due(
             self.factory, self.config, self.pipeline, self.clock, self.id, self.started_at
         )
