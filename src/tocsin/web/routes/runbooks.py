@@ -200,13 +200,21 @@ RunId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
     dependencies=[KnownQuery],
 )
 async def list_runs(
-    runbook_id: str, settings: AppSettings, _who: Reader, incident: IncidentQuery = None
+    runbook_id: str,
+    settings: AppSettings,
+    _who: Reader,
+    page: paging.Listing,
+    incident: IncidentQuery = None,
 ) -> list[RunOut]:
     (await _catalog(settings)).get(runbook_id)  # 404 for a runbook that is not there
-    return await read_only(
+    found = await read_only(
         settings,
-        lambda s: [run_out(r) for r in runs.list_(s, incident_id=incident, runbook_id=runbook_id)],
+        lambda s: [
+            run_out(r)
+            for r in runs.list_(s, incident_id=incident, runbook_id=runbook_id, limit=1000)
+        ],
     )
+    return page.sliced(found)
 
 
 @router.post(
