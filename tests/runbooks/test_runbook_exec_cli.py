@@ -166,3 +166,17 @@ def test_check_runs_every_read_only_step_and_reports_the_rotten_ones(
     assert "skipped" in states  # prompts (name) and the write aside
     rotted = [c for c in found.values() if c["state"] not in ("succeeded", "skipped")]
     assert {c["state"] for c in rotted} >= {"timed_out"}  # sleep 30, pg_sleep(5)
+
+
+def test_a_person_ticks_a_verification_item(
+    path: str, factory: sessionmaker[Session], at_now: VirtualClock, shop_pg: str, tmp_path: Path
+) -> None:
+    config = runbook_config(shop_pg, SHELL_ON, tools_folder(tmp_path))
+    incident = declare(factory, config, at_now)
+    out = cli("tick", "tools", "--incident", incident, "--item", "1", "--by", "ana", "-c", path)
+    assert "☑ Orders counted" in out
+    (event,) = step_events(factory, incident)
+    assert event.actor == "ana"
+    assert event.data["checklist_item"] == 1
+    out = cli("tick", "tools", "--incident", incident, "--item", "5", "-c", path, code=1)
+    assert "has verification items 1-1" in out

@@ -16,6 +16,8 @@ from tests.support.web import make_token
 from tocsin import actions
 from tocsin.clock import VirtualClock
 from tocsin.config import TocsinConfig, parse
+from tocsin.db import session_scope
+from tocsin.runbooks.service import catalog
 from tocsin.web.app import create_app
 from tocsin.web.deps import Settings
 
@@ -178,3 +180,9 @@ def test_the_checklist_is_ticked_by_verification_blocks_that_pass(
     page = client.get(f"/runbooks/tools?incident={incident}").text
     assert "☑ Orders counted" in page
     assert "☐ Customers told" in page
+    with session_scope(factory) as s:
+        book = catalog(config.runbooks.path).get("tools")
+        actions.runbooks.tick(s, book, incident, 2, "bo", clock.now())
+    page = client.get(f"/runbooks/tools?incident={incident}").text
+    assert "☑ Customers told" in page
+    assert "ticked by bo" in page

@@ -29,7 +29,7 @@ from tocsin.egress import Transport
 from tocsin.errors import Conflict, Invalid
 from tocsin.incidents import service as incidents
 from tocsin.incidents import timeline
-from tocsin.incidents.models import IncidentAlert
+from tocsin.incidents.models import IncidentAlert, IncidentEvent
 from tocsin.runbooks import runs
 from tocsin.runbooks.blocks import Block
 from tocsin.runbooks.models import RunbookRun
@@ -326,4 +326,43 @@ def event_data(row: RunbookRun) -> dict[str, Any]:
         "error": row.error,
         "tests": row.tests,
         "approved_by": row.approved_by,
+    }
+
+
+# --- the verification checklist -------------------------------------------------------------
+
+
+def tick(
+    session: Session, runbook: Runbook, incident_id: str, item: int, by: str, now: datetime
+) -> str:
+    """A person ticks item `item` (from 1) of the Verification Steps for an incident: a
+    `runbook_step` event on its timeline. Returns the item's text."""
+    incidents.get(session, incident_id)
+    items = runbook.verification
+    if not 1 <= item <= len(items):
+        raise Invalid(f"item: runbook {runbook.id!r} has verification items 1-{len(items)}")
+    text = items[item - 1].text
+    timeline.append(
+        session,
+        incident_id,
+        "runbook_step",
+        now,
+        actor=by,
+        note=f"{runbook.id}: checked “{text}”",
+        data={"runbook": runbook.id, "checklist_item": item, "text": text},
+    )
+    return text
+
+
+def ticked(session: Session, incident_id: str, runbook_id: str) -> dict[int, str]:
+    """The verification items people ticked for an incident, with who ticked each."""
+    rows = session.scalars(
+        select(IncidentEvent)
+        .where(IncidentEvent.incident_id == incident_id, IncidentEvent.kind == "runbook_step")
+        .order_by(IncidentEvent.id)
+    )
+    return {
+        int(e.data["checklist_item"]): e.actor or "?"
+        for e in rows
+        if e.data.get("runbook") == runbook_id and "checklist_item" in e.data
     }

@@ -1,4 +1,4 @@
-"""`tocsin runbook list|show|lint|exec|approve|runs|check`: the runbooks of `runbooks.path`,
+"""`tocsin runbook list|show|lint|exec|approve|tick|runs|check`: the runbooks of `runbooks.path`,
 read from the files, and their steps run for incidents.
 
 The runbook modules (and markdown-it) are imported inside the commands, so `tocsin --help`
@@ -302,6 +302,24 @@ def approve(
     _show_run(row)
     if row.state != "succeeded":
         raise typer.Exit(1)
+
+
+@app.command("tick")
+def tick(
+    runbook_id: Annotated[str, typer.Argument(metavar="SLUG", help="The runbook's id.")],
+    incident: IncidentOption,
+    item: Annotated[int, typer.Option("--item", help="The verification item, from 1.")],
+    by: ByOption = "operator",
+    config: ConfigOption = None,
+) -> None:
+    """Tick an item of the Verification Steps for an incident (it goes on the timeline)."""
+    from tocsin import actions
+
+    loaded = load_config(config)
+    runbook = _get(loaded, runbook_id)
+    with store(loaded) as factory, transaction(factory) as session:
+        text = actions.runbooks.tick(session, runbook, incident, item, by, clock.now())
+    console.print(f"☑ {text}", markup=False, highlight=False)
 
 
 @app.command("runs")

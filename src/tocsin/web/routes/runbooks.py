@@ -95,8 +95,14 @@ async def page(
         # Outputs are the incident's data (rows of the shop's tables): a signed-in operator's
         # only, while the runbook itself stays open to a phone without a session.
         if await _signed_in(request, settings):
-            outputs = await read_only(settings, lambda s: _last(s, incident, runbook.id))
-            checklist = _checklist(runbook, outputs)
+            last, people = await read_only(
+                settings,
+                lambda s: (
+                    _last(s, incident, runbook.id),
+                    actions.runbooks.ticked(s, incident, runbook.id),
+                ),
+            )
+            outputs, checklist = last, _checklist(runbook, last, people)
         else:
             sign_in = f"/login?next={quote(f'/runbooks/{runbook.id}?incident={incident}')}"
     return _page(
@@ -117,16 +123,20 @@ def _last(session: Any, incident: str, runbook_id: str) -> list[RunOut]:
     return [run_out(latest[line]) for line in sorted(latest)]
 
 
-def _checklist(runbook: Any, outputs: list[RunOut]) -> list[dict[str, Any]]:
-    """The Verification Steps for this incident: an item is ticked when the file ticks it, or
-    when the last run of each of its blocks succeeded (so every `test:` held)."""
+def _checklist(runbook: Any, outputs: list[RunOut], people: dict[int, str]) -> list[dict[str, Any]]:
+    """The Verification Steps for this incident: an item is ticked by a person (`tocsin
+    runbook tick`), or when the last run of each of its blocks succeeded (every `test:`
+    held), or in the file itself."""
     last = {run.line: run for run in outputs}
     items = []
-    for item in runbook.verification:
+    for number, item in enumerate(runbook.verification, 1):
         runs_ = [last.get(block.line) for block in item.blocks]
         passed = bool(runs_) and all(r is not None and r.state == "succeeded" for r in runs_)
         by = ", ".join(f"run {r.id}" for r in runs_ if r is not None) if passed else None
-        items.append({"text": item.text, "ticked": item.checked or passed, "by": by})
+        if number in people:
+            by = f"ticked by {people[number]}"
+        ticked = item.checked or passed or number in people
+        items.append({"text": item.text, "ticked": ticked, "by": by})
     return items
 
 
