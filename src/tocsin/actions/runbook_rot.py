@@ -35,7 +35,7 @@ from tocsin.pipeline import Pipeline
 from tocsin.runbooks import runs
 from tocsin.runbooks.blocks import Block
 from tocsin.runbooks.models import RunbookRun
-from tocsin.runbooks.params import fill
+from tocsin.runbooks.params import environment, fill
 from tocsin.runbooks.parse import Runbook
 from tocsin.runbooks.service import catalog
 from tocsin.runbooks.steps import fits, info_of, refusal
@@ -80,7 +80,7 @@ def check_all(
             for block in runbook.blocks:
                 if block.mode != "read" or not fits(block, config):
                     continue
-                found = _queue(session, config, runbook, block, owner, now, environ or {})
+                found = _queue(session, config, runbook, block, owner, now, environment(environ))
                 if isinstance(found, Checked):
                     out.append(found)
                 else:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,7 +32,7 @@ from tocsin.incidents.models import IncidentAlert, IncidentEvent
 from tocsin.runbooks import runs
 from tocsin.runbooks.blocks import Block
 from tocsin.runbooks.models import RunbookRun
-from tocsin.runbooks.params import fill
+from tocsin.runbooks.params import environment, fill
 from tocsin.runbooks.parse import Runbook
 from tocsin.runbooks.steps import Plan, capture, execute, fits, info_of, refusal
 
@@ -114,7 +113,7 @@ def request(
         labels_of(session, incident.id),
         now,
         "UTC",
-        os.environ if environ is None else environ,
+        environment(environ),
     )
     rows = []
     for block in blocks:
@@ -265,7 +264,7 @@ def _plan(row: RunbookRun, environ: Mapping[str, str] | None) -> Plan:
     """The row's block and values; a secret parameter is read from the environment again."""
     values = _values(row)
     secrets = []
-    env = os.environ if environ is None else environ
+    env = environment(environ)
     for name, value in list(values.items()):
         if isinstance(value, dict):
             values[name] = env.get(str(value.get("env")), "")

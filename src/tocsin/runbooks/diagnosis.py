@@ -24,7 +24,7 @@ from tocsin.checks.evaluate import RowResult
 from tocsin.config.checks import CheckConfig
 from tocsin.config.model import TocsinConfig
 from tocsin.errors import Invalid, NotFound
-from tocsin.runbooks.params import fill
+from tocsin.runbooks.params import environment, fill
 from tocsin.runbooks.service import catalog
 from tocsin.runbooks.steps import Plan, Result, execute, fits, info_of, refusal
 
@@ -85,7 +85,7 @@ def diagnose(
             lines.append(f"(diagnosis stopped: {budget:g}s spent)")
             break
         try:
-            filled = fill(runbook, [block], {}, labels, now, "UTC", environ or {})
+            filled = fill(runbook, [block], {}, labels, now, "UTC", environment(environ))
         except Invalid as exc:
             lines.append(f"(not run: {exc})")
             continue

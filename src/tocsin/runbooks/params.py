@@ -8,6 +8,7 @@ blocks put values into argv and URLs, and a runbook step has no business with `;
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,11 @@ METACHARACTERS = frozenset(";&|$`<>(){}[]*?!~\\'\"\n\r")
 class Filled:
     values: dict[str, Any]
     secrets: tuple[str, ...]  # values read from the environment: masked in every output
+
+
+def environment(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    """Where `env:` parameters come from: Tocsin's environment, unless a caller gives one."""
+    return os.environ if environ is None else environ
 
 
 def unsafe(value: str) -> str | None:
