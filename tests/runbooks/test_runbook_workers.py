@@ -188,3 +188,25 @@ runbooks:
     assert states[write_id] == ("running", 1, "doomed")  # claimed with the read, not begun
     assert ended[write_id].state == "failed"
     assert "a write is not run again" in (ended[write_id].error or "")
+
+
+def test_a_long_step_runs_beside_the_tick_not_in_it(
+    factory: sessionmaker[Session], shop_pg: str, tmp_path: Path
+) -> None:
+    config = runbook_config(shop_pg, SHELL_ON, tools_folder(tmp_path))
+    clock = VirtualClock(NOW)
+    _, (run_id,) = queue(factory, config, clock, 3, 1)
+    with session_scope(factory) as s:
+        row = s.get(RunbookRun, run_id)
+        assert row is not None
+        row.info, row.body = 'sh {"mode": "read", "timeout": "30s"}', "sleep 3\necho woke\n"
+    worker = Worker(config, factory, clock, worker_id="w1", threads=True, channels={})
+    worker.start()
+    worker.tick()  # returns while the step sleeps on the runbook thread
+    with session_scope(factory) as s:
+        assert s.get(RunbookRun, run_id).state in ("queued", "running")  # type: ignore[union-attr]
+    worker.stop()  # waits for the step in flight
+    with session_scope(factory) as s:
+        row = s.get(RunbookRun, run_id)
+        assert row is not None
+        assert (row.state, row.output) == ("succeeded", "woke\n")

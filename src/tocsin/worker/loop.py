@@ -14,7 +14,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -109,6 +109,10 @@ class Worker:
         self.sources = SourcePool(config)
         self.channels = channels or build_channels(config, console_write)
         self._pool = ThreadPoolExecutor(config.worker.concurrency, thread_name_prefix="check")
+        # Runbook steps (a 30 s script, a slow query) run beside the tick, not in it, so an
+        # escalation step never waits for one; one batch at a time.
+        self._steps_pool = ThreadPoolExecutor(1, thread_name_prefix="runbook")
+        self._steps_running: Future[int] | None = None
         self.courier = Courier(
             factory, clock, self.channels, self.pipeline, config.worker.lease, self.id
         )
@@ -223,6 +227,7 @@ class Worker:
 
     def stop(self) -> None:
         self._pool.shutdown(wait=True)
+        self._steps_pool.shutdown(wait=True)
         self.sources.close()
         # Hand our leases back so another instance need not wait for them to run out.
         self.keeper.stop()
@@ -343,7 +348,15 @@ class Worker:
         return reports.run_due(self.factory, self.config, self.clock, self.id, lease, sources)
 
     def run_due_runbook_steps(self, _now: datetime | None = None) -> int:
-        """Claim queued runbook steps, run them, end them on their incidents' timelines."""
+        """Claim queued runbook steps, run them, end them on their incidents' timelines; with
+        threads, on a thread of their own (0 here: that thread reports its own work)."""
+        if not self._threads:
+            return self._run_runbook_steps()
+        if self._steps_running is None or self._steps_running.done():
+            self._steps_running = self._steps_pool.submit(self._step, self._run_runbook_steps)
+        return 0
+
+    def _run_runbook_steps(self) -> int:
         return len(actions.runbooks.run_due(self.factory, self.config, self.clock, self.id))
 
     def _check_runbooks(self, now: datetime) -> int:
