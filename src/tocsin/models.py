@@ -28,6 +28,7 @@ from tocsin.oncall.models import OncallOverride
 from tocsin.outbox.models import Notification
 from tocsin.periodic import JobSlot
 from tocsin.reports.models import ReportRun
+from tocsin.runbooks.models import RunbookRun
 from tocsin.statuspage.models import StatusPublish
 from tocsin.tokens.models import ApiToken, ServerSecret
 
@@ -63,6 +64,7 @@ __all__ = [
     "Notification",
     "OncallOverride",
     "ReportRun",
+    "RunbookRun",
     "ServerSecret",
     "Silence",
     "StatusPublish",

@@ -9,28 +9,25 @@ on a SQLite storefront.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
-from tests.support.pg import PG_URL, pg_url
+from tests.support.runbooks import NOW, SMALL, shop_pg
 
 from tocsin.checks.evaluate import resolve_params
 from tocsin.checks.sources.sql import SqlSource
 from tocsin.config import SqlSourceConfig
-from tocsin.demo.storefront import DEFAULT_START, Scenario, create_storefront
+from tocsin.demo.storefront import DEFAULT_START, create_storefront
 from tocsin.errors import SourceError
 from tocsin.runbooks.blocks import Block
 from tocsin.runbooks.parse import Runbook
 from tocsin.runbooks.service import read
 
-SMALL = Scenario(history_days=3, log_history_hours=6, minutes=120)
-NOW = DEFAULT_START + timedelta(minutes=100)  # inside the scenario's bad morning
+__all__ = ["shop_pg"]
+
 # What an operator would answer the prompts with.
 ANSWERS = {"order_id": "12", "provider_name": "printful", "assignee": "ana"}
 
@@ -100,22 +97,6 @@ def rolled_back(url: str, runbook: Runbook, blocks: list[Block]) -> None:
             conn.rollback()
     finally:
         engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def shop_pg() -> Iterator[str]:
-    name = f"tocsin_shop_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = pg_url(name)
-        create_storefront(url, DEFAULT_START, SMALL)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")

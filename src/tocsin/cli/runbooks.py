@@ -1,4 +1,5 @@
-"""`tocsin runbook list|show|lint`: the runbooks of `runbooks.path`, read from the files.
+"""`tocsin runbook list|show|lint|exec|approve|tick|runs|check`: the runbooks of `runbooks.path`,
+read from the files, and their steps run for incidents.
 
 The runbook modules (and markdown-it) are imported inside the commands, so `tocsin --help`
 and the other commands do not pay for them.
@@ -6,6 +7,9 @@ and the other commands do not pay for them.
 
 from __future__ import annotations
 
+import os
+import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,18 +19,28 @@ from rich.table import Table
 from tocsin.cli.common import (
     ConfigOption,
     JsonOption,
+    clock,
     console,
     err_console,
     fail,
+    load_config,
     optional_config,
     print_json,
+    store,
+    transaction,
 )
 
 if TYPE_CHECKING:
-    from tocsin.config.model import LoadedConfig
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from tocsin.config.model import LoadedConfig, TocsinConfig
+    from tocsin.runbooks.models import RunbookRun
+    from tocsin.runbooks.parse import Runbook
     from tocsin.runbooks.service import Catalog
 
-app = typer.Typer(no_args_is_help=True, help="List, show and lint runbooks.")
+app = typer.Typer(
+    no_args_is_help=True, help="List, show, lint, run and check runbooks; approve their writes."
+)
 
 
 def _folder(loaded: LoadedConfig | None) -> Path:
@@ -133,3 +147,229 @@ def lint_command(
     if problems:
         raise typer.Exit(1)
     console.print(f"{len(runbooks)} runbook(s), no problems", markup=False)
+
+
+# --- running steps -----------------------------------------------------------------------
+
+IncidentOption = Annotated[
+    str, typer.Option("--incident", help="The incident the steps run for (INC-…).")
+]
+ByOption = Annotated[str, typer.Option("--by", help="Who asks (for the timeline).")]
+
+
+def _owner() -> str:
+    return f"cli:{os.getpid()}"
+
+
+def _show_run(row: RunbookRun) -> None:
+    where = f" on {row.source}" if row.source else ""
+    step = f"step {row.step}" if row.step is not None else "block"
+    parts = [row.state]
+    if row.row_count is not None:
+        parts.append(f"{row.row_count} row(s)")
+    if row.exit_status is not None:
+        parts.append(f"status {row.exit_status}")
+    if row.duration_ms is not None:
+        parts.append(f"{row.duration_ms} ms")
+    if row.state == "queued" and row.mode == "write" and row.approved_at is None:
+        parts.append("waits for the incident commander's approval")
+    console.print(
+        f"run {row.id}: {row.runbook_id} {step} (line {row.line}) {row.kind}{where} "
+        f"({row.mode}): {', '.join(parts)}",
+        markup=False,
+        highlight=False,
+    )
+    if row.error:
+        console.print(f"  {row.error}", markup=False, highlight=False)
+    for test in row.tests or []:
+        mark = "holds" if test["held"] else "does not hold"
+        console.print(f"  test {test['test']}: {mark}", markup=False, highlight=False)
+    if row.output:
+        console.print(row.output.rstrip("\n"), markup=False, highlight=False)
+        if row.truncated:
+            console.print(
+                f"  (cut at 64 KB of {row.output_bytes} bytes; sha256 {row.output_sha256})",
+                markup=False,
+                highlight=False,
+            )
+
+
+def _run_now(
+    factory: sessionmaker[Session], config: TocsinConfig, ids: list[int]
+) -> list[RunbookRun]:
+    """Run these runs here and now, through the same claim as the worker's (a run a worker
+    took first is waited for); the rows as they are then: ended, or waiting for approval."""
+    from tocsin import actions
+    from tocsin.runbooks import runs
+
+    deadline = time.monotonic() + 900
+    while True:
+        actions.runbooks.run_due(factory, config, clock, _owner(), ids=ids)
+        with transaction(factory) as session:
+            rows = [runs.get(session, i) for i in ids]
+        pending = [
+            r
+            for r in rows
+            if r.state == "running" or (r.state == "queued" and (r.mode == "read" or r.approved_at))
+        ]
+        if not pending or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
+
+
+@app.command("exec")
+def exec_(
+    runbook_id: Annotated[str, typer.Argument(metavar="SLUG", help="The runbook's id.")],
+    incident: IncidentOption,
+    step: Annotated[int | None, typer.Option("--step", help="Run this step only.")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Run every step in order; stop at the first failure.")
+    ] = False,
+    verification: Annotated[
+        bool, typer.Option("--verification", help="Run the Verification Steps' blocks.")
+    ] = False,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="A parameter, NAME=VALUE (repeatable).")
+    ] = None,
+    by: ByOption = "operator",
+    config: ConfigOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Run a runbook's steps for an incident; each run's output goes on its timeline. A step
+    that writes waits for the commander's approval (`tocsin runbook approve`)."""
+    from tocsin import actions
+    from tocsin.actions.runbooks import Selection
+    from tocsin.errors import TocsinError
+    from tocsin.runbooks.params import parse_given
+    from tocsin.runbooks.schemas import run_out
+
+    if sum([step is not None, all_, verification]) != 1:
+        fail("say which steps: --step N, --all or --verification")
+    loaded = load_config(config)
+    runbook = _get(loaded, runbook_id)
+    try:
+        given = parse_given(param or [])
+    except TocsinError as exc:
+        fail(str(exc))
+    if all_:
+        selections = [Selection(step=s.number) for s in runbook.steps if s.blocks]
+    else:
+        selections = [Selection(step=step, verification=verification)]
+    shown: list[RunbookRun] = []
+    failed = False
+    with store(loaded) as factory:
+        for selection in selections:
+            with transaction(factory) as session:
+                asked = actions.runbooks.request(
+                    session,
+                    loaded.config,
+                    runbook,
+                    selection,
+                    incident_id=incident,
+                    given=given,
+                    by=by,
+                    now=clock.now(),
+                )
+                ids = [row.id for row in asked]
+            rows = _run_now(factory, loaded.config, ids)
+            shown += rows
+            if not json:
+                for row in rows:
+                    _show_run(row)
+            if any(r.state != "succeeded" for r in rows):
+                failed = True
+                break
+    if json:
+        print_json([run_out(r).model_dump() for r in shown])
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("approve")
+def approve(
+    run_id: Annotated[int, typer.Argument(metavar="RUN", help="The run's id.")],
+    by: Annotated[str, typer.Option("--by", help="The incident commander.")],
+    config: ConfigOption = None,
+) -> None:
+    """Approve a step that writes (the incident commander only), then run it."""
+    from tocsin import actions
+
+    loaded = load_config(config)
+    with store(loaded) as factory:
+        with transaction(factory) as session:
+            actions.runbooks.approve(session, run_id, by, clock.now())
+        (row,) = _run_now(factory, loaded.config, [run_id])
+    _show_run(row)
+    if row.state != "succeeded":
+        raise typer.Exit(1)
+
+
+@app.command("tick")
+def tick(
+    runbook_id: Annotated[str, typer.Argument(metavar="SLUG", help="The runbook's id.")],
+    incident: IncidentOption,
+    item: Annotated[int, typer.Option("--item", help="The verification item, from 1.")],
+    by: ByOption = "operator",
+    config: ConfigOption = None,
+) -> None:
+    """Tick an item of the Verification Steps for an incident (it goes on the timeline)."""
+    from tocsin import actions
+
+    loaded = load_config(config)
+    runbook = _get(loaded, runbook_id)
+    with store(loaded) as factory, transaction(factory) as session:
+        text = actions.runbooks.tick(session, runbook, incident, item, by, clock.now())
+    console.print(f"☑ {text}", markup=False, highlight=False)
+
+
+@app.command("runs")
+def runs_command(
+    incident: IncidentOption,
+    config: ConfigOption = None,
+    json: JsonOption = False,
+) -> None:
+    """The runs of runbook steps for an incident, newest first, with their outputs."""
+    from tocsin.runbooks import runs
+    from tocsin.runbooks.schemas import run_out
+
+    loaded = load_config(config)
+    with store(loaded) as factory, transaction(factory) as session:
+        rows = runs.list_(session, incident_id=incident)
+    if json:
+        print_json([run_out(r).model_dump() for r in rows])
+        return
+    if not rows:
+        console.print(f"no runbook steps have run for {incident}", markup=False)
+    for row in rows:
+        _show_run(row)
+
+
+@app.command("check")
+def check(config: ConfigOption = None, json: JsonOption = False) -> None:
+    """Run every read-only step of every runbook against the real sources (what the worker
+    does nightly); exit 1 when one fails. Steps that need an operator's answer are skipped."""
+    from tocsin.actions.runbook_rot import check_all, report
+
+    loaded = load_config(config)
+    with store(loaded) as factory:
+        found = check_all(factory, loaded.config, clock, _owner())
+    if json:
+        print_json([vars(c) for c in found])
+    else:
+        counts = Counter(c.state for c in found)
+        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        console.print(f"{len(found)} read-only block(s): {summary or 'none'}", markup=False)
+        text = report(found)
+        if text:
+            err_console.print(text, markup=False, highlight=False)
+    if any(c.rotted for c in found):
+        raise typer.Exit(1)
+
+
+def _get(loaded: LoadedConfig, runbook_id: str) -> Runbook:
+    from tocsin.errors import NotFound
+
+    try:
+        return _catalog(loaded).get(runbook_id)
+    except NotFound as exc:
+        fail(str(exc))

@@ -174,6 +174,8 @@ def _play(
     result = DemoResult()
     seen_event = 0
     acked: set[int] = set()
+    incident: str | None = None
+    verified = False
     end = DEFAULT_START + scenario.total
     console.rule("[bold]Tocsin demo: a bad morning at the storefront (times in New York)")
     while clock.now() <= end:
@@ -195,6 +197,11 @@ def _play(
                     continue  # the route already told everyone this step names
                 _print_event(console, event, alert)
                 result.events.append((event.at, alert.title, event.kind, str(event.severity)))
+            resolved = [
+                a for e, a in rows if e.kind == "resolved" and a.check_name == "payment_processing"
+            ]
+            if resolved and incident is None:
+                incident = _declare(console, session, worker, resolved[0], now)
             # The on-call engineer acknowledges the CRITICAL payment alert after 4 minutes.
             for alert in session.scalars(
                 select(Alert).where(
@@ -211,6 +218,9 @@ def _play(
                         "checking Stripe webhooks",
                     )
                     acked.add(alert.id)
+        if incident is not None and not verified:
+            _verify(console, config, sessions, worker, clock, incident)
+            verified = True
         for received in stand_ins.take():
             console.print(
                 f"           [dim]→ {received.service}: {escape(received.summary)}[/]",
@@ -224,6 +234,80 @@ def _play(
     _summary(console, config, sessions, result)
     _noise_act(console, config, sessions, clock, stand_ins, result)
     return result
+
+
+def _declare(
+    console: Console, session: Session, worker: Worker, alert: Alert, now: datetime
+) -> str:
+    """Orders flow again: the on-call engineer records the outage as an incident, from the
+    alert's start, to verify the fix with the runbook and keep its timeline."""
+    new = actions.incidents.NewIncident(
+        title="No orders: Stripe webhooks not processed",
+        severity="SEV-1",
+        services=["payments"],
+        declared_at=alert.started_at,
+    )
+    found = actions.incidents.declare(
+        session, worker.pipeline, new, "ana (on call)", now, alert_ids=[alert.id]
+    )
+    console.print(
+        f"[dim]{_local(now)}[/]  📋 ana declares {found.id} (SEV-1) "
+        f"from {_local(alert.started_at)} and links the alert",
+        highlight=False,
+    )
+    return found.id
+
+
+def _verify(
+    console: Console,
+    config: TocsinConfig,
+    sessions: sessionmaker[Session],
+    worker: Worker,
+    clock: VirtualClock,
+    incident: str,
+) -> None:
+    """ana runs the payment runbook's verification steps for the incident; their outputs land
+    on its timeline, which is printed; then she resolves it."""
+    from tocsin.actions.runbooks import Selection
+    from tocsin.incidents.models import IncidentEvent
+    from tocsin.runbooks.service import catalog
+
+    runbook = catalog(config.runbooks.path).get("payment-processing-failure")
+    with session_scope(sessions) as session:
+        actions.runbooks.request(
+            session,
+            config,
+            runbook,
+            Selection(verification=True),
+            incident_id=incident,
+            given={},
+            by="ana (on call)",
+            now=clock.now(),
+        )
+    actions.runbooks.run_due(sessions, config, clock, "demo")
+    console.print(
+        f"[dim]{_local(clock.now())}[/]  📋 ana runs the payment runbook's verification steps: "
+        f"tocsin runbook exec payment-processing-failure --incident {incident} --verification",
+        highlight=False,
+    )
+    with session_scope(sessions) as session:
+        events = session.scalars(
+            select(IncidentEvent)
+            .where(IncidentEvent.incident_id == incident, IncidentEvent.kind == "runbook_step")
+            .order_by(IncidentEvent.id)
+        ).all()
+        for event in events:
+            for line in (event.note or "").splitlines()[:4]:
+                console.print(f"           [dim]{escape(line)}[/]", highlight=False)
+        actions.incidents.move(
+            session,
+            worker.pipeline,
+            incident,
+            "resolved",
+            "ana (on call)",
+            clock.now(),
+            note="verified with the runbook: orders flow, none stuck",
+        )
 
 
 STORM = 30  # failed Stripe webhooks, one every 3 s

@@ -41,6 +41,7 @@ _READ_METHODS = ("GET", "HEAD", "OPTIONS")
 # backslash, and not before a colon (so `::int` casts and `'10:30'` are not parameters).
 _SQL_PARAM = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
 _BRACED_PARAM = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+BRACED_PARAM = _BRACED_PARAM  # `${NAME}`, filled by tocsin.runbooks.steps
 _HEADER = re.compile(r"^([!#$%&'*+.^_`|~0-9A-Za-z-]+):\s*(.*)$")
 _DOLLAR_QUOTE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import PurePath
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from tocsin.runbooks.blocks import Block
+from tocsin.runbooks.models import RunbookRun
 from tocsin.runbooks.parse import Runbook
 
 
@@ -168,3 +170,45 @@ def _blocks(blocks: tuple[Block, ...]) -> list[BlockOut]:
         )
         for b in blocks
     ]
+
+
+class TestOut(BaseModel):
+    test: str
+    held: bool
+    error: str | None
+
+
+class RunOut(BaseModel):
+    """One run of one block: what ran, for whom, and how it ended."""
+
+    id: int
+    runbook_id: str
+    incident_id: str | None
+    purpose: Literal["step", "auto", "check"]
+    step: int | None
+    line: int
+    kind: Literal["sql", "http", "sh"]
+    mode: Literal["read", "write"]
+    source: str | None
+    params: dict[str, Any]  # a value from the environment is shown as its variable's name
+    state: Literal["queued", "running", "succeeded", "failed", "timed_out", "refused"]
+    requested_by: str
+    requested_at: datetime
+    approved_by: str | None
+    approved_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    attempts: int
+    duration_ms: int | None
+    exit_status: int | None
+    row_count: int | None
+    output: str | None
+    output_bytes: int | None
+    output_sha256: str | None
+    truncated: bool
+    error: str | None
+    tests: list[TestOut]
+
+
+def run_out(row: RunbookRun) -> RunOut:
+    return RunOut.model_validate({name: getattr(row, name) for name in RunOut.model_fields})

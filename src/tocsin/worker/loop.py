@@ -14,9 +14,9 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +41,7 @@ from tocsin.outbox.listen import Listener
 from tocsin.pipeline import Pipeline
 from tocsin.reports import runs as reports
 from tocsin.reports import service as report_runs
+from tocsin.runbooks import diagnosis
 from tocsin.statuspage import publish
 from tocsin.worker.leases import Keeper
 from tocsin.worker.sender import Courier, Sender, send_batch
@@ -106,10 +107,15 @@ class Worker:
         self.started_at = clock.now()
         self.config = config
         self._noise_seeded = False
+        self._rot_slot: datetime | None = None
         self._index(config)
         self.sources = SourcePool(config)
         self.channels = channels or build_channels(config, console_write)
         self._pool = ThreadPoolExecutor(config.worker.concurrency, thread_name_prefix="check")
+        # Runbook steps (a 30 s script, a slow query) run beside the tick, not in it, so an
+        # escalation step never waits for one; one batch at a time.
+        self._steps_pool = ThreadPoolExecutor(1, thread_name_prefix="runbook")
+        self._steps_running: Future[int] | None = None
         self.courier = Courier(
             factory, clock, self.channels, self.pipeline, config.worker.lease, self.id
         )
@@ -177,6 +183,10 @@ class Worker:
                 "incident_action (verify_at)",
                 lambda _now: action_checks.run_due(self.factory, self.config, self.clock),
             ),
+            # Runs its blocks outside any transaction: claims, then ends, by itself.
+            Step("runbook steps", "runbook_run (state, lease_until)", self.run_due_runbook_steps),
+            # Runs every read-only runbook step once per runbooks.check_every, by one instance.
+            Step("runbook check", "job_slot (runbook-check)", self._check_runbooks),
             # Sends outside any transaction: claims, then records, by itself.
             Step(
                 "notifications",
@@ -226,6 +236,7 @@ class Worker:
 
     def stop(self) -> None:
         self._pool.shutdown(wait=True)
+        self._steps_pool.shutdown(wait=True)
         self.sources.close()
         # Hand our leases back so another instance need not wait for them to run out.
         self.keeper.stop()
@@ -304,6 +315,11 @@ class Worker:
         try:
             source = self.sources.get(check.source)
             outcome = actions.checks.evaluate(check, source, snap, now)
+            if outcome.status == "ok" and check.runbook:
+                # An alert about to open carries its runbook's auto diagnosis (bounded).
+                outcome.results = diagnosis.annotate(
+                    self.config, check, outcome.results, snap.previous, now
+                )
         except SourceError as exc:  # opening the source failed (bad URL, missing driver)
             outcome = actions.checks.Outcome(
                 check.name, now, now, "error", error_kind=exc.kind, error=str(exc), snapshot=snap
@@ -339,6 +355,29 @@ class Worker:
             return 0  # no claim at all: on SQLite even an empty UPDATE takes the writer
         lease, sources = self.config.worker.lease, self.sources.get
         return reports.run_due(self.factory, self.config, self.clock, self.id, lease, sources)
+
+    def run_due_runbook_steps(self, _now: datetime | None = None) -> int:
+        """Claim queued runbook steps, run them, end them on their incidents' timelines; with
+        threads, on a thread of their own (0 here: that thread reports its own work)."""
+        if not self._threads:
+            return self._run_runbook_steps()
+        if self._steps_running is None or self._steps_running.done():
+            self._steps_running = self._steps_pool.submit(self._step, self._run_runbook_steps)
+        return 0
+
+    def _run_runbook_steps(self) -> int:
+        return len(actions.runbooks.run_due(self.factory, self.config, self.clock, self.id))
+
+    def _check_runbooks(self, now: datetime) -> int:
+        # Asked once per slot here (done by this instance or another): no store write a tick.
+        every = self.config.runbooks.check_every
+        slot = periodic.slot_at(now, every) if every > timedelta(0) else None
+        if slot is None or slot == self._rot_slot:
+            return 0
+        self._rot_slot = slot
+        return actions.runbook_rot.check_due(
+            self.factory, self.config, self.pipeline, self.clock, self.id, self.started_at
+        )
 
     def _mute_due(self, session: Session, now: datetime) -> int:
         """Seed the configuration's silences, windows and known issues once (they are due
