@@ -1,6 +1,7 @@
 """The inputs of uptime, read from the store: each component's outage spans (alerts whose
-severity gives a partial or major outage, from start to resolution or now) and maintenance
-spans (occurrences of windows over its services), over the last 90 days.
+severity gives a partial or major outage, from start to resolution or now; public incidents
+whose declared impact is major or critical, from their declaration to resolution or now) and
+maintenance spans (occurrences of windows over its services), over the last 90 days.
 
 An alert counts with the severity it has now (a severity changed mid-alert is not split)."""
 
@@ -14,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert
 from tocsin.config.status import StatusConfig
+from tocsin.incidents.models import Incident
 from tocsin.noise.common import window_of
 from tocsin.noise.models import MaintenanceWindow
-from tocsin.statuspage.components import Driven
-from tocsin.statuspage.service import ALERT_COLUMNS, as_alert
+from tocsin.statuspage.components import IMPACT_STATUS, SEVERITY_IMPACT, Driven
+from tocsin.statuspage.service import ALERT_COLUMNS, as_alert, covered
 from tocsin.statuspage.uptime import Span, Uptime, first_day, uptime
 
 OUTAGES = {"partial_outage", "major_outage"}
@@ -26,7 +28,7 @@ MAX_OCCURRENCES = 10_000  # of one recurring window in 90 days (every 13 minutes
 
 @dataclass
 class Inputs:
-    outages: list[tuple[Span, int]] = field(default_factory=list)  # with the alert's id
+    outages: list[tuple[Span, str]] = field(default_factory=list)  # "alert 12", "incident …"
     maintenance: list[tuple[Span, str]] = field(default_factory=list)  # with the window's id
 
 
@@ -46,7 +48,21 @@ def inputs(session: Session, config: StatusConfig, now: datetime) -> dict[str, I
     for r in rows:
         span = (max(r.started_at, since), min(r.resolved_at or now, now))
         for component_id in driven(as_alert(r)):
-            found[component_id].outages.append((span, r.id))
+            found[component_id].outages.append((span, f"alert {r.id}"))
+    outage_severities = [s for s, i in SEVERITY_IMPACT.items() if IMPACT_STATUS[i] in OUTAGES]
+    incidents = session.execute(
+        select(Incident.id, Incident.services, Incident.declared_at, Incident.resolved_at).where(
+            Incident.public.is_(True),
+            Incident.merged_into.is_(None),
+            Incident.severity.in_(outage_severities),
+            Incident.declared_at < now,
+            or_(Incident.resolved_at.is_(None), Incident.resolved_at > since),
+        )
+    )
+    for i in incidents:
+        span = (max(i.declared_at, since), min(i.resolved_at or now, now))
+        for component_id in covered(config, i.services or []):
+            found[component_id].outages.append((span, f"incident {i.id}"))
     windows = session.scalars(
         select(MaintenanceWindow).where(
             MaintenanceWindow.starts_at < now, MaintenanceWindow.ends_at > since
