@@ -72,6 +72,8 @@ def window(
     starts_in: timedelta,
     lasts: timedelta,
     title: str = "Database upgrade",
+    *,
+    public: bool = True,
 ) -> str:
     with session_scope(factory) as session:
         row = maintenance.create_window(
@@ -83,6 +85,7 @@ def window(
             "ops",
             now=now,
             description="Writes pause for a few minutes.",
+            public=public,
         )
         return row.id
 

@@ -77,8 +77,9 @@ class StatusConfig(Strict):
     )
     maintenance: bool = Field(
         default=True,
-        description="show maintenance windows covering a component's services as scheduled "
-        "maintenance (and those components as under maintenance while they run)",
+        description="show public maintenance windows (`--public`) covering a component's "
+        "services as scheduled maintenance (and those components as under maintenance while "
+        "they run)",
     )
     publish: PublishConfig | None = Field(
         default=None, description="re-export the page to a folder after every change"

@@ -1,7 +1,8 @@
 """The inputs of uptime, read from the store: each component's outage spans (alerts whose
 severity gives a partial or major outage, from start to resolution or now; public incidents
 whose declared impact is major or critical, from their declaration to resolution or now) and
-maintenance spans (occurrences of windows over its services), over the last 90 days.
+maintenance spans (occurrences of public windows over its services: customers were told),
+over the last 90 days.
 
 An alert counts with the severity it has now (a severity changed mid-alert is not split)."""
 
@@ -65,7 +66,9 @@ def inputs(session: Session, config: StatusConfig, now: datetime) -> dict[str, I
             found[component_id].outages.append((span, f"incident {i.id}"))
     windows = session.scalars(
         select(MaintenanceWindow).where(
-            MaintenanceWindow.starts_at < now, MaintenanceWindow.ends_at > since
+            MaintenanceWindow.public.is_(True),
+            MaintenanceWindow.starts_at < now,
+            MaintenanceWindow.ends_at > since,
         )
     ).all()
     for window in windows:

@@ -129,12 +129,14 @@ def open_alerts(session: Session) -> list[OpenAlert]:
 
 
 def maintenances(session: Session, config: StatusConfig, now: datetime) -> list[Maintenance]:
-    """Windows not over that cover a component's services, soonest first (none when the
-    configuration turns them off)."""
+    """Public windows not over that cover a component's services, soonest first (none when
+    the configuration turns them off)."""
     if not config.maintenance:
         return []
     out = []
     for row in maintenance.list_windows(session, now):
+        if not row.public:
+            continue
         affected = covered(config, row.services)
         if not affected:
             continue
