@@ -8,13 +8,17 @@ whole answer read. Meanwhile, once a second, the bench process commits an update
 (an alert of a component's service opened or resolved through `tocsin.alerts.service`) and
 polls `summary.json` every 20 ms until the component's status shows it: the delay from commit
 to visible. The store holds 10 components and 2,000 resolved alerts spread over 90 days, so
-every `/status` computes 90 days of uptime.
+every `/status` shows 90 days of uptime: the closed days from the cache the worker's hourly
+`status-uptime` job fills as `tocsin run` starts (the bench waits for it), today from the store.
 
 Figures: p50/p99/max latency per path, requests answered, errors, the commit-to-visible delay
 (p50 and max), the server's CPU per request. Targets: p99 page latency < 50 ms, updates
 visible within 5 s. The 1-minute load average is printed: the machine may be shared.
 
-Run: `.venv/bin/python bench/status.py [--seconds 20] [--rate 200]`
+`--quick N`: instead of the load, N requests of each path one after another (no other
+traffic), and their medians: the page's own cost, for a shared machine.
+
+Run: `.venv/bin/python bench/status.py [--seconds 20] [--rate 200] [--quick N]`
 """
 
 from __future__ import annotations
@@ -136,6 +140,37 @@ async def updates(base: str, url: str, seconds: float) -> list[float]:
     return delays
 
 
+def wait_cached(url: str, limit: float = 30.0) -> float:
+    """Seconds until the worker has cached the closed days (the page is slower before)."""
+    from sqlalchemy import func, select
+
+    from tocsin.statuspage.models import StatusUptimeDay
+
+    factory = make_sessionmaker(make_engine(url))
+    began = time.perf_counter()
+    while time.perf_counter() - began < limit:
+        with session_scope(factory) as session:
+            if session.scalar(select(func.count()).select_from(StatusUptimeDay)):
+                break
+        time.sleep(0.1)
+    return time.perf_counter() - began
+
+
+def quick(base: str, count: int) -> None:
+    """`count` requests of each path in turn; the median and the slowest of each."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for path in PATHS:
+            times = []
+            for _ in range(count):
+                began = time.perf_counter()
+                client.get(path).raise_for_status()
+                times.append(time.perf_counter() - began)
+            print(
+                f"{path}: median {statistics.median(times) * 1000:.1f} ms, "
+                f"max {max(times) * 1000:.1f} ms over {count} requests one at a time"
+            )
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -151,6 +186,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--quick", type=int, default=0, help="N sequential requests per path")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     port = free_port()
@@ -169,6 +205,10 @@ def main() -> None:
         try:
             base = f"http://127.0.0.1:{port}"
             wait_ready(f"{base}/healthz", {})
+            print(f"uptime cache filled after {wait_cached(url):.1f} s")
+            if args.quick:
+                quick(base, args.quick)
+                return
             before = cpu_seconds(proc.pid)
             latencies, delays = asyncio.run(measure(base, url, args.seconds, args.rate))
             cpu = cpu_seconds(proc.pid) - before

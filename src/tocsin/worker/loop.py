@@ -38,7 +38,7 @@ from tocsin.outbox.doorbell import DOORBELL
 from tocsin.pipeline import Pipeline
 from tocsin.reports import runs as reports
 from tocsin.reports import service as report_runs
-from tocsin.statuspage import publish
+from tocsin.statuspage import history, publish
 from tocsin.worker.leases import Keeper
 from tocsin.worker.sender import Courier, Sender, send_batch
 
@@ -161,6 +161,11 @@ class Worker:
             ),
             # Writes its files outside any transaction: claims, then records, by itself.
             Step("status publish", "status_publish (due_at)", self._publish_status),
+            Step(
+                "status uptime cache",
+                "job_slot (status-uptime, hourly)",
+                one(lambda s, now: history.cache_due(s, config.status, now, self.id)),
+            ),
             Step(
                 "incident follow-ups",
                 "incident (postmortem_due_at), incident_action (remind_at)",
