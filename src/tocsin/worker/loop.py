@@ -26,7 +26,9 @@ from tocsin.checks.sources import open_source
 from tocsin.checks.sources.base import Source
 from tocsin.clock import Clock
 from tocsin.config import TocsinConfig
+from tocsin.config.channels import EmailChannelConfig
 from tocsin.db import session_scope
+from tocsin.egress import Egress
 from tocsin.errors import Conflict, SourceError
 from tocsin.heartbeats import service as heartbeats
 from tocsin.inbound import repeats
@@ -38,7 +40,7 @@ from tocsin.outbox.doorbell import DOORBELL
 from tocsin.pipeline import Pipeline
 from tocsin.reports import runs as reports
 from tocsin.reports import service as report_runs
-from tocsin.statuspage import history, publish
+from tocsin.statuspage import history, publish, subscribers
 from tocsin.worker.leases import Keeper
 from tocsin.worker.sender import Courier, Sender, send_batch
 
@@ -127,6 +129,10 @@ class Worker:
         table it claims, and a function doing one batch of it in a transaction of its own."""
         beats = {beat.name: beat for beat in config.heartbeats}
         one = self._in_transaction
+        status_url = config.public_url.rstrip("/") + "/status"
+        status_sender = subscribers.Sender(
+            config.status, status_url, subscriber_mail(config), Egress(config.egress)
+        )
         return [
             # Queries its sources outside any transaction: claims, then writes, by itself.
             Step("checks", "check_schedule (next_run_at)", self.run_due_checks),
@@ -165,6 +171,17 @@ class Worker:
                 "status uptime cache",
                 "job_slot (status-uptime, hourly)",
                 one(lambda s, now: history.cache_due(s, config.status, now, self.id)),
+            ),
+            Step(
+                "status notices",
+                "status_notice (key), incident_update and maintenance_window (last hour)",
+                one(lambda s, now: subscribers.notify_due(s, config.status, status_url, now)),
+            ),
+            # Sends outside any transaction: claims, then records, by itself.
+            Step(
+                "status deliveries",
+                "status_delivery (state, next_attempt_at)",
+                lambda now: subscribers.send_due(self.factory, status_sender, self.id, now),
             ),
             Step(
                 "incident follow-ups",
@@ -409,3 +426,10 @@ class Worker:
         except Exception:
             log.exception("worker step failed; retrying")
             return 0
+
+
+def subscriber_mail(config: TocsinConfig) -> EmailChannelConfig | None:
+    """The email channel that mails status page subscribers, if one is configured."""
+    wanted = config.status.subscribers.email if config.status.subscribers else None
+    found = config.channels.get(wanted) if wanted else None
+    return found if isinstance(found, EmailChannelConfig) else None
