@@ -39,9 +39,13 @@ from tocsin.db import make_engine, make_sessionmaker, session_scope
 from tocsin.demo.standins import StandIns
 from tocsin.demo.storefront import DEFAULT_START, Scenario, create_storefront, scenario_events
 from tocsin.fingerprint import fingerprint
+from tocsin.incidents import service as incidents
+from tocsin.incidents.models import IncidentAlert
+from tocsin.incidents.service import NewIncident, NewUpdate
 from tocsin.noise import maintenance
 from tocsin.noise.models import MaintenanceWindow
 from tocsin.noise.mutes import explain
+from tocsin.statuspage import export
 from tocsin.worker.loop import Worker
 
 ZONE = ZoneInfo("America/New_York")
@@ -60,6 +64,9 @@ class DemoResult:
     storm_notifications: int = 0
     muted_in_window: int = 0
     elapsed_s: float = 0.0
+    incident: str | None = None  # the public incident declared during the payment outage
+    status_url: str = ""  # where the page shows it
+    ended_at: datetime | None = None  # the virtual clock when the demo ended
 
 
 # Reference 000 §6.2.3's policies, over the stand-ins' channels.
@@ -136,6 +143,8 @@ def run_demo(
         try:
             config = load_example(shop_url, store_url, stand_ins.channels())
             result = _play(console, config, factory, scenario, step, stand_ins)
+            end = result.ended_at or DEFAULT_START + scenario.total
+            _status_page(console, config, factory, folder, end, result, kept=workdir is not None)
         finally:
             stand_ins.stop()
             engine.dispose()
@@ -195,7 +204,8 @@ def _play(
                     continue  # the route already told everyone this step names
                 _print_event(console, event, alert)
                 result.events.append((event.at, alert.title, event.kind, str(event.severity)))
-            # The on-call engineer acknowledges the CRITICAL payment alert after 4 minutes.
+            # The on-call engineer acknowledges the CRITICAL payment alert after 4 minutes,
+            # and declares a public incident: customers see it on the status page.
             for alert in session.scalars(
                 select(Alert).where(
                     Alert.state == "firing", Alert.check_name == "payment_processing"
@@ -211,6 +221,9 @@ def _play(
                         "checking Stripe webhooks",
                     )
                     acked.add(alert.id)
+                    result.incident = _declare(console, session, worker, alert.id, now)
+            if result.incident is not None:
+                _incident_news(console, session, worker, result.incident, now)
         for received in stand_ins.take():
             console.print(
                 f"           [dim]→ {received.service}: {escape(received.summary)}[/]",
@@ -287,10 +300,12 @@ def _noise_act(
             now + timedelta(hours=1),
             "ana",
             now=now,
+            description="Card payments may be slow for a few minutes.",
+            public=True,
         )
     console.print(
         f"[dim]{_local(now)}[/]  [italic cyan]▸ ana opens a one-hour maintenance window for "
-        "the checkout service[/]"
+        "the checkout service (public: on the status page)[/]"
     )
     alert_id = _raise(
         sessions,
@@ -314,7 +329,85 @@ def _noise_act(
         highlight=False,
     )
     result.storm_notifications += len(muted)
+    result.ended_at = clock.now()
     worker.stop()
+
+
+def _declare(
+    console: Console, session: Session, worker: Worker, alert_id: int, now: datetime
+) -> str:
+    new = NewIncident(
+        title="Card payments failing at checkout",
+        severity="SEV-1",
+        services=["payments"],
+        public=True,
+        customer_impact="Orders cannot be paid by card",
+    )
+    incident = actions.incidents.declare(
+        session, worker.pipeline, new, "ana", now, alert_ids=[alert_id]
+    )
+    update = NewUpdate("We are investigating failed card payments at checkout.")
+    actions.incidents.post_update(session, worker.pipeline, incident.id, update, "ana", now)
+    console.print(
+        f"[dim]{_local(now)}[/]  [italic cyan]▸ ana declares {incident.id} (SEV-1, public): "
+        "it is on the status page[/]"
+    )
+    return incident.id
+
+
+def _incident_news(
+    console: Console, session: Session, worker: Worker, incident_id: str, now: datetime
+) -> None:
+    """The incident's public updates: identified 10 minutes in, resolved with its alert."""
+    incident = incidents.get(session, incident_id)
+    if incident.status == "investigating" and now - incident.declared_at >= timedelta(minutes=10):
+        said = "Stripe webhooks were rejected after a certificate rotation; rolling it back."
+        news = NewUpdate(said, status="identified")
+    elif incident.status == "identified" and all(
+        a.state == "resolved"
+        for a in session.scalars(
+            select(Alert)
+            .join(IncidentAlert, IncidentAlert.alert_id == Alert.id)
+            .where(IncidentAlert.incident_id == incident_id)
+        )
+    ):
+        news = NewUpdate("Card payments work again; we are watching them.", status="resolved")
+    else:
+        return
+    actions.incidents.post_update(session, worker.pipeline, incident_id, news, "ana", now)
+    console.print(
+        f"[dim]{_local(now)}[/]  [italic cyan]▸ status update on {incident_id}: "
+        f"{news.status}: {news.message}[/]"
+    )
+
+
+def _status_page(
+    console: Console,
+    config: TocsinConfig,
+    sessions: sessionmaker[Session],
+    folder: Path,
+    now: datetime,
+    result: DemoResult,
+    *,
+    kept: bool,
+) -> None:
+    """Export the status page as it stands at the end and print where the incident is."""
+    page = config.public_url.rstrip("/") + "/status"
+    with session_scope(sessions) as session:
+        contents = export.files(session, config.status, page, DEFAULT_START, now)
+    written = export.write(folder / "status", contents)
+    anchor = f"#incident-{result.incident}" if result.incident else ""
+    result.status_url = f"{page}{anchor}"
+    where = (
+        f"exported to {folder / 'status' / 'index.html'}"
+        if kept
+        else "exported to a temporary folder; --keep DIR keeps it"
+    )
+    console.print(
+        f"status page: {result.status_url} ({where}, {len(written)} files; "
+        "`tocsin run` serves it live at /status)",
+        highlight=False,
+    )
 
 
 def _raise(
