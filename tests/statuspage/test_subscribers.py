@@ -36,14 +36,15 @@ from tocsin.worker.loop import Worker
 SECRET = "a-subscribers-secret-0123456789"
 
 
-def config(smtp_port: int = 1, per_minute: int = 5) -> TocsinConfig:
+def config(smtp_port: int = 1, per_minute: int = 5, private: bool = True) -> TocsinConfig:
     text = (
         "public_url: https://tocsin.example\n"
         "channels:\n"
         f"  mail: {{type: email, host: 127.0.0.1, port: {smtp_port}, security: none,\n"
         "         from_address: status@acme.example, to: [ops@acme.example]}\n"
         + STATUS
-        + f"  subscribers: {{secret: {SECRET}, email: mail, per_minute: {per_minute}}}\n"
+        + f"  subscribers: {{secret: {SECRET}, email: mail, per_minute: {per_minute},\n"
+        + f"                private_webhooks: {str(private).lower()}}}\n"
     )
     found, _ = parse(text, "test.yaml", env={})
     return found
@@ -245,3 +246,20 @@ def test_the_configuration_names_an_email_channel(channels: str, says: str) -> N
     text = f"channels:\n  {channels}\nstatus:\n  subscribers: {{secret: {SECRET}, email: mail}}\n"
     with pytest.raises(ConfigError, match="status.subscribers.email: " + re.escape(says)):
         parse(text, "t.yaml", env={})
+
+
+def test_webhooks_reach_no_private_address_unless_allowed(
+    factory: sessionmaker[Session], clock: VirtualClock, hooks: list[Loopback]
+) -> None:
+    cfg = config(private=False)
+    worker = worker_of(cfg, factory, clock)
+    with session_scope(factory) as s:
+        subscribers.subscribe(s, cfg.status, "u", "webhook", hooks[0].url, [], clock.now())
+    post(factory, clock.now(), declare(factory, clock.now()), "Payments fail.")
+    assert tell(worker, clock) == 0
+    assert hooks[0].requests == []
+    with session_scope(factory) as s:
+        (delivery,) = s.scalars(select(StatusDelivery)).all()
+        assert delivery.state == "failed"  # denied is permanent: not retried
+        assert "127.0.0.1" in (delivery.last_error or "")
+        assert hooks[0].url not in (delivery.last_error or "")  # the URL is a secret

@@ -79,6 +79,11 @@ class SubscribersConfig(Strict):
     attempts: int = Field(
         default=8, ge=1, le=100, description="tries of one delivery before it is given up"
     )
+    private_webhooks: bool = Field(
+        default=False,
+        description="let subscribers' webhooks reach private and loopback addresses (off: "
+        "anyone may subscribe a URL, so by default they reach only public addresses)",
+    )
 
 
 class StatusConfig(Strict):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import re
@@ -38,6 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin import claims
 from tocsin.config.channels import EmailChannelConfig
+from tocsin.config.egress import EgressConfig
 from tocsin.config.status import StatusConfig, SubscribersConfig
 from tocsin.db import is_postgresql, session_scope
 from tocsin.egress import Egress, TransportError
@@ -59,6 +61,24 @@ TIMEOUT = timedelta(seconds=10)
 EMAIL = re.compile(r"^[^@\s<>,;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 SIGNATURE = "X-Tocsin-Signature"  # sha256=HMAC(key, timestamp + "." + body)
 TIMESTAMP = "X-Tocsin-Timestamp"
+
+
+# Where a subscriber's webhook may not connect unless `private_webhooks` (besides `egress.deny`):
+# anyone may subscribe a URL, so it must not reach the host's own network.
+PRIVATE = (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "172.16.0.0/12",
+    "192.168.0.0/16", "::1/128", "fc00::/7", "::/128",
+)  # fmt: skip
+
+
+def egress_for(config: StatusConfig, policy: EgressConfig) -> Egress:
+    """The HTTP client of subscribers' webhooks: `egress:`, and no private address unless
+    `status.subscribers.private_webhooks`."""
+    subscribers = config.subscribers
+    if subscribers is None or subscribers.private_webhooks:
+        return Egress(policy)
+    deny = [*policy.deny, *(ipaddress.ip_network(n) for n in PRIVATE)]
+    return Egress(policy.model_copy(update={"deny": deny}))
 
 
 def token(config: SubscribersConfig, purpose: str, subscriber_id: str) -> str:

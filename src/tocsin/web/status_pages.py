@@ -102,16 +102,17 @@ async def logo(ext: str, settings: AppSettings) -> Response:
 
 # --- subscribers -------------------------------------------------------------------------
 
-_limiters: dict[int, tuple[int, RateLimiter]] = {}
-
 
 def _limited(settings: Settings, request: Request) -> float:
-    """0 when this client may subscribe now, else the seconds to wait."""
+    """0 when this client may subscribe now, else the seconds to wait (one limiter per app,
+    made again when `per_minute` changes on a reload)."""
     subscribers = settings.config.status.subscribers
     per_minute = subscribers.per_minute if subscribers else 5
-    held = _limiters.get(id(settings))
+    state = request.app.state
+    held: tuple[int, RateLimiter] | None = getattr(state, "status_subscribe_limiter", None)
     if held is None or held[0] != per_minute:
-        held = _limiters[id(settings)] = (per_minute, RateLimiter(per_minute / 60, per_minute))
+        held = (per_minute, RateLimiter(per_minute / 60, per_minute))
+        state.status_subscribe_limiter = held
     client = request.client.host if request.client else "unknown"
     return held[1].take(client)
 

@@ -28,7 +28,6 @@ from tocsin.clock import Clock
 from tocsin.config import TocsinConfig
 from tocsin.config.channels import EmailChannelConfig
 from tocsin.db import session_scope
-from tocsin.egress import Egress
 from tocsin.errors import Conflict, SourceError
 from tocsin.heartbeats import service as heartbeats
 from tocsin.inbound import repeats
@@ -131,7 +130,10 @@ class Worker:
         one = self._in_transaction
         status_url = config.public_url.rstrip("/") + "/status"
         status_sender = subscribers.Sender(
-            config.status, status_url, subscriber_mail(config), Egress(config.egress)
+            config.status,
+            status_url,
+            subscriber_mail(config),
+            subscribers.egress_for(config.status, config.egress),
         )
         return [
             # Queries its sources outside any transaction: claims, then writes, by itself.
