@@ -113,9 +113,19 @@ maintenance:
             assert seed(session, loaded.config, datetime.now(UTC)) == 1  # as the worker starts
     finally:
         engine.dispose()
+    words = ["incident", "open", "--severity", "SEV-3", "--service", "search", "--public"]
+    opened = runner.invoke(app, [*words, "--title", "Search is slow", "-c", str(path)])
+    assert opened.exit_code == 0, opened.output
+    text = runner.invoke(app, ["status", "show", "-c", str(path)])
+    assert text.exit_code == 0, text.output
+    assert "Search is slow" in text.output
+    assert "maintenance: Public reindex (in progress)" in text.output
     shown = runner.invoke(app, ["status", "show", "--json", "-c", str(path)])
     assert shown.exit_code == 0, shown.output
     summary = json.loads(shown.output)
     names = [m["name"] for m in summary["scheduled_maintenances"]]
     assert names == ["Public reindex", "Seeded upgrade"]
-    assert {c["id"]: c["status"] for c in summary["components"]}["search"] == "under_maintenance"
+    # The incident's declared impact (SEV-3: minor) overrides the maintenance.
+    statuses = {c["id"]: c["status"] for c in summary["components"]}
+    assert statuses["search"] == "degraded_performance"
+    assert [i["name"] for i in summary["incidents"]] == ["Search is slow"]

@@ -43,6 +43,17 @@ def show(config: ConfigOption = None, json: JsonOption = False) -> None:
     for view in snap.components:
         group = f"{view.config.group} / " if view.config.group else ""
         console.print(f"  {group}{view.config.name}: {view.status}", highlight=False)
+    for incident in snap.incidents:
+        latest = f" — {incident.updates[0].body}" if incident.updates else ""
+        console.print(
+            f"incident {incident.id} ({incident.impact}): {incident.name}: {incident.status}"
+            f"{latest}",
+            highlight=False,
+            markup=False,
+        )
+    for window in snap.maintenances:
+        state = "in progress" if window.active else f"from {window.starts_at:%Y-%m-%d %H:%M} UTC"
+        console.print(f"maintenance: {window.title} ({state})", highlight=False, markup=False)
 
 
 @app.command("export")

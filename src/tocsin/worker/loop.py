@@ -101,6 +101,7 @@ class Worker:
         self._fixed_channels = channels
         self._threads = threads
         self._last_beat: datetime | None = None
+        self._uptime_slot: datetime | None = None
         self.started_at = clock.now()
         self.config = config
         self._noise_seeded = False
@@ -172,7 +173,7 @@ class Worker:
             Step(
                 "status uptime cache",
                 "job_slot (status-uptime, hourly)",
-                one(lambda s, now: history.cache_due(s, config.status, now, self.id)),
+                one(self._cache_uptime),
             ),
             Step(
                 "status notices",
@@ -200,6 +201,16 @@ class Worker:
                 sender=True,
             ),
         ]
+
+    def _cache_uptime(self, session: Session, now: datetime) -> int:
+        """The hourly uptime cache; once this worker saw an hour's slot taken (by itself or
+        another), it asks no more that hour, so an idle tick writes nothing."""
+        slot = periodic.slot_at(now, history.EVERY)
+        if self._uptime_slot == slot:
+            return 0
+        written = history.cache_due(session, self.config.status, now, self.id)
+        self._uptime_slot = slot
+        return written
 
     def _publish_status(self, now: datetime) -> int:
         url = self.config.public_url.rstrip("/") + "/status"
