@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tocsin import claims
 from tocsin.config.channels import EmailChannelConfig
 from tocsin.config.egress import EgressConfig
+from tocsin.config.model import TocsinConfig
 from tocsin.config.status import StatusConfig, SubscribersConfig
 from tocsin.db import is_postgresql, session_scope
 from tocsin.egress import Egress, TransportError
@@ -61,6 +62,13 @@ TIMEOUT = timedelta(seconds=10)
 EMAIL = re.compile(r"^[^@\s<>,;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 SIGNATURE = "X-Tocsin-Signature"  # sha256=HMAC(key, timestamp + "." + body)
 TIMESTAMP = "X-Tocsin-Timestamp"
+
+
+def mail_channel(config: TocsinConfig) -> EmailChannelConfig | None:
+    """The email channel that mails the page's subscribers, if one is configured."""
+    wanted = config.status.subscribers.email if config.status.subscribers else None
+    found = config.channels.get(wanted) if wanted else None
+    return found if isinstance(found, EmailChannelConfig) else None
 
 
 # Where a subscriber's webhook may not connect unless `private_webhooks` (besides `egress.deny`):

@@ -26,7 +26,6 @@ from tocsin.checks.sources import open_source
 from tocsin.checks.sources.base import Source
 from tocsin.clock import Clock
 from tocsin.config import TocsinConfig
-from tocsin.config.channels import EmailChannelConfig
 from tocsin.db import session_scope
 from tocsin.errors import Conflict, SourceError
 from tocsin.heartbeats import service as heartbeats
@@ -133,7 +132,7 @@ class Worker:
         status_sender = subscribers.Sender(
             config.status,
             status_url,
-            subscriber_mail(config),
+            subscribers.mail_channel(config),
             subscribers.egress_for(config.status, config.egress),
         )
         return [
@@ -439,10 +438,3 @@ class Worker:
         except Exception:
             log.exception("worker step failed; retrying")
             return 0
-
-
-def subscriber_mail(config: TocsinConfig) -> EmailChannelConfig | None:
-    """The email channel that mails status page subscribers, if one is configured."""
-    wanted = config.status.subscribers.email if config.status.subscribers else None
-    found = config.channels.get(wanted) if wanted else None
-    return found if isinstance(found, EmailChannelConfig) else None
