@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -263,3 +264,44 @@ def test_webhooks_reach_no_private_address_unless_allowed(
         assert delivery.state == "failed"  # denied is permanent: not retried
         assert "127.0.0.1" in (delivery.last_error or "")
         assert hooks[0].url not in (delivery.last_error or "")  # the URL is a secret
+
+
+def test_the_operator_lists_and_removes_subscribers(tmp_path: Path, store_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from tocsin.cli import app
+
+    path = tmp_path / "tocsin.yaml"
+    path.write_text(f'store: {{url: "{store_url}"}}\n')
+    engine = make_engine(store_url)
+    secret_url = "https://hooks.slack.com/services/T0001/B0001/Xq7dSm2kLp9vRt4wZy8bNc3f"
+    try:
+        with session_scope(sessionmaker(engine)) as s:
+            status, now = config().status, datetime.now(UTC)
+            subscribers.subscribe(s, status, "u", "slack", secret_url, ["checkout"], now)
+            later = now + timedelta(seconds=1)
+            subscribers.subscribe(s, status, "u", "email", "ana@example.com", [], later)
+    finally:
+        engine.dispose()
+    runner = CliRunner()
+    shown = runner.invoke(app, ["status", "subscribers", "--json", "-c", str(path)])
+    assert shown.exit_code == 0, shown.output
+    rows = json.loads(shown.output)
+    assert [(r["kind"], r["state"]) for r in rows] == [
+        ("slack", "confirmed"),
+        ("email", "unconfirmed"),
+    ]
+    assert "Xq7dSm2kLp9vRt4wZy8bNc3f" not in shown.output  # the webhook's secret part
+    assert rows[1]["address"] == "ana@example.com"
+    assert rows[1]["deliveries"] == {"pending": 1}  # its confirmation
+    text = runner.invoke(app, ["status", "subscribers", "-c", str(path)])
+    assert "Xq7dSm2kLp9vRt4wZy8bNc3f" not in text.output
+    gone = runner.invoke(app, ["status", "remove-subscriber", rows[1]["id"], "-c", str(path)])
+    assert gone.exit_code == 0, gone.output
+    again = runner.invoke(app, ["status", "remove-subscriber", rows[1]["id"], "-c", str(path)])
+    assert again.exit_code == 1
+    assert "no subscriber" in again.output
+    after = json.loads(
+        runner.invoke(app, ["status", "subscribers", "--json", "-c", str(path)]).output
+    )
+    assert [r["kind"] for r in after] == ["slack"]

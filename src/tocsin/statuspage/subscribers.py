@@ -33,11 +33,11 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from sqlalchemy import String, cast, literal, or_, select
+from sqlalchemy import String, cast, delete, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from tocsin import claims
+from tocsin import claims, redact
 from tocsin.config.channels import EmailChannelConfig
 from tocsin.config.egress import EgressConfig
 from tocsin.config.model import TocsinConfig
@@ -528,3 +528,49 @@ def send_due(factory: sessionmaker[Session], sender: Sender, owner: str, now: da
             if record(session, item, owner, now, error, subscribers.attempts) and error is None:
                 sent += 1
     return sent
+
+
+# --- the operator's view -----------------------------------------------------------------
+
+
+def listed(session: Session) -> list[dict[str, Any]]:
+    """Every subscriber, oldest first, with its state and what was delivered; a webhook's URL
+    masked as logs mask it (`redact.url`: it is a secret), an email address as is."""
+    counts: dict[str, dict[str, int]] = {}
+    for sid, state, n in session.execute(
+        select(StatusDelivery.subscriber_id, StatusDelivery.state, func.count()).group_by(
+            StatusDelivery.subscriber_id, StatusDelivery.state
+        )
+    ):
+        counts.setdefault(sid, {})[state] = n
+    out = []
+    for row in session.scalars(
+        select(StatusSubscriber).order_by(StatusSubscriber.created_at, StatusSubscriber.id)
+    ):
+        state = (
+            "unsubscribed"
+            if row.unsubscribed_at
+            else ("confirmed" if row.confirmed_at else "unconfirmed")
+        )
+        out.append(
+            {
+                "id": row.id,
+                "kind": row.kind,
+                "address": row.address if row.kind == "email" else redact.url(row.address),
+                "components": row.components or [],
+                "state": state,
+                "created_at": row.created_at,
+                "deliveries": counts.get(row.id, {}),
+            }
+        )
+    return out
+
+
+def remove(session: Session, subscriber_id: str) -> bool:
+    """Delete a subscriber and its deliveries (its address is forgotten); False if unknown."""
+    row = session.get(StatusSubscriber, subscriber_id)
+    if row is None:
+        return False
+    session.execute(delete(StatusDelivery).where(StatusDelivery.subscriber_id == row.id))
+    session.delete(row)
+    return True
