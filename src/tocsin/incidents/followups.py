@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tocsin.db import is_postgresql
+from tocsin import claims
 from tocsin.errors import Conflict, NotFound
 from tocsin.incidents import comms, timeline
 from tocsin.incidents.models import Incident, IncidentAction
@@ -92,19 +92,15 @@ def _postmortems(session: Session, pipeline: Pipeline, now: datetime, limit: int
         .order_by(Incident.postmortem_due_at)
         .limit(limit)
     )
-    if is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
     done = 0
-    for incident_id, due in session.execute(query).all():
-        if due is None:
-            continue
-        won = session.execute(
-            update(Incident)
-            .where(Incident.id == incident_id, Incident.postmortem_due_at == due)
-            .values(postmortem_due_at=None)
-            .execution_options(synchronize_session=False)
-        )
-        if won.rowcount != 1:  # type: ignore[attr-defined]
+    for incident_id, due in session.execute(claims.locking(session, query)).all():
+        if due is None or not claims.take(
+            session,
+            Incident,
+            Incident.id == incident_id,
+            expect=[Incident.postmortem_due_at == due],
+            values={"postmortem_due_at": None},
+        ):
             continue
         incident = get(session, incident_id)
         session.refresh(incident)
@@ -141,17 +137,15 @@ def _actions(session: Session, pipeline: Pipeline, now: datetime, limit: int) ->
         .order_by(IncidentAction.remind_at)
         .limit(limit)
     )
-    if is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
     done = 0
-    for action_id, due in session.execute(query).all():
-        won = session.execute(
-            update(IncidentAction)
-            .where(IncidentAction.id == action_id, IncidentAction.remind_at == due)
-            .values(remind_at=None, reminded_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if won.rowcount != 1:  # type: ignore[attr-defined]
+    for action_id, due in session.execute(claims.locking(session, query)).all():
+        if not claims.take(
+            session,
+            IncidentAction,
+            IncidentAction.id == action_id,
+            expect=[IncidentAction.remind_at == due],
+            values={"remind_at": None, "reminded_at": now},
+        ):
             continue
         row = session.get(IncidentAction, action_id, populate_existing=True)
         if row is None or row.done_at is not None:

@@ -18,6 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin import actions, noise, periodic
@@ -26,7 +27,7 @@ from tocsin.checks.sources import open_source
 from tocsin.checks.sources.base import Source
 from tocsin.clock import Clock
 from tocsin.config import TocsinConfig
-from tocsin.db import session_scope
+from tocsin.db import is_postgresql, session_scope
 from tocsin.errors import Conflict, SourceError
 from tocsin.heartbeats import service as heartbeats
 from tocsin.inbound import repeats
@@ -35,6 +36,7 @@ from tocsin.notify.base import Channel
 from tocsin.notify.registry import build_channels
 from tocsin.outbox import digest as digests
 from tocsin.outbox.doorbell import DOORBELL
+from tocsin.outbox.listen import Listener
 from tocsin.pipeline import Pipeline
 from tocsin.reports import runs as reports
 from tocsin.reports import service as report_runs
@@ -401,6 +403,12 @@ class Worker:
         sender = Sender(self.courier, self.config.notifications.concurrency)
         thread = threading.Thread(target=self._send_forever, args=(sender, stop), name="sender")
         thread.start()
+        # On PostgreSQL, rows committed by other instances ring this one's doorbell too.
+        engine = self.factory.kw.get("bind")
+        listener = None
+        if isinstance(engine, Engine) and is_postgresql(engine):
+            listener = Listener(engine)
+            listener.start()
         keeping = threading.Thread(target=self.keeper.run, name="leases")
         keeping.start()
         try:
@@ -414,6 +422,8 @@ class Worker:
                     stop.wait(self.config.worker.poll_interval.total_seconds())
         finally:
             stop.set()
+            if listener is not None:
+                listener.stop()
             DOORBELL.ring()
             thread.join()
             self._step(sender.close)
