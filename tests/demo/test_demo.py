@@ -72,3 +72,11 @@ def test_the_demo_tells_the_story_of_a_bad_morning(tmp_path: Path) -> None:
     assert "not notified: maintenance window “Stripe API upgrade”" in text
     assert "Summary" in text
     assert "5 alerts" in text
+    # The public incident declared at the acknowledgement is on the exported status page.
+    assert result.incident == "INC-2026-11-17-001"
+    assert result.status_url.endswith(f"/status#incident-{result.incident}")
+    assert f"status page: {result.status_url}" in text
+    exported = (tmp_path / "status" / "index.html").read_text()
+    assert "Card payments failing at checkout" in exported
+    assert "Card payments work again" in exported  # its resolving update
+    assert "Stripe API upgrade" in exported  # the public maintenance window

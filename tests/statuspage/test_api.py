@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from tests.support.peers import serving
-from tests.support.status import fire, status_config, window
+from tests.support.status import declare, fire, post, status_config, window
 
 from tocsin.clock import VirtualClock
 from tocsin.web.deps import Settings
@@ -179,9 +179,15 @@ def test_every_document_has_statuspages_shape(
     fire(factory, clock.now(), "CRITICAL", service="payments")
     window(factory, clock.now(), ["search"], timedelta(0), timedelta(hours=1), "Reindex")
     window(factory, clock.now(), ["web"], timedelta(days=1), timedelta(hours=1), "CDN move")
+    incident = declare(factory, clock.now(), ago=timedelta(minutes=30))
+    post(factory, clock.now() - timedelta(minutes=20), incident, "Looking into it.")
+    post(factory, clock.now() - timedelta(minutes=10), incident, "Fixed.", "resolved")
+    declare(factory, clock.now(), title="Search is slow", severity="SEV-3", services=("search",))
     for path, schema in SCHEMAS.items():
         body = read(base, path)
         jsonschema.validate(body, schema, format_checker=jsonschema.FormatChecker())
+        if path.startswith("incidents") or path == "summary.json":
+            assert body["incidents"], path  # validated with an incident in it
         assert body["page"] == {
             "id": "acme",
             "name": "Acme",

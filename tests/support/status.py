@@ -8,11 +8,14 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 from tests.support.web import api_config
 
+from tocsin import actions
 from tocsin.alerts import service as alerts
 from tocsin.alerts.service import NewAlert
 from tocsin.config import TocsinConfig
 from tocsin.db import session_scope
+from tocsin.incidents.service import NewIncident, NewUpdate
 from tocsin.noise import maintenance
+from tocsin.pipeline import Pipeline
 
 STATUS = """
 status:
@@ -69,6 +72,8 @@ def window(
     starts_in: timedelta,
     lasts: timedelta,
     title: str = "Database upgrade",
+    *,
+    public: bool = True,
 ) -> str:
     with session_scope(factory) as session:
         row = maintenance.create_window(
@@ -80,5 +85,45 @@ def window(
             "ops",
             now=now,
             description="Writes pause for a few minutes.",
+            public=public,
         )
         return row.id
+
+
+def declare(
+    factory: sessionmaker[Session],
+    now: datetime,
+    *,
+    title: str = "Checkout is failing",
+    severity: str = "SEV-1",
+    services: tuple[str, ...] = ("payments",),
+    public: bool = True,
+    ago: timedelta = timedelta(0),
+) -> str:
+    """An incident declared `ago` before `now` through the door; its id."""
+    with session_scope(factory) as session:
+        new = NewIncident(
+            title=title,
+            severity=severity,
+            services=list(services),
+            public=public,
+            declared_at=now - ago,
+        )
+        return actions.incidents.declare(session, Pipeline(status_config()), new, "ana", now).id
+
+
+def post(
+    factory: sessionmaker[Session],
+    now: datetime,
+    incident_id: str,
+    message: str,
+    status: str | None = None,
+    *,
+    public: bool | None = None,
+) -> None:
+    """A status update on the incident through the door (`status` resolved resolves it)."""
+    with session_scope(factory) as session:
+        new = NewUpdate(message=message, status=status, public=public)
+        actions.incidents.post_update(
+            session, Pipeline(status_config()), incident_id, new, "ana", now
+        )

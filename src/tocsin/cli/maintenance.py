@@ -46,6 +46,7 @@ WINDOW_COLUMNS = (
     "recurs",
     "created_by",
     "muted",
+    "public",
 )
 
 
@@ -61,6 +62,9 @@ def maintenance_add(
     every: EveryOption = None,
     duration: DurationOption = None,
     timezone: ZoneOption = "UTC",
+    public: Annotated[
+        bool, typer.Option("--public", help="Show it on the status page as scheduled maintenance.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Schedule a window: alerts of these services are recorded, not notified."""
@@ -82,6 +86,7 @@ def maintenance_add(
             every=every,
             duration=length,
             timezone=timezone,
+            public=public,
         )
         console.print(window.id, markup=False)
 

@@ -12,6 +12,7 @@ from tocsin.cli.common import (
     ConfigOption,
     JsonOption,
     console,
+    fail,
     optional_config,
     print_json,
     store,
@@ -21,7 +22,10 @@ from tocsin.cli.common import (
 if TYPE_CHECKING:
     from tocsin.config.model import LoadedConfig, TocsinConfig
 
-app = typer.Typer(no_args_is_help=True, help="The public status page: show it, export it.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="The public status page: show it, export it, its subscribers.",
+)
 
 
 @app.command("show")
@@ -43,6 +47,17 @@ def show(config: ConfigOption = None, json: JsonOption = False) -> None:
     for view in snap.components:
         group = f"{view.config.group} / " if view.config.group else ""
         console.print(f"  {group}{view.config.name}: {view.status}", highlight=False)
+    for incident in snap.incidents:
+        latest = f" — {incident.updates[0].body}" if incident.updates else ""
+        console.print(
+            f"incident {incident.id} ({incident.impact}): {incident.name}: {incident.status}"
+            f"{latest}",
+            highlight=False,
+            markup=False,
+        )
+    for window in snap.maintenances:
+        state = "in progress" if window.active else f"from {window.starts_at:%Y-%m-%d %H:%M} UTC"
+        console.print(f"maintenance: {window.title} ({state})", highlight=False, markup=False)
 
 
 @app.command("export")
@@ -63,6 +78,44 @@ def export(
         contents = files(session, settings.status, _url(settings.public_url), now, now)
     written = write(folder, contents)
     console.print(f"wrote {len(written)} files to {folder} (open {folder / 'index.html'})")
+
+
+@app.command("subscribers")
+def subscribers_list(config: ConfigOption = None, json: JsonOption = False) -> None:
+    """The page's subscribers: kind, address (a webhook's URL masked), components, state
+    (unconfirmed, confirmed, unsubscribed) and deliveries by state."""
+    from tocsin.statuspage.subscribers import listed
+
+    with store(optional_config(config)) as factory, transaction(factory) as session:
+        rows = listed(session)
+    if json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("no subscribers")
+    for r in rows:
+        chosen = ", ".join(r["components"]) or "all components"
+        sent = ", ".join(f"{k} {v}" for k, v in sorted(r["deliveries"].items())) or "none"
+        console.print(
+            f"{r['id']}  {r['kind']}  {r['address']}  {r['state']}  ({chosen}; deliveries: {sent})",
+            highlight=False,
+            markup=False,
+        )
+
+
+@app.command("remove-subscriber")
+def remove_subscriber(
+    subscriber_id: Annotated[str, typer.Argument(help="the id `tocsin status subscribers` shows")],
+    config: ConfigOption = None,
+) -> None:
+    """Delete a subscriber and what was queued for it (its address is forgotten)."""
+    from tocsin.statuspage.subscribers import remove
+
+    with store(optional_config(config)) as factory, transaction(factory) as session:
+        found = remove(session, subscriber_id)
+    if not found:
+        fail(f"no subscriber {subscriber_id!r} (see `tocsin status subscribers`)")
+    console.print(f"removed subscriber {subscriber_id}")
 
 
 def _settings(loaded: LoadedConfig | None) -> TocsinConfig:

@@ -26,7 +26,8 @@ def cross_check(found: TocsinConfig | Survivors) -> list[tuple[Loc, str]]:
     def at(loc: Loc, message: str) -> None:
         problems.append((file.in_file(loc), message))
 
-    for subject in (_heartbeats, _checks, _routing, _oncall, _noise, _incidents, _reports):
+    subjects = (_heartbeats, _checks, _routing, _oncall, _noise, _incidents, _reports, _status)
+    for subject in subjects:
         subject(file, at)
     return problems
 
@@ -177,6 +178,20 @@ def _oncall(file: Survivors, at: At) -> None:
                         ("schedules", name, "layers", i, "participants", j),
                         f"user {user!r} does not exist (known: {users})",
                     )
+
+
+def _status(file: Survivors, at: At) -> None:
+    """The status page's subscribers are mailed through an email channel that exists."""
+    subscribers = file.config.status.subscribers
+    name = subscribers.email if subscribers else None
+    if name is None:
+        return
+    spec = file.config.channels.get(name)
+    if spec is None and not file.exists("channels", name):
+        known = _known(file.names("channels"))
+        at(("status", "subscribers", "email"), f"channel {name!r} does not exist (known: {known})")
+    elif spec is not None and spec.type != "email":
+        at(("status", "subscribers", "email"), f"channel {name!r} is not an email channel")
 
 
 def _incidents(file: Survivors, at: At) -> None:

@@ -137,3 +137,6 @@ class MaintenanceSeedConfig(RecurrenceFields):
     starts_at: AwareTime = Field(description="when it begins, with a zone")
     ends_at: AwareTime = Field(description="when it ends (the first time, when it recurs)")
     created_by: str = Field(default="config", description="who it is shown as made by")
+    public: bool = Field(
+        default=False, description="show it on the status page as scheduled maintenance"
+    )

@@ -59,6 +59,33 @@ class PublishConfig(Strict):
     )
 
 
+class SubscribersConfig(Strict):
+    """Subscribers to the page's incidents and maintenance: email (double opt-in), signed
+    webhooks, Slack and Discord incoming webhooks (off unless this section is given)."""
+
+    secret: str = Field(
+        min_length=16,
+        description="signs confirm and unsubscribe links and derives each webhook "
+        "subscriber's signing key (a secret: use ${VAR}; changing it voids every link and key)",
+    )
+    email: Name | None = Field(
+        default=None,
+        description="the email channel whose SMTP server and sender mail subscribers "
+        "(without it, email subscriptions are refused)",
+    )
+    per_minute: int = Field(
+        default=5, ge=1, le=1000, description="subscribe requests per client address per minute"
+    )
+    attempts: int = Field(
+        default=8, ge=1, le=100, description="tries of one delivery before it is given up"
+    )
+    private_webhooks: bool = Field(
+        default=False,
+        description="let subscribers' webhooks reach private and loopback addresses (off: "
+        "anyone may subscribe a URL, so by default they reach only public addresses)",
+    )
+
+
 class StatusConfig(Strict):
     """The public status page served at /status (off until it has a component)."""
 
@@ -77,11 +104,15 @@ class StatusConfig(Strict):
     )
     maintenance: bool = Field(
         default=True,
-        description="show maintenance windows covering a component's services as scheduled "
-        "maintenance (and those components as under maintenance while they run)",
+        description="show public maintenance windows (`--public`) covering a component's "
+        "services as scheduled maintenance (and those components as under maintenance while "
+        "they run)",
     )
     publish: PublishConfig | None = Field(
         default=None, description="re-export the page to a folder after every change"
+    )
+    subscribers: SubscribersConfig | None = Field(
+        default=None, description="let customers subscribe to incidents and maintenance"
     )
 
     @field_validator("logo")

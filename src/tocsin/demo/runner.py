@@ -39,9 +39,13 @@ from tocsin.db import make_engine, make_sessionmaker, session_scope
 from tocsin.demo.standins import StandIns
 from tocsin.demo.storefront import DEFAULT_START, Scenario, create_storefront, scenario_events
 from tocsin.fingerprint import fingerprint
+from tocsin.incidents import service as incidents
+from tocsin.incidents.models import IncidentAlert
+from tocsin.incidents.service import NewIncident, NewUpdate
 from tocsin.noise import maintenance
 from tocsin.noise.models import MaintenanceWindow
 from tocsin.noise.mutes import explain
+from tocsin.statuspage import export
 from tocsin.worker.loop import Worker
 
 ZONE = ZoneInfo("America/New_York")
@@ -60,6 +64,9 @@ class DemoResult:
     storm_notifications: int = 0
     muted_in_window: int = 0
     elapsed_s: float = 0.0
+    incident: str | None = None  # the public incident declared during the payment outage
+    status_url: str = ""  # where the page shows it
+    ended_at: datetime | None = None  # the virtual clock when the demo ended
 
 
 # Reference 000 §6.2.3's policies, over the stand-ins' channels.
@@ -136,6 +143,8 @@ def run_demo(
         try:
             config = load_example(shop_url, store_url, stand_ins.channels())
             result = _play(console, config, factory, scenario, step, stand_ins)
+            end = result.ended_at or DEFAULT_START + scenario.total
+            _status_page(console, config, factory, folder, end, result, kept=workdir is not None)
         finally:
             stand_ins.stop()
             engine.dispose()
@@ -174,7 +183,6 @@ def _play(
     result = DemoResult()
     seen_event = 0
     acked: set[int] = set()
-    incident: str | None = None
     verified = False
     end = DEFAULT_START + scenario.total
     console.rule("[bold]Tocsin demo: a bad morning at the storefront (times in New York)")
@@ -197,12 +205,8 @@ def _play(
                     continue  # the route already told everyone this step names
                 _print_event(console, event, alert)
                 result.events.append((event.at, alert.title, event.kind, str(event.severity)))
-            resolved = [
-                a for e, a in rows if e.kind == "resolved" and a.check_name == "payment_processing"
-            ]
-            if resolved and incident is None:
-                incident = _declare(console, session, worker, resolved[0], now)
-            # The on-call engineer acknowledges the CRITICAL payment alert after 4 minutes.
+            # The on-call engineer acknowledges the CRITICAL payment alert after 4 minutes,
+            # and declares a public incident: customers see it on the status page.
             for alert in session.scalars(
                 select(Alert).where(
                     Alert.state == "firing", Alert.check_name == "payment_processing"
@@ -218,9 +222,16 @@ def _play(
                         "checking Stripe webhooks",
                     )
                     acked.add(alert.id)
-        if incident is not None and not verified:
-            _verify(console, config, sessions, worker, clock, incident)
-            verified = True
+                    result.incident = _declare(console, session, worker, alert.id, now)
+        if result.incident is not None:
+            with session_scope(sessions) as session:
+                settled = _alerts_resolved(session, result.incident)
+            if settled and not verified:
+                # Orders flow again: ana verifies with the runbook before saying so.
+                _verify(console, config, sessions, clock, result.incident)
+                verified = True
+            with session_scope(sessions) as session:
+                _incident_news(console, session, worker, result.incident, now)
         for received in stand_ins.take():
             console.print(
                 f"           [dim]→ {received.service}: {escape(received.summary)}[/]",
@@ -236,38 +247,15 @@ def _play(
     return result
 
 
-def _declare(
-    console: Console, session: Session, worker: Worker, alert: Alert, now: datetime
-) -> str:
-    """Orders flow again: the on-call engineer records the outage as an incident, from the
-    alert's start, to verify the fix with the runbook and keep its timeline."""
-    new = actions.incidents.NewIncident(
-        title="No orders: Stripe webhooks not processed",
-        severity="SEV-1",
-        services=["payments"],
-        declared_at=alert.started_at,
-    )
-    found = actions.incidents.declare(
-        session, worker.pipeline, new, "ana (on call)", now, alert_ids=[alert.id]
-    )
-    console.print(
-        f"[dim]{_local(now)}[/]  📋 ana declares {found.id} (SEV-1) "
-        f"from {_local(alert.started_at)} and links the alert",
-        highlight=False,
-    )
-    return found.id
-
-
 def _verify(
     console: Console,
     config: TocsinConfig,
     sessions: sessionmaker[Session],
-    worker: Worker,
     clock: VirtualClock,
     incident: str,
 ) -> None:
     """ana runs the payment runbook's verification steps for the incident; their outputs land
-    on its timeline, which is printed; then she resolves it."""
+    on its timeline, which is printed."""
     from tocsin.actions.runbooks import Selection
     from tocsin.incidents.models import IncidentEvent
     from tocsin.runbooks.service import catalog
@@ -299,15 +287,6 @@ def _verify(
         for event in events:
             for line in (event.note or "").splitlines()[:4]:
                 console.print(f"           [dim]{escape(line)}[/]", highlight=False)
-        actions.incidents.move(
-            session,
-            worker.pipeline,
-            incident,
-            "resolved",
-            "ana (on call)",
-            clock.now(),
-            note="verified with the runbook: orders flow, none stuck",
-        )
 
 
 STORM = 30  # failed Stripe webhooks, one every 3 s
@@ -371,10 +350,12 @@ def _noise_act(
             now + timedelta(hours=1),
             "ana",
             now=now,
+            description="Card payments may be slow for a few minutes.",
+            public=True,
         )
     console.print(
         f"[dim]{_local(now)}[/]  [italic cyan]▸ ana opens a one-hour maintenance window for "
-        "the checkout service[/]"
+        "the checkout service (public: on the status page)[/]"
     )
     alert_id = _raise(
         sessions,
@@ -398,7 +379,90 @@ def _noise_act(
         highlight=False,
     )
     result.storm_notifications += len(muted)
+    result.ended_at = clock.now()
     worker.stop()
+
+
+def _declare(
+    console: Console, session: Session, worker: Worker, alert_id: int, now: datetime
+) -> str:
+    new = NewIncident(
+        title="Card payments failing at checkout",
+        severity="SEV-1",
+        services=["payments"],
+        public=True,
+        customer_impact="Orders cannot be paid by card",
+    )
+    incident = actions.incidents.declare(
+        session, worker.pipeline, new, "ana", now, alert_ids=[alert_id]
+    )
+    update = NewUpdate("We are investigating failed card payments at checkout.")
+    actions.incidents.post_update(session, worker.pipeline, incident.id, update, "ana", now)
+    console.print(
+        f"[dim]{_local(now)}[/]  [italic cyan]▸ ana declares {incident.id} (SEV-1, public): "
+        "it is on the status page[/]"
+    )
+    return incident.id
+
+
+def _alerts_resolved(session: Session, incident_id: str) -> bool:
+    """Every alert linked to the incident is resolved."""
+    return all(
+        a.state == "resolved"
+        for a in session.scalars(
+            select(Alert)
+            .join(IncidentAlert, IncidentAlert.alert_id == Alert.id)
+            .where(IncidentAlert.incident_id == incident_id)
+        )
+    )
+
+
+def _incident_news(
+    console: Console, session: Session, worker: Worker, incident_id: str, now: datetime
+) -> None:
+    """The incident's public updates: identified 10 minutes in, resolved with its alert."""
+    incident = incidents.get(session, incident_id)
+    if incident.status == "investigating" and now - incident.declared_at >= timedelta(minutes=10):
+        said = "Stripe webhooks were rejected after a certificate rotation; rolling it back."
+        news = NewUpdate(said, status="identified")
+    elif incident.status == "identified" and _alerts_resolved(session, incident_id):
+        news = NewUpdate("Card payments work again; we are watching them.", status="resolved")
+    else:
+        return
+    actions.incidents.post_update(session, worker.pipeline, incident_id, news, "ana", now)
+    console.print(
+        f"[dim]{_local(now)}[/]  [italic cyan]▸ status update on {incident_id}: "
+        f"{news.status}: {news.message}[/]"
+    )
+
+
+def _status_page(
+    console: Console,
+    config: TocsinConfig,
+    sessions: sessionmaker[Session],
+    folder: Path,
+    now: datetime,
+    result: DemoResult,
+    *,
+    kept: bool,
+) -> None:
+    """Export the status page as it stands at the end and print where the incident is."""
+    page = config.public_url.rstrip("/") + "/status"
+    with session_scope(sessions) as session:
+        contents = export.files(session, config.status, page, DEFAULT_START, now)
+    written = export.write(folder / "status", contents)
+    anchor = f"#incident-{result.incident}" if result.incident else ""
+    result.status_url = f"{page}{anchor}"
+    where = (
+        f"exported to {folder / 'status' / 'index.html'}"
+        if kept
+        else "exported to a temporary folder; --keep DIR keeps it"
+    )
+    console.print(
+        f"status page: {result.status_url} ({where}, {len(written)} files; "
+        "`tocsin run` serves it live at /status)",
+        highlight=False,
+    )
 
 
 def _raise(

@@ -38,6 +38,7 @@ def create_window(
     duration: timedelta | None = None,
     timezone: str = "UTC",
     window_id: str | None = None,
+    public: bool = False,
 ) -> MaintenanceWindow:
     """Validate and store a window; Invalid (nothing written) on any bad input."""
     cleaned = sorted({s.strip() for s in services if s.strip()})
@@ -62,6 +63,7 @@ def create_window(
         duration_s=duration.total_seconds() if duration is not None else None,
         timezone=timezone,
         suppressed_count=0,
+        public=public,
         rescreen_at=starts_at,  # alerts already firing in its services are muted then
     )
     session.add(window)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db import Base, BigId, JSONType, UTCDateTime
@@ -68,6 +68,8 @@ class MaintenanceWindow(Recurring, Rescreened, Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     suppressed_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Shown on the public status page as scheduled maintenance.
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class KnownIssue(Rescreened, Base):

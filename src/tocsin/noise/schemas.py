@@ -48,6 +48,7 @@ def window_out(window: MaintenanceWindow, now: datetime) -> Row:
         "created_by": window.created_by,
         "created_at": window.created_at,
         "suppressed": window.suppressed_count,
+        "public": window.public,
     }
 
 

@@ -67,6 +67,7 @@ def seed(session: Session, config: TocsinConfig, now: datetime) -> int:
                 duration=window.duration,
                 timezone=window.timezone,
                 window_id=wid,
+                public=window.public,
             )
             written += 1
     return written

@@ -43,6 +43,17 @@ IMPACT_STATUS = {
     "critical": "major_outage",
     "maintenance": MAINTENANCE,
 }
+# An incident's severity as Statuspage's impact (its declared impact on the page).
+SEVERITY_IMPACT = {"SEV-1": "critical", "SEV-2": "major", "SEV-3": "minor", "SEV-4": "none"}
+# An incident's status in Statuspage's words: `mitigating` (a fix being applied) is
+# Statuspage's `identified` ("a fix is being implemented"); `closed` is still `resolved`.
+INCIDENT_STATUS = {
+    "investigating": "investigating",
+    "identified": "identified",
+    "mitigating": "identified",
+    "resolved": "resolved",
+    "closed": "resolved",
+}
 
 
 @dataclass(frozen=True, slots=True)

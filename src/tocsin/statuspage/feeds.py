@@ -69,12 +69,13 @@ def badge(view: ComponentView) -> str:
 
 
 def inputs_csv(found: Mapping[str, Inputs]) -> str:
-    """One row per span that uptime reads: outages (an alert) and maintenance (a window)."""
+    """One row per span that uptime reads: outages (an alert or a public incident) and
+    maintenance (a window)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["component", "kind", "ref", "start", "end", "minutes"])
     for component, got in found.items():
-        rows = [("outage", f"alert {ref}", span) for span, ref in got.outages]
+        rows = [("outage", ref, span) for span, ref in got.outages]
         rows += [("maintenance", f"window {ref}", span) for span, ref in got.maintenance]
         for kind, ref, (start, end) in sorted(rows, key=lambda r: r[2]):
             minutes = round((end - start).total_seconds() / 60, 2)

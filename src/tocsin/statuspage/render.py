@@ -4,7 +4,7 @@ It lives here, not in `web/`, because the worker's publish step renders it too."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,4 +60,32 @@ def page(
         subscribe=subscribe,
         stale_after=stale_after,
         refresh=refresh,
+    )
+
+
+def subscribe_page(
+    title: str,
+    *,
+    base: str,
+    heading: str,
+    message: str = "",
+    form: str | None = None,
+    components: Sequence[Any] = (),
+    subscriber_id: str = "",
+    token: str = "",
+    button: str = "",
+) -> str:
+    """The subscribe form (`form="subscribe"`), a confirm or unsubscribe button posting back
+    (`form` its action: links in mail are opened by scanners, so a GET changes nothing), or
+    a message."""
+    return _env.get_template("subscribe.html").render(
+        title=title,
+        base=base,
+        heading=heading,
+        message=message,
+        form=form,
+        components=components,
+        subscriber_id=subscriber_id,
+        token=token,
+        button=button,
     )

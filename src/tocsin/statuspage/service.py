@@ -1,6 +1,7 @@
 """What the status page shows now, read from the store in one transaction: each component's
-status from open alerts and running maintenance, the overall status, and the maintenance
-windows shown as scheduled maintenance."""
+status from open alerts, running maintenance and the declared impact of public incidents, the
+overall status, the public incidents (open, and resolved in the last 90 days) with their public
+updates, and the maintenance windows shown as scheduled maintenance."""
 
 from __future__ import annotations
 
@@ -8,16 +9,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert
 from tocsin.alerts.service import is_open
 from tocsin.config.status import ComponentConfig, StatusConfig
+from tocsin.incidents.lifecycle import OPEN
+from tocsin.incidents.models import Incident, IncidentUpdate
 from tocsin.noise import maintenance
 from tocsin.noise.common import window_of
 from tocsin.noise.models import MaintenanceWindow
-from tocsin.statuspage.components import OpenAlert, drives, indicator, status_of
+from tocsin.statuspage.components import (
+    IMPACT_STATUS,
+    INCIDENT_STATUS,
+    SEVERITY_IMPACT,
+    OpenAlert,
+    drives,
+    indicator,
+    status_of,
+    worst,
+)
+from tocsin.statuspage.uptime import first_day
 
 
 @dataclass(frozen=True)
@@ -116,14 +129,16 @@ def open_alerts(session: Session) -> list[OpenAlert]:
 
 
 def maintenances(session: Session, config: StatusConfig, now: datetime) -> list[Maintenance]:
-    """Windows not over that cover a component's services, soonest first (none when the
-    configuration turns them off)."""
+    """Public windows not over that cover a component's services, soonest first (none when
+    the configuration turns them off)."""
     if not config.maintenance:
         return []
     out = []
     for row in maintenance.list_windows(session, now):
-        covered = tuple(c.id for c in config.components if set(c.services) & set(row.services))
-        if not covered:
+        if not row.public:
+            continue
+        affected = covered(config, row.services)
+        if not affected:
             continue
         window = window_of(row)
         until = window.active_until(now)
@@ -131,13 +146,13 @@ def maintenances(session: Session, config: StatusConfig, now: datetime) -> list[
             # A recurring window's occurrence began `duration` before it ends (or at its start).
             began = until - window.duration if window.duration else row.starts_at
             start = max(row.starts_at, began)
-            out.append(_shown(row, start, until, True, covered))
+            out.append(_shown(row, start, until, True, affected))
             continue
         start_next = window.next_start(now)
         if start_next is None:
             continue
         end = min(row.ends_at, start_next + window.duration) if window.duration else row.ends_at
-        out.append(_shown(row, start_next, end, False, covered))
+        out.append(_shown(row, start_next, end, False, affected))
     out.sort(key=lambda m: (m.starts_at, m.id))
     return out
 
@@ -161,17 +176,81 @@ def _shown(
     )
 
 
-def snapshot(
-    session: Session,
-    config: StatusConfig,
-    now: datetime,
-    declared: dict[str, str] | None = None,
-) -> Snapshot:
-    """The page as of `now`. `declared` maps component ids to the status an unresolved public
-    incident's impact gives them (it overrides what alerts say)."""
+def covered(config: StatusConfig, services: list[str]) -> tuple[str, ...]:
+    """The ids of the components that have one of these services, in configured order."""
+    return tuple(c.id for c in config.components if set(c.services) & set(services))
+
+
+def public_incidents(
+    session: Session, config: StatusConfig, now: datetime
+) -> tuple[list[IncidentView], list[IncidentView]]:
+    """Public incidents (not merged into another): those unresolved, and those resolved
+    within the days the page shows; each newest first, with its public updates newest first.
+    An incident declared after `now` (a clock behind the store's) is not shown yet."""
+    rows = session.scalars(
+        select(Incident)
+        .where(
+            Incident.public.is_(True),
+            Incident.merged_into.is_(None),
+            Incident.declared_at <= now,
+            or_(Incident.status.in_(OPEN), Incident.resolved_at >= first_day(now)),
+        )
+        .order_by(Incident.declared_at.desc(), Incident.id.desc())
+    ).all()
+    updates: dict[str, list[UpdateView]] = {r.id: [] for r in rows}
+    if rows:
+        found = session.scalars(
+            select(IncidentUpdate)
+            .where(
+                IncidentUpdate.incident_id.in_(list(updates)),
+                IncidentUpdate.public.is_(True),
+                IncidentUpdate.at <= now,
+            )
+            .order_by(IncidentUpdate.at.desc(), IncidentUpdate.id.desc())
+        )
+        for u in found:
+            status = INCIDENT_STATUS.get(u.status, "investigating")
+            updates[u.incident_id].append(UpdateView(str(u.id), status, u.message, u.at))
+    unresolved: list[IncidentView] = []
+    history: list[IncidentView] = []
+    for r in rows:
+        is_open = r.status in OPEN
+        view = IncidentView(
+            id=r.id,
+            name=r.title,
+            status=INCIDENT_STATUS.get(r.status, "investigating"),
+            impact=SEVERITY_IMPACT.get(r.severity, "none"),
+            created_at=r.declared_at,
+            updated_at=max(r.updated_at, r.declared_at),
+            resolved_at=None if is_open else r.resolved_at,
+            components=covered(config, r.services),
+            updates=tuple(updates[r.id]),
+            next_update_at=r.next_update_due_at if is_open else None,
+        )
+        (unresolved if is_open else history).append(view)
+    return unresolved, history
+
+
+def declared_by(incidents: list[IncidentView]) -> dict[str, str]:
+    """The status each component takes from the unresolved incidents that affect it: the
+    worst of their declared impacts (an impact of `none` declares nothing)."""
+    found: dict[str, list[str]] = {}
+    for incident in incidents:
+        if incident.impact == "none":
+            continue
+        for component in incident.components:
+            found.setdefault(component, []).append(IMPACT_STATUS[incident.impact])
+    return {component: worst(statuses) for component, statuses in found.items()}
+
+
+def snapshot(session: Session, config: StatusConfig, now: datetime) -> Snapshot:
+    """The page as of `now`. The declared impact of an unresolved public incident overrides
+    what alerts and maintenance say of the components it affects."""
     alerts = open_alerts(session)
     windows = maintenances(session, config, now)
     running = {c for m in windows if m.active for c in m.components}
+    unresolved, history = public_incidents(session, config, now)
+    declared = declared_by(unresolved)
     views = []
     for component in config.components:
         status = status_of(
@@ -179,9 +258,9 @@ def snapshot(
             alerts,
             config.impact,
             maintained=component.id in running,
-            declared=(declared or {}).get(component.id),
+            declared=declared.get(component.id),
         )
         driving = [a.started_at for a in alerts if drives(component, a)]
         views.append(ComponentView(component, status, min(driving, default=None)))
     shown, description = indicator(v.status for v in views)
-    return Snapshot(now, config.title, views, shown, description, windows)
+    return Snapshot(now, config.title, views, shown, description, windows, unresolved, history)

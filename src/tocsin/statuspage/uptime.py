@@ -129,15 +129,30 @@ def first_day(now: datetime) -> datetime:
 
 def uptime(outages: Iterable[Span], maintenance: Iterable[Span], now: datetime) -> Uptime:
     """Days and months from a component's outage and maintenance spans."""
-    start = first_day(now)
+    days = days_from(outages, maintenance, first_day(now), now)
+    return Uptime(days, months(days))
+
+
+def days_from(
+    outages: Iterable[Span], maintenance: Iterable[Span], start: datetime, now: datetime
+) -> list[Day]:
+    """The days from midnight `start` to today (today up to `now`), from the spans."""
+    count = (now - start) // DAY + 1
     held = union((a, min(b, now)) for a, b in maintenance)
     down = minus(union((a, min(b, now)) for a, b in outages), held)
-    outage_s, maintenance_s = per_day(down, start, DAYS), per_day(held, start, DAYS)
+    outage_s, maintenance_s = per_day(down, start, count), per_day(held, start, count)
     days = []
-    for n in range(DAYS):
+    for n in range(count):
         begin = start + n * DAY
         observed = (min(begin + DAY, now) - begin).total_seconds()
         days.append(Day(begin.date(), observed, outage_s[n], maintenance_s[n]))
+    return days
+
+
+def joined(cached: Sequence[Day], live: Sequence[Day]) -> Uptime:
+    """Closed days from the cache (those before the first live day) and the live days."""
+    first_live = live[0].date if live else date.max
+    days = [d for d in cached if d.date < first_live] + list(live)
     return Uptime(days, months(days))
 
 

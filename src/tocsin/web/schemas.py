@@ -177,6 +177,7 @@ class WindowOut(_Span):
     description: str
     services: list[str]
     next_start: datetime | None
+    public: bool = Field(description="shown on the status page as scheduled maintenance")
 
 
 class KnownIssueOut(BaseModel):

@@ -42,7 +42,7 @@ from tocsin.pipeline import Pipeline
 from tocsin.reports import runs as reports
 from tocsin.reports import service as report_runs
 from tocsin.runbooks import diagnosis
-from tocsin.statuspage import publish
+from tocsin.statuspage import history, publish, subscribers
 from tocsin.worker.leases import Keeper
 from tocsin.worker.sender import Courier, Sender, send_batch
 
@@ -104,6 +104,7 @@ class Worker:
         self._fixed_channels = channels
         self._threads = threads
         self._last_beat: datetime | None = None
+        self._uptime_slot: datetime | None = None
         self.started_at = clock.now()
         self.config = config
         self._noise_seeded = False
@@ -136,6 +137,13 @@ class Worker:
         table it claims, and a function doing one batch of it in a transaction of its own."""
         beats = {beat.name: beat for beat in config.heartbeats}
         one = self._in_transaction
+        status_url = config.public_url.rstrip("/") + "/status"
+        status_sender = subscribers.Sender(
+            config.status,
+            status_url,
+            subscribers.mail_channel(config),
+            subscribers.egress_for(config.status, config.egress),
+        )
         return [
             # Queries its sources outside any transaction: claims, then writes, by itself.
             Step("checks", "check_schedule (next_run_at)", self.run_due_checks),
@@ -171,6 +179,22 @@ class Worker:
             # Writes its files outside any transaction: claims, then records, by itself.
             Step("status publish", "status_publish (due_at)", self._publish_status),
             Step(
+                "status uptime cache",
+                "job_slot (status-uptime, hourly)",
+                one(self._cache_uptime),
+            ),
+            Step(
+                "status notices",
+                "status_notice (key), incident_update and maintenance_window (last hour)",
+                one(lambda s, now: subscribers.notify_due(s, config.status, status_url, now)),
+            ),
+            # Sends outside any transaction: claims, then records, by itself.
+            Step(
+                "status deliveries",
+                "status_delivery (state, next_attempt_at)",
+                lambda now: subscribers.send_due(self.factory, status_sender, self.id, now),
+            ),
+            Step(
                 "incident follow-ups",
                 "incident (postmortem_due_at), incident_action (remind_at)",
                 one(lambda s, now: actions.incidents.follow_up_due(s, pipeline, now)),
@@ -195,6 +219,16 @@ class Worker:
                 sender=True,
             ),
         ]
+
+    def _cache_uptime(self, session: Session, now: datetime) -> int:
+        """The hourly uptime cache; once this worker saw an hour's slot taken (by itself or
+        another), it asks no more that hour, so an idle tick writes nothing."""
+        slot = periodic.slot_at(now, history.EVERY)
+        if self._uptime_slot == slot:
+            return 0
+        written = history.cache_due(session, self.config.status, now, self.id)
+        self._uptime_slot = slot
+        return written
 
     def _publish_status(self, now: datetime) -> int:
         url = self.config.public_url.rstrip("/") + "/status"

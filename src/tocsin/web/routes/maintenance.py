@@ -45,6 +45,9 @@ class WindowCreate(Span):
     services: list[Annotated[str, text(100)]] = Field(min_length=1, max_length=100)
     description: Annotated[str, text(10_000)] = ""
     created_by: Name | None = None
+    public: bool = Field(
+        default=False, description="show it on the status page as scheduled maintenance"
+    )
 
 
 @router.get(
@@ -89,6 +92,7 @@ async def create_window(body: WindowCreate, settings: AppSettings, who: Writer) 
             every=body.every,
             duration=length,
             timezone=body.timezone,
+            public=body.public,
         )
 
     return await shown(settings, work, window_out)
