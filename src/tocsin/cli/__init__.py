@@ -26,6 +26,7 @@ from tocsin.cli import (
     runbooks,
     setup,
     silences,
+    slos,
     stats,
     status,
     tokens,
@@ -52,6 +53,7 @@ app.add_typer(runbooks.app, name="runbook")
 app.add_typer(incidents.app, name="incident")
 app.add_typer(status.app, name="status")
 app.add_typer(reports.app, name="report")
+app.add_typer(slos.app, name="slo")
 app.add_typer(users.app, name="user")
 app.add_typer(audit.app, name="audit")
 app.command("init")(setup.init)

@@ -26,7 +26,7 @@ def cross_check(found: TocsinConfig | Survivors) -> list[tuple[Loc, str]]:
     def at(loc: Loc, message: str) -> None:
         problems.append((file.in_file(loc), message))
 
-    for subject in (_heartbeats, _checks, _routing, _oncall, _noise, _incidents, _reports):
+    for subject in (_heartbeats, _checks, _routing, _oncall, _noise, _incidents, _reports, _slos):
         subject(file, at)
     return problems
 
@@ -53,6 +53,25 @@ def _reports(file: Survivors, at: At) -> None:
                     ("reports", name, "sections", k, "source"),
                     f"source {source!r} does not exist (known: {known})",
                 )
+
+
+def _slos(file: Survivors, at: At) -> None:
+    """An SLO's check or heartbeat exists."""
+    checks = {check.name for check in file.config.checks}
+    beats = {beat.name for beat in file.config.heartbeats}
+    for name, slo in file.config.slos.items():
+        check = slo.sli.check
+        if check is not None and check not in checks:
+            at(
+                ("slos", name, "sli", "check"),
+                f"check {check!r} does not exist (known: {_known(checks)})",
+            )
+        beat = getattr(slo.sli, "heartbeat", None)
+        if beat is not None and beat not in beats:
+            at(
+                ("slos", name, "sli", "heartbeat"),
+                f"heartbeat {beat!r} does not exist (known: {_known(beats)})",
+            )
 
 
 def _unique(file: Survivors, section: str, names: Iterable[str], field: str, at: At) -> None:

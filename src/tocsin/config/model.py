@@ -31,6 +31,7 @@ from tocsin.config.reports import ReportConfig
 from tocsin.config.routing import EscalationPolicyConfig, NotificationsConfig, RouteConfig
 from tocsin.config.runbooks import RunbooksConfig
 from tocsin.config.runtime import ApiConfig, StoreConfig, WorkerConfig
+from tocsin.config.slos import SloConfig
 from tocsin.config.sources import SourceConfig
 from tocsin.config.status import StatusConfig
 
@@ -117,6 +118,10 @@ class TocsinConfig(Strict):
     reports: dict[Name, ReportConfig] = Field(
         default_factory=dict,
         description="scheduled operations reports (health checks, reviews), by name",
+    )
+    slos: dict[Name, SloConfig] = Field(
+        default_factory=dict,
+        description="service-level objectives, their error budgets and burn-rate alerts, by name",
     )
     console: ConsoleConfig = Field(
         default_factory=ConsoleConfig, description="the operator console's sessions and sign-ins"

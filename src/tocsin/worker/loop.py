@@ -159,6 +159,11 @@ class Worker:
                 "incident (cadence_due_at)",
                 one(lambda s, now: actions.incidents.remind_due(s, pipeline, now)),
             ),
+            Step(
+                "SLO burn-rate alerts",
+                "job_slot (slo-burn, each minute)",
+                one(lambda s, now: actions.slos.check_burn(s, pipeline, config.slos, now, self.id)),
+            ),
             # Writes its files outside any transaction: claims, then records, by itself.
             Step("status publish", "status_publish (due_at)", self._publish_status),
             Step(

@@ -1,5 +1,6 @@
 """Reports under `/api/v1/reports` with the read scope: the configured reports, their
-finished runs, and one run as stored (the console renders the same `run_detail`)."""
+finished runs, and one run as stored (the console renders the same `run_detail`); SLOs and
+their error budgets under `/api/v1/slos`."""
 
 from __future__ import annotations
 
@@ -8,11 +9,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
 
-from tocsin.reports import service
+from tocsin.errors import NotFound
+from tocsin.reports import service, slos
 from tocsin.reports.schemas import run_detail, run_summary
 from tocsin.web import paging
 from tocsin.web.deps import AppSettings, KnownQuery, Reader, read_only
-from tocsin.web.schemas import ReportOut, ReportRunDetailOut, ReportRunOut, errors
+from tocsin.web.schemas import (
+    ReportOut,
+    ReportRunDetailOut,
+    ReportRunOut,
+    SloOut,
+    errors,
+)
 
 router = APIRouter(tags=["reports"])
 Row = dict[str, Any]
@@ -80,3 +88,38 @@ async def show_run(
     settings: AppSettings, _who: Reader, run_id: Annotated[int, Path(ge=1, le=2**62)]
 ) -> Row:
     return await read_only(settings, lambda s: run_detail(service.get(s, run_id)))
+
+
+@router.get(
+    "/api/v1/slos",
+    summary="Every SLO's error budget, status and burn rates as of now",
+    response_model=list[SloOut],
+    responses=paging.responses(400),
+    dependencies=[KnownQuery],
+)
+async def list_slos(settings: AppSettings, _who: Reader, page: paging.Listing) -> list[Row]:
+    configured = settings.config.slos
+    now = settings.clock.now()
+    rows = await read_only(
+        settings,
+        lambda s: [slos.read(s, n, slo, now).as_dict() for n, slo in sorted(configured.items())],
+    )
+    return page.sliced(rows)
+
+
+@router.get(
+    "/api/v1/slos/{name}",
+    summary="One SLO's error budget, status and burn rates as of now",
+    response_model=SloOut,
+    responses=errors(400, 404),
+    dependencies=[KnownQuery],
+)
+async def show_slo(
+    settings: AppSettings, _who: Reader, name: Annotated[str, Path(max_length=100)]
+) -> Row:
+    slo = settings.config.slos.get(name)
+    if slo is None:
+        known = ", ".join(sorted(settings.config.slos)) or "none are configured"
+        raise NotFound(f"SLO {name!r} does not exist (known: {known})")
+    now = settings.clock.now()
+    return await read_only(settings, lambda s: slos.read(s, name, slo, now).as_dict())
