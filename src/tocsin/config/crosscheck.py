@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from tocsin.config.lenient import Survivors, whole
 from tocsin.config.model import TocsinConfig
 from tocsin.config.problems import Loc
-from tocsin.config.reports import QuerySectionConfig
+from tocsin.config.reports import QuerySectionConfig, SlosSectionConfig
 from tocsin.config.routing import RouteConfig
 from tocsin.errors import Invalid
 
@@ -46,6 +46,13 @@ def _reports(file: Survivors, at: At) -> None:
                     f"channel {channel!r} does not exist (known: {known})",
                 )
         for k, section in enumerate(report.sections):
+            if isinstance(section, SlosSectionConfig):
+                for m, slo in enumerate(section.slos or []):
+                    if not file.exists("slos", slo):
+                        at(
+                            ("reports", name, "sections", k, "slos", m),
+                            f"SLO {slo!r} does not exist (known: {_known(file.names('slos'))})",
+                        )
             source = section.source if isinstance(section, QuerySectionConfig) else None
             if source is not None and not file.exists("sources", source):
                 known = _known(file.names("sources"))

@@ -124,7 +124,21 @@ class FiguresSectionConfig(Strict):
     )
 
 
-SectionConfig = Annotated[QuerySectionConfig | FiguresSectionConfig, Field(discriminator="type")]
+class SlosSectionConfig(Strict):
+    """SLOs as of the run: each one's budget left and status, with its burn-down chart. The
+    section is WARNING when a budget is at Warning, CRITICAL when one is exceeded."""
+
+    type: Literal["slos"] = Field(description="`slos`")
+    title: str = Field(default="SLOs and error budgets", description="the section's heading")
+    slos: list[Name] | None = Field(
+        default=None, description="which SLOs (under `slos`), in order (default: every one)"
+    )
+    charts: bool = Field(default=True, description="draw each SLO's error-budget burn-down")
+
+
+SectionConfig = Annotated[
+    QuerySectionConfig | FiguresSectionConfig | SlosSectionConfig, Field(discriminator="type")
+]
 
 
 class ReportConfig(Strict):

@@ -106,6 +106,24 @@ def figure_lines(figures: dict[str, Any]) -> list[str]:
     return out
 
 
+def slo_lines(figures: dict[str, Any]) -> list[str]:
+    """Each SLO as a bullet line: objective, attained, budget left and status."""
+    out: list[str] = []
+    for slo in figures.get("slos", []):
+        attained = slo.get("attained_percent")
+        shown = "—" if attained is None else f"{attained:.3f} %"
+        burning = [tier for tier, on in (slo.get("burning") or {}).items() if on]
+        out.append(
+            f"- {slo['name']} ({slo['service']}): {slo['objective']:g} % over {slo['window']}, "
+            f"attained {shown}; budget {slo['budget_remaining_percent']:.1f} % left "
+            f"({slo['remaining_minutes']:.1f} of {slo['budget_minutes']:.1f} min) — "
+            f"{slo['status']}" + (f"; burning fast ({', '.join(burning)})" if burning else "")
+        )
+    if not out:
+        out.append("(no SLOs)")
+    return out
+
+
 def section_lines(section: Section, flavour: Flavour) -> list[str]:
     mark = MARKS[section.level]
     level = "" if section.level == "ok" else f" — {section.level}"
@@ -117,6 +135,8 @@ def section_lines(section: Section, flavour: Flavour) -> list[str]:
         lines.append(f"⚠ could not run: {section.error}")
     elif section.kind == "figures":
         lines.extend(figure_lines(section.figures))
+    elif section.kind == "slos":
+        lines.extend(slo_lines(section.figures))
     elif not section.rows:
         lines.append("(no rows)")
     else:
@@ -201,12 +221,16 @@ HTML = """\
 <body style="font-family: sans-serif; line-height: 1.4; max-width: 60em">
 <h1>{{ headline }}</h1>
 <p>Status: <strong>{{ status }}</strong>{% if mention %} — {{ mention }}{% endif %}</p>
-{% for s in sections %}
+{% for s in sections %}{% set i = loop.index0 %}
 <h2>{{ marks[s.level] }} {{ s.title }}{% if s.level != "ok" %} — {{ s.level }}{% endif %}</h2>
 {% if s.note %}<p><em>{{ s.note }}</em></p>{% endif %}
 {% if s.error %}<p style="color: #b00020">could not run: {{ s.error }}</p>
 {% elif s.kind == "figures" %}<ul>{% for line in figure_lines(s.figures) %}
 <li>{{ line.lstrip(" -") }}</li>{% endfor %}</ul>
+{% elif s.kind == "slos" %}<ul>{% for line in slo_lines(s.figures) %}
+<li>{{ line.lstrip(" -") }}</li>{% endfor %}</ul>
+{% for cid, alt in images.get(i, []) %}<p><img src="cid:{{ cid }}" alt="{{ alt }}"></p>
+{% endfor %}
 {% elif not s.rows %}<p>(no rows)</p>
 {% else %}<table cellpadding="4" style="border-collapse: collapse">
 <tr>{% for c in s.columns %}<th align="left">{{ c }}</th>{% endfor %}</tr>
@@ -223,8 +247,9 @@ def _template() -> Template:
     return Environment(autoescape=True).from_string(HTML)
 
 
-def render_html(report: Report) -> str:
-    """The report as a page of its own (email, the console): every value escaped."""
+def render_html(report: Report, images: dict[int, list[tuple[str, str]]] | None = None) -> str:
+    """The report as a page of its own (email): every value escaped; `images`, by section
+    index, are (Content-ID, alt text) of charts attached to the mail."""
     mention = report.mention if report.mention and report.level == "CRITICAL" else None
     return _template().render(
         headline=headline(report),
@@ -233,5 +258,7 @@ def render_html(report: Report) -> str:
         sections=report.sections,
         marks=MARKS,
         figure_lines=figure_lines,
+        slo_lines=slo_lines,
+        images=images or {},
         number=_number,
     )

@@ -109,6 +109,7 @@ class Reading:
     status: budget.Status
     burns: list[Burn] = field(default_factory=list)
     description: str | None = None
+    warning: float = 25.0  # the status is Warning at this percentage left or less
 
     @property
     def tiers(self) -> dict[str, bool]:
@@ -181,6 +182,7 @@ def read(session: Session, name: str, slo: SloConfig, now: datetime) -> Reading:
         status=budget.status(remaining, slo.warning),
         burns=burns,
         description=slo.description,
+        warning=slo.warning,
     )
 
 

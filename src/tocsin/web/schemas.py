@@ -265,6 +265,7 @@ class SloOut(Out):
     budget_minutes: float
     remaining_minutes: float
     status: Literal["Within Budget", "Warning", "Budget Exceeded"]
+    warning: float = Field(description="the status is Warning at this percentage left or less")
     burning: dict[str, bool] = Field(description="page / ticket: whether a pair of it burns")
     burns: list[SloBurnOut]
 
