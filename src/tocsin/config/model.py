@@ -27,7 +27,7 @@ from tocsin.config.noise import (
     SilenceSeedConfig,
 )
 from tocsin.config.oncall import OncallScheduleConfig, UserConfig
-from tocsin.config.reports import ReportConfig
+from tocsin.config.reports import ReportConfig, RetentionConfig
 from tocsin.config.routing import EscalationPolicyConfig, NotificationsConfig, RouteConfig
 from tocsin.config.runbooks import RunbooksConfig
 from tocsin.config.runtime import ApiConfig, StoreConfig, WorkerConfig
@@ -118,6 +118,10 @@ class TocsinConfig(Strict):
     reports: dict[Name, ReportConfig] = Field(
         default_factory=dict,
         description="scheduled operations reports (health checks, reviews), by name",
+    )
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig,
+        description="how long evaluations, stored values and report runs are kept",
     )
     slos: dict[Name, SloConfig] = Field(
         default_factory=dict,

@@ -161,3 +161,30 @@ class ReportConfig(Strict):
         if isinstance(self.mention, dict):
             return self.mention.get(channel)
         return self.mention
+
+
+class RetentionConfig(Strict):
+    """How long the store keeps what piles up (reference 000 §6.4.2 keeps 90 days of logs and
+    metrics); pruned once an hour across instances, in small batches."""
+
+    raw: Duration = Field(
+        default=timedelta(days=90),
+        description="check evaluations and their stored values are kept this long",
+    )
+    report_runs: Duration = Field(
+        default=timedelta(days=400),
+        description="finished report runs (their content, figures and charts) are kept this long",
+    )
+    batch: int = Field(
+        default=2000,
+        ge=10,
+        le=100_000,
+        description="rows deleted per transaction, so pruning never holds the writer for long",
+    )
+
+    @field_validator("raw", "report_runs")
+    @classmethod
+    def _at_least_a_day(cls, value: timedelta) -> timedelta:
+        if value < timedelta(days=1):
+            raise ValueError("keep at least 1d")
+        return value

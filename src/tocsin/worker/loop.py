@@ -36,6 +36,7 @@ from tocsin.notify.registry import build_channels
 from tocsin.outbox import digest as digests
 from tocsin.outbox.doorbell import DOORBELL
 from tocsin.pipeline import Pipeline
+from tocsin.reports import retention
 from tocsin.reports import runs as reports
 from tocsin.reports import service as report_runs
 from tocsin.statuspage import publish
@@ -103,6 +104,7 @@ class Worker:
         self.started_at = clock.now()
         self.config = config
         self._noise_seeded = False
+        self._tried: dict[str, datetime] = {}  # periodic job -> the last slot this worker tried
         self._index(config)
         self.sources = SourcePool(config)
         self.channels = channels or build_channels(config, console_write)
@@ -127,6 +129,10 @@ class Worker:
         table it claims, and a function doing one batch of it in a transaction of its own."""
         beats = {beat.name: beat for beat in config.heartbeats}
         one = self._in_transaction
+
+        def burn(session: Session, now: datetime) -> int:
+            return actions.slos.check_burn(session, pipeline, config.slos, now, self.id)
+
         return [
             # Queries its sources outside any transaction: claims, then writes, by itself.
             Step("checks", "check_schedule (next_run_at)", self.run_due_checks),
@@ -162,7 +168,13 @@ class Worker:
             Step(
                 "SLO burn-rate alerts",
                 "job_slot (slo-burn, each minute)",
-                one(lambda s, now: actions.slos.check_burn(s, pipeline, config.slos, now, self.id)),
+                self._once_a_minute(
+                    one(
+                        lambda s, now: actions.slos.check_burn(
+                            s, pipeline, config.slos, now, self.id
+                        )
+                    )
+                ),
             ),
             # Writes its files outside any transaction: claims, then records, by itself.
             Step("status publish", "status_publish (due_at)", self._publish_status),
@@ -173,6 +185,8 @@ class Worker:
             ),
             # Queries its sources outside any transaction: claims, then completes, by itself.
             Step("report runs", "report_run (state, slot_at)", self.run_due_reports),
+            # Deletes in batches of their own transactions: leases the hour, then prunes.
+            Step("retention", "job_slot (retention, each hour)", self._prune),
             # Sends outside any transaction: claims, then records, by itself.
             Step(
                 "notifications",
@@ -181,6 +195,19 @@ class Worker:
                 sender=True,
             ),
         ]
+
+    def _once_a_minute(self, run: Callable[[datetime], int]) -> Callable[[datetime], int]:
+        """`run` at most once per minute slot by this worker (its slot is claimed across
+        workers inside `run`); the other ticks of the minute write nothing."""
+
+        def guarded(now: datetime) -> int:
+            slot = periodic.slot_at(now, actions.slos.EVERY)
+            if slot == self._tried.get(actions.slos.JOB):
+                return 0
+            self._tried[actions.slos.JOB] = slot
+            return run(now)
+
+        return guarded
 
     def _publish_status(self, now: datetime) -> int:
         url = self.config.public_url.rstrip("/") + "/status"
@@ -335,6 +362,17 @@ class Worker:
             return 0  # no claim at all: on SQLite even an empty UPDATE takes the writer
         lease, sources = self.config.worker.lease, self.sources.get
         return reports.run_due(self.factory, self.config, self.clock, self.id, lease, sources)
+
+    def _prune(self, now: datetime) -> int:
+        # Once this worker has tried an hour's slot, it leaves the hour alone: no write per tick.
+        slot = periodic.slot_at(now, retention.EVERY)
+        if slot == self._tried.get(retention.JOB):
+            return 0
+        self._tried[retention.JOB] = slot
+        lease = self.config.worker.lease
+        return retention.prune_due(
+            self.factory, self.config.retention, self.id, now, lease, self.clock.now
+        )
 
     def _mute_due(self, session: Session, now: datetime) -> int:
         """Seed the configuration's silences, windows and known issues once (they are due

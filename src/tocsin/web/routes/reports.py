@@ -7,13 +7,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from tocsin.errors import NotFound
+from tocsin.checks.sources import open_source
+from tocsin.checks.sources.base import Source
+from tocsin.errors import Invalid, NotFound
 from tocsin.reports import service, slos
+from tocsin.reports.runs import run_now
 from tocsin.reports.schemas import run_detail, run_summary
 from tocsin.web import paging
-from tocsin.web.deps import AppSettings, KnownQuery, Reader, read_only
+from tocsin.web.deps import AppSettings, KnownQuery, Reader, Writer, read_only
 from tocsin.web.schemas import (
     ReportOut,
     ReportRunDetailOut,
@@ -87,6 +92,64 @@ async def list_runs(
 async def show_run(
     settings: AppSettings, _who: Reader, run_id: Annotated[int, Path(ge=1, le=2**62)]
 ) -> Row:
+    return await read_only(settings, lambda s: run_detail(service.get(s, run_id)))
+
+
+class RunCreate(BaseModel):
+    """A run asked for by hand."""
+
+    model_config = ConfigDict(extra="forbid")
+    at: AwareDatetime | None = Field(
+        default=None, description="as of this time, with its offset (default: now)"
+    )
+    post: bool = Field(default=False, description="post it to the report's channels too")
+
+
+@router.post(
+    "/api/v1/reports/{name}/runs",
+    summary="Run a report now (or as of `at`), store the run, and post it when asked",
+    status_code=201,
+    response_model=ReportRunDetailOut,
+    responses=errors(400, 404, 413),
+)
+async def create_run(
+    settings: AppSettings,
+    _who: Writer,
+    name: Annotated[str, Path(max_length=100)],
+    body: RunCreate | None = None,
+) -> Row:
+    wanted = body or RunCreate()
+    config = settings.config
+    if name not in config.reports:
+        known = ", ".join(sorted(config.reports)) or "none are configured"
+        raise NotFound(f"report {name!r} does not exist (known: {known})")
+    if wanted.at is not None and wanted.at > settings.clock.now():
+        raise Invalid(f"at: {wanted.at.isoformat()} is in the future")
+    opened: dict[str, Source] = {}
+
+    def source(source_name: str) -> Source:
+        if source_name not in opened:
+            spec = config.sources[source_name]
+            opened[source_name] = open_source(spec, egress=config.egress)
+        return opened[source_name]
+
+    def work() -> int:
+        try:
+            _, run_id = run_now(
+                settings.factory,
+                config,
+                settings.clock,
+                name,
+                wanted.at,
+                source,
+                send=wanted.post,
+            )
+        finally:
+            for opened_source in opened.values():
+                opened_source.close()
+        return run_id
+
+    run_id = await run_in_threadpool(work)
     return await read_only(settings, lambda s: run_detail(service.get(s, run_id)))
 
 
