@@ -26,15 +26,13 @@ EVERY = timedelta(hours=1)
 Batch = Callable[[Session, datetime, int], int]
 
 
+def _oldest(session: Session, column: Any, where: Any, size: int) -> list[int]:
+    """The ids of up to `size` rows matching `where`, oldest (lowest id) first."""
+    return list(session.scalars(select(column).where(where).order_by(column).limit(size)))
+
+
 def _evaluations(session: Session, cutoff: datetime, size: int) -> int:
-    ids = list(
-        session.scalars(
-            select(Evaluation.id)
-            .where(Evaluation.started_at < cutoff)
-            .order_by(Evaluation.id)
-            .limit(size)
-        )
-    )
+    ids = _oldest(session, Evaluation.id, Evaluation.started_at < cutoff, size)
     if ids:
         # Its stored values first: SQLite enforces no ON DELETE CASCADE unless told to.
         session.execute(delete(CheckSample).where(CheckSample.evaluation_id.in_(ids)))
@@ -43,28 +41,15 @@ def _evaluations(session: Session, cutoff: datetime, size: int) -> int:
 
 
 def _samples(session: Session, cutoff: datetime, size: int) -> int:
-    ids = list(
-        session.scalars(
-            select(CheckSample.id)
-            .where(CheckSample.at < cutoff)
-            .order_by(CheckSample.id)
-            .limit(size)
-        )
-    )
+    ids = _oldest(session, CheckSample.id, CheckSample.at < cutoff, size)
     if ids:
         session.execute(delete(CheckSample).where(CheckSample.id.in_(ids)))
     return len(ids)
 
 
 def _runs(session: Session, cutoff: datetime, size: int) -> int:
-    ids = list(
-        session.scalars(
-            select(ReportRun.id)
-            .where(ReportRun.state == "done", ReportRun.slot_at < cutoff)
-            .order_by(ReportRun.id)
-            .limit(size)
-        )
-    )
+    finished = (ReportRun.state == "done") & (ReportRun.slot_at < cutoff)
+    ids = _oldest(session, ReportRun.id, finished, size)
     if ids:
         session.execute(delete(ReportRun).where(ReportRun.id.in_(ids)))
     return len(ids)
