@@ -13,7 +13,17 @@ from tocsin.config.checks import PARAM
 from tocsin.config.fields import Duration, Name, Strict, ZoneName, parse_duration
 from tocsin.expressions import compile_expression
 
-Figure = Literal["alerts", "mtta", "mttr", "escalations", "notifications", "night_pages", "quality"]
+Figure = Literal[
+    "alerts",
+    "mtta",
+    "mttr",
+    "detect",
+    "incidents",
+    "escalations",
+    "notifications",
+    "night_pages",
+    "quality",
+]
 FIGURES: tuple[Figure, ...] = get_args(Figure)
 
 
@@ -118,6 +128,11 @@ class FiguresSectionConfig(Strict):
     )
     fix_target: Duration = Field(
         default=timedelta(hours=1), description="resolved within this counts as on target"
+    )
+    detect_target: Duration = Field(
+        default=timedelta(minutes=5),
+        description="an alert raised within this of its check first seeing the condition is on "
+        "target",
     )
     timezone: ZoneName = Field(
         default="UTC", description="where 'night' (22:00-08:00) is read for pages at night"

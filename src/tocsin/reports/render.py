@@ -84,6 +84,23 @@ def figure_lines(figures: dict[str, Any]) -> list[str]:
                     f"  - {sev}: p50 {_minutes(spread['p50_seconds'])}, p90 "
                     f"{_minutes(spread['p90_seconds'])} ({spread['count']})"
                 )
+    if (seen := figures.get("detect")) is not None:
+        every = seen["all"]
+        if every["count"]:
+            out.append(
+                f"- Time to detect: p50 {_minutes(every['p50_seconds'])}, p90 "
+                f"{_minutes(every['p90_seconds'])}; {every['within_target']}/{every['count']} "
+                f"within {_minutes(every['target_seconds'])}"
+            )
+        else:
+            out.append("- Time to detect: no alert from a check")
+    if (inc := figures.get("incidents")) is not None:
+        by = ", ".join(f"{k} {v}" for k, v in inc["by_severity"].items()) or "none"
+        fixed = inc["time_to_resolve"]
+        line = f"- Incidents: {inc['count']} ({by}); {inc['open']} still open"
+        if fixed["count"]:
+            line += f"; resolved in p50 {_minutes(fixed['p50_seconds'])}"
+        out.append(line)
     if (esc := figures.get("escalations")) is not None:
         out.append(f"- Escalations that reached step 2: {esc['reached_step_2']}")
     if (sent := figures.get("notifications")) is not None:
@@ -99,8 +116,9 @@ def figure_lines(figures: dict[str, Any]) -> list[str]:
         for check, row in ledger["checks"].items():
             flag = " ⚠ over the bar" if row["over_bar"] else ""
             out.append(
-                f"  - {check}: {row['actionable']} actionable, {row['transient']} transient, "
-                f"{row['noise']} noise, {row['open']} open; "
+                f"  - {check}: {row['actionable']} actionable ({row['in_incident']} in an "
+                f"incident), {row['transient']} transient, {row['noise']} noise, "
+                f"{row['open']} open; "
                 f"{_ratio(row['false_positive_rate'])}{flag}"
             )
     return out
