@@ -22,6 +22,8 @@ from tocsin.cli.common import (
 
 if TYPE_CHECKING:
     from tocsin import actions
+    from tocsin.config import TocsinConfig
+    from tocsin.config.checks import CheckConfig
 
 app = typer.Typer(no_args_is_help=True, help="Run and inspect checks.")
 
@@ -62,6 +64,14 @@ def list_checks(config: ConfigOption = None, json: JsonOption = False) -> None:
     console.print(table)
 
 
+def _named(config: TocsinConfig, name: str) -> CheckConfig:
+    try:
+        return config.check(name)
+    except KeyError:
+        known = ", ".join(c.name for c in config.checks)
+        fail(f"no check named {name!r} (known: {known})")
+
+
 @app.command("run")
 def run_check(
     name: Annotated[str, typer.Argument(help="The check's name.")],
@@ -74,11 +84,7 @@ def run_check(
     from tocsin.errors import SourceError
 
     loaded = load_config(config)
-    try:
-        check = loaded.config.check(name)
-    except KeyError:
-        known = ", ".join(c.name for c in loaded.config.checks)
-        fail(f"no check named {name!r} (known: {known})")
+    check = _named(loaded.config, name)
     now = clock.now()
     with store(loaded) as factory, transaction(factory) as session:
         snap = actions.checks.snapshot(session, check, now)
@@ -127,11 +133,7 @@ def replay_check(
     from tocsin.reports.replay import replay
 
     loaded = load_config(config)
-    try:
-        check = loaded.config.check(name)
-    except KeyError:
-        known = ", ".join(c.name for c in loaded.config.checks)
-        fail(f"no check named {name!r} (known: {known})")
+    check = _named(loaded.config, name)
     try:
         wanted = parse_duration(hold)
     except ValueError as exc:
