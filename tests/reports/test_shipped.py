@@ -60,6 +60,10 @@ def test_the_shipped_reports_run_on_the_storefront(
     assert providers
     assert daily.sections[-1].kind == "figures"
     assert daily.status == "needs_attention"  # the scenario's errors and queue
+    weekly = {s.title: s for s in built["weekly"].sections}
+    tables = {row["table_name"] for row in weekly["Largest tables"].rows}
+    assert {"orders", "fulfillment_events"} <= tables
+    assert weekly["Largest tables"].level == "ok"
     monthly = built["monthly"].sections[-1]
     assert monthly.kind == "slos"
     names = [slo["name"] for slo in monthly.figures["slos"]]
