@@ -111,6 +111,7 @@ class RunCreate(BaseModel):
     status_code=201,
     response_model=ReportRunDetailOut,
     responses=errors(400, 404, 413),
+    dependencies=[KnownQuery],
 )
 async def create_run(
     settings: AppSettings,
