@@ -63,7 +63,7 @@ ON_THE_STORE = (
         args
         for args in CONFIGURED
         if args[:2] not in (["db", "upgrade"], ["config", "validate"], ["config", "show"])
-        and args[0] not in ("run", "check", "oncall")  # these need a configuration file
+        and args[0] not in ("run", "check", "oncall", "slo")  # these need a configuration file
         and args[:2]
         not in (["report", "list"], ["report", "run"], ["user", "set-password"])  # so do these
         and args[0] != "runbook"  # reads the runbook files, not the store

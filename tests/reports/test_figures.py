@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin import actions
 from tocsin.alerts.service import NewAlert
+from tocsin.checks.models import Evaluation
 from tocsin.clock import VirtualClock
 from tocsin.config import parse
 from tocsin.config.reports import FiguresSectionConfig
 from tocsin.db import read_scope, session_scope
 from tocsin.fingerprint import fingerprint
+from tocsin.incidents.service import NewIncident
 from tocsin.noise.stats import mark_noise
 from tocsin.pipeline import Pipeline
 from tocsin.reports.figures import compute, percentile
@@ -117,6 +119,8 @@ def test_figures_of_a_known_day(factory: sessionmaker[Session], clock: VirtualCl
         "noise": 0,
         "actionable": 2,
         "open": 0,
+        "in_incident": 0,
+        "noise_candidates": 2,
         "false_positive_rate": 0.0,
         "over_bar": False,
     }
@@ -125,6 +129,8 @@ def test_figures_of_a_known_day(factory: sessionmaker[Session], clock: VirtualCl
         "noise": 1,
         "actionable": 0,
         "open": 1,
+        "in_incident": 0,
+        "noise_candidates": 0,
         "false_positive_rate": 1.0,
         "over_bar": True,
     }
@@ -136,7 +142,10 @@ def test_figures_of_a_known_day(factory: sessionmaker[Session], clock: VirtualCl
     lines = figure_lines(found)
     assert "- Alerts: 5 (CRITICAL 2, WARNING 3); 1 still open" in lines
     assert "- MTTA: p50 2.0 min, p90 8.4 min; 2/3 within 5.0 min" in lines
-    assert "  - queue: 0 actionable, 1 transient, 1 noise, 1 open; 100.0 % ⚠ over the bar" in lines
+    assert (
+        "  - queue: 0 actionable (0 in an incident), 1 transient, 1 noise, 1 open; "
+        "100.0 % ⚠ over the bar"
+    ) in lines
 
 
 def test_pages_at_night_are_read_in_the_sections_zone(
@@ -166,3 +175,76 @@ def test_pages_at_night_are_read_in_the_sections_zone(
         tokyo = compute(s, FiguresSectionConfig(type="figures", timezone="Asia/Tokyo"), *window)
     assert new_york["night_pages"]["count"] == new_york["notifications"]["count"] > 0
     assert tokyo["night_pages"]["count"] == 0  # 17:00 in Tokyo
+
+
+def test_time_to_detect_and_incidents(factory: sessionmaker[Session]) -> None:
+    """payments fires at +10 min from an evaluation whose condition was pending since +4 min
+    (a `for`); queue fires at +20 min from its evaluation of slot +19 min. An incident is
+    declared for the payments alert at +12 min and resolved at +52 min."""
+    pipeline = Pipeline(parse(CONFIG, "t.yaml", env={})[0])
+    fired = {}
+    for check, at, slot, pending in (
+        ("payments", 10 * MIN, 10 * MIN, 4 * MIN),
+        ("queue", 20 * MIN, 19 * MIN, None),
+    ):
+        fp = fingerprint(check, {})
+        with session_scope(factory) as s:
+            s.add(
+                Evaluation(
+                    check_name=check,
+                    slot_at=START + slot,
+                    started_at=START + at,
+                    finished_at=START + at,
+                    duration_ms=5.0,
+                    status="ok",
+                    results=[
+                        {
+                            "fingerprint": fp,
+                            "pending_since": (START + pending).isoformat() if pending else None,
+                        }
+                    ],
+                )
+            )
+            alert, _ = actions.alerts.fire(
+                s,
+                pipeline,
+                NewAlert(
+                    fingerprint=fp,
+                    origin="check",
+                    check_name=check,
+                    labels={},
+                    severity="CRITICAL",
+                    title=check,
+                    message="",
+                ),
+                START + at,
+            )
+            fired[check] = alert.id
+    with session_scope(factory) as s:
+        actions.alerts.acknowledge(s, pipeline, fired["payments"], "ana", START + 11 * MIN)
+        incident = actions.incidents.declare(
+            s,
+            pipeline,
+            NewIncident(title="Payments down", severity="SEV-1"),
+            "ana",
+            START + 12 * MIN,
+            alert_ids=[fired["payments"]],
+        )
+        incident_id = incident.id
+    with session_scope(factory) as s:
+        actions.incidents.move(s, pipeline, incident_id, "resolved", "ana", START + 52 * MIN)
+    spec = FiguresSectionConfig(type="figures")
+    with read_scope(factory) as s:
+        found = compute(s, spec, START, START + timedelta(days=1))
+    detect = found["detect"]
+    assert detect["by_check"]["payments"]["p50_seconds"] == 6 * 60
+    assert detect["by_check"]["queue"]["p50_seconds"] == 60
+    assert (detect["all"]["count"], detect["all"]["within_target"]) == (2, 1)
+    assert found["incidents"]["count"] == 1
+    assert found["incidents"]["by_severity"] == {"SEV-1": 1}
+    assert found["incidents"]["open"] == 0
+    assert found["incidents"]["time_to_resolve"]["p50_seconds"] == 40 * 60
+    assert found["quality"]["checks"]["payments"]["in_incident"] == 1
+    lines = figure_lines(found)
+    assert "- Time to detect: p50 3.5 min, p90 5.5 min; 1/2 within 5.0 min" in lines
+    assert "- Incidents: 1 (SEV-1 1); 0 still open; resolved in p50 40.0 min" in lines

@@ -106,3 +106,38 @@ def test_show_of_a_missing_run_fails_cleanly(config_path: Path) -> None:
     assert shown.exit_code == 1
     assert "report run 42 does not exist" in shown.output
     assert "Traceback" not in shown.output
+
+
+def test_a_run_asked_for_through_the_api_is_stored_and_posted(
+    config_path: Path, factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    config, _ = parse(config_path.read_text(), "tocsin.yaml", env={})
+    client = TestClient(create_app(Settings(config, factory, clock)))
+    writer = {"Authorization": f"Bearer {make_token(factory, clock, 'writer', 'write')}"}
+    reader = {"Authorization": f"Bearer {make_token(factory, clock, 'reader', 'read')}"}
+    url = "/api/v1/reports/daily/runs"
+    assert client.post(url, json={}, headers=reader).status_code == 403
+    made = client.post(url, json={"post": True}, headers=writer)
+    assert made.status_code == 201, made.text
+    run = made.json()
+    assert (run["trigger"], run["status"], run["posted"]) == ("manual", "needs_attention", 1)
+    assert run["content"].startswith("# Daily health check")
+    earlier = client.post(url, json={"at": "2026-11-16T09:00:00-05:00"}, headers=writer)
+    assert earlier.status_code == 201, earlier.text
+    assert earlier.json()["slot_at"].startswith("2026-11-16T14:00:00")
+    assert earlier.json()["posted"] == 0
+    listed = client.get("/api/v1/reports/runs?report=daily", headers=reader).json()
+    assert [r["id"] for r in listed] == [run["id"], earlier.json()["id"]]
+    missing = client.post("/api/v1/reports/nope/runs", json={}, headers=writer)
+    assert missing.status_code == 404
+    assert "known: daily" in missing.text
+    for bad, field in (
+        ({"colour": "red"}, "colour"),
+        ({"at": "2026-11-16T09:00:00"}, "at"),  # no offset
+        ({"at": "2999-01-01T00:00:00Z"}, "at"),  # in the future
+        ({"post": "maybe"}, "post"),
+    ):
+        answer = client.post(url, json=bad, headers=writer)
+        assert answer.status_code == 400, (bad, answer.text)
+        assert field in answer.text
+    assert len(client.get("/api/v1/reports/runs", headers=reader).json()) == 2

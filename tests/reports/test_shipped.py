@@ -45,7 +45,8 @@ def test_the_shipped_reports_run_on_the_storefront(
     at = DEFAULT_START + timedelta(hours=3)  # the bad morning is behind
     try:
         built = {
-            n: build(n, spec, at, factory, lambda _: source) for n, spec in config.reports.items()
+            n: build(n, spec, at, factory, lambda _: source, config.slos)
+            for n, spec in config.reports.items()
         }
     finally:
         source.close()
@@ -59,5 +60,13 @@ def test_the_shipped_reports_run_on_the_storefront(
     assert providers
     assert daily.sections[-1].kind == "figures"
     assert daily.status == "needs_attention"  # the scenario's errors and queue
+    weekly = {s.title: s for s in built["weekly"].sections}
+    tables = {row["table_name"] for row in weekly["Largest tables"].rows}
+    assert {"orders", "fulfillment_events"} <= tables
+    assert weekly["Largest tables"].level == "ok"
+    monthly = built["monthly"].sections[-1]
+    assert monthly.kind == "slos"
+    names = [slo["name"] for slo in monthly.figures["slos"]]
+    assert names == ["fulfillment-latency", "payments", "storefront-errors"]
     text_out = markdown(daily)
     assert text_out.startswith("# Daily health check — Tue 2026-11-17 12:00 EST")

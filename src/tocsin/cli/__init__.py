@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "incident": ("incidents", "app", "Declare incidents, command them, post status updates."),
     "status": ("status", "app", "The public status page: show it, export it."),
     "report": ("reports", "app", "Operations reports: list, run, show."),
+    "slo": ("slos", "app", "Service-level objectives and error budgets."),
     "user": ("users", "app", "Console sign-ins of the configured users."),
     "audit": ("audit", "app", "The audit log of operator actions."),
 }

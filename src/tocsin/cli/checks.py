@@ -1,4 +1,4 @@
-"""`tocsin check list|run`."""
+"""`tocsin check list|run|replay`."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from tocsin.cli.common import (
 
 if TYPE_CHECKING:
     from tocsin import actions
+    from tocsin.config import TocsinConfig
+    from tocsin.config.checks import CheckConfig
 
 app = typer.Typer(no_args_is_help=True, help="Run and inspect checks.")
 
@@ -62,6 +64,14 @@ def list_checks(config: ConfigOption = None, json: JsonOption = False) -> None:
     console.print(table)
 
 
+def _named(config: TocsinConfig, name: str) -> CheckConfig:
+    try:
+        return config.check(name)
+    except KeyError:
+        known = ", ".join(c.name for c in config.checks)
+        fail(f"no check named {name!r} (known: {known})")
+
+
 @app.command("run")
 def run_check(
     name: Annotated[str, typer.Argument(help="The check's name.")],
@@ -74,11 +84,7 @@ def run_check(
     from tocsin.errors import SourceError
 
     loaded = load_config(config)
-    try:
-        check = loaded.config.check(name)
-    except KeyError:
-        known = ", ".join(c.name for c in loaded.config.checks)
-        fail(f"no check named {name!r} (known: {known})")
+    check = _named(loaded.config, name)
     now = clock.now()
     with store(loaded) as factory, transaction(factory) as session:
         snap = actions.checks.snapshot(session, check, now)
@@ -105,6 +111,55 @@ def run_check(
         _print_outcome(outcome)
     if outcome.status == "error":
         raise typer.Exit(2)
+
+
+@app.command("replay")
+def replay_check(
+    name: Annotated[str, typer.Argument(help="The check's name.")],
+    hold: Annotated[
+        str, typer.Option("--for", help="The `for` to try instead, like 5m (0s: none).")
+    ],
+    since: Annotated[
+        str, typer.Option("--since", help="Replay the values stored since: now-7d, ISO 8601.")
+    ] = "now-7d",
+    config: ConfigOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Replay a check's stored values with another `for`: the pages it would drop and the
+    incidents it would have missed. Changes nothing."""
+    from tocsin.cli.oncall import parse_time
+    from tocsin.config.fields import parse_duration
+    from tocsin.errors import Invalid
+    from tocsin.reports.replay import replay
+
+    loaded = load_config(config)
+    check = _named(loaded.config, name)
+    try:
+        wanted = parse_duration(hold)
+    except ValueError as exc:
+        fail(f"--for: {exc}")
+    now = clock.now()
+    start = parse_time(since, now, "UTC")
+    with store(loaded) as factory, transaction(factory) as session:
+        try:
+            found = replay(session, check, wanted, start, now).as_dict()
+        except Invalid as exc:
+            fail(str(exc))
+    if json:
+        print_json(found)
+        return
+    console.print(
+        f"{name}: {found['values']:,} values of {found['series']} series since {when(start)} UTC"
+    )
+    console.print(
+        f"for {found['for_now']:g} s (now): {found['pages_now']} pages; "
+        f"for {found['for_then']:g} s: {found['pages_then']} pages "
+        f"({found['pages_dropped']} dropped)"
+    )
+    console.print(
+        f"incidents from its alerts: {found['incidents']}; "
+        f"missed with the change: {found['incidents_missed']}"
+    )
 
 
 def _print_outcome(outcome: actions.checks.Outcome) -> None:

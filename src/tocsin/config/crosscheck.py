@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from tocsin.config.lenient import Survivors, whole
 from tocsin.config.model import TocsinConfig
 from tocsin.config.problems import Loc
-from tocsin.config.reports import QuerySectionConfig
+from tocsin.config.reports import QuerySectionConfig, SlosSectionConfig
 from tocsin.config.routing import RouteConfig
 from tocsin.errors import Invalid
 
@@ -26,7 +26,9 @@ def cross_check(found: TocsinConfig | Survivors) -> list[tuple[Loc, str]]:
     def at(loc: Loc, message: str) -> None:
         problems.append((file.in_file(loc), message))
 
-    subjects = (_heartbeats, _checks, _routing, _oncall, _noise, _incidents, _reports, _status)
+    subjects = (
+        _heartbeats, _checks, _routing, _oncall, _noise, _incidents, _reports, _status, _slos
+    )
     for subject in subjects:
         subject(file, at)
     return problems
@@ -47,6 +49,13 @@ def _reports(file: Survivors, at: At) -> None:
                     f"channel {channel!r} does not exist (known: {known})",
                 )
         for k, section in enumerate(report.sections):
+            if isinstance(section, SlosSectionConfig):
+                for m, slo in enumerate(section.slos or []):
+                    if not file.exists("slos", slo):
+                        at(
+                            ("reports", name, "sections", k, "slos", m),
+                            f"SLO {slo!r} does not exist (known: {_known(file.names('slos'))})",
+                        )
             source = section.source if isinstance(section, QuerySectionConfig) else None
             if source is not None and not file.exists("sources", source):
                 known = _known(file.names("sources"))
@@ -54,6 +63,25 @@ def _reports(file: Survivors, at: At) -> None:
                     ("reports", name, "sections", k, "source"),
                     f"source {source!r} does not exist (known: {known})",
                 )
+
+
+def _slos(file: Survivors, at: At) -> None:
+    """An SLO's check or heartbeat exists."""
+    checks = {check.name for check in file.config.checks}
+    beats = {beat.name for beat in file.config.heartbeats}
+    for name, slo in file.config.slos.items():
+        check = slo.sli.check
+        if check is not None and check not in checks:
+            at(
+                ("slos", name, "sli", "check"),
+                f"check {check!r} does not exist (known: {_known(checks)})",
+            )
+        beat = getattr(slo.sli, "heartbeat", None)
+        if beat is not None and beat not in beats:
+            at(
+                ("slos", name, "sli", "heartbeat"),
+                f"heartbeat {beat!r} does not exist (known: {_known(beats)})",
+            )
 
 
 def _unique(file: Survivors, section: str, names: Iterable[str], field: str, at: At) -> None:

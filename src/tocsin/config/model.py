@@ -27,10 +27,11 @@ from tocsin.config.noise import (
     SilenceSeedConfig,
 )
 from tocsin.config.oncall import OncallScheduleConfig, UserConfig
-from tocsin.config.reports import ReportConfig
+from tocsin.config.reports import ReportConfig, RetentionConfig
 from tocsin.config.routing import EscalationPolicyConfig, NotificationsConfig, RouteConfig
 from tocsin.config.runbooks import RunbooksConfig
 from tocsin.config.runtime import ApiConfig, StoreConfig, WorkerConfig
+from tocsin.config.slos import SloConfig
 from tocsin.config.sources import SourceConfig
 from tocsin.config.status import StatusConfig
 
@@ -117,6 +118,14 @@ class TocsinConfig(Strict):
     reports: dict[Name, ReportConfig] = Field(
         default_factory=dict,
         description="scheduled operations reports (health checks, reviews), by name",
+    )
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig,
+        description="how long evaluations, stored values and report runs are kept",
+    )
+    slos: dict[Name, SloConfig] = Field(
+        default_factory=dict,
+        description="service-level objectives, their error budgets and burn-rate alerts, by name",
     )
     console: ConsoleConfig = Field(
         default_factory=ConsoleConfig, description="the operator console's sessions and sign-ins"

@@ -13,7 +13,17 @@ from tocsin.config.checks import PARAM
 from tocsin.config.fields import Duration, Name, Strict, ZoneName, parse_duration
 from tocsin.expressions import compile_expression
 
-Figure = Literal["alerts", "mtta", "mttr", "escalations", "notifications", "night_pages", "quality"]
+Figure = Literal[
+    "alerts",
+    "mtta",
+    "mttr",
+    "detect",
+    "incidents",
+    "escalations",
+    "notifications",
+    "night_pages",
+    "quality",
+]
 FIGURES: tuple[Figure, ...] = get_args(Figure)
 
 
@@ -119,12 +129,31 @@ class FiguresSectionConfig(Strict):
     fix_target: Duration = Field(
         default=timedelta(hours=1), description="resolved within this counts as on target"
     )
+    detect_target: Duration = Field(
+        default=timedelta(minutes=5),
+        description="an alert raised within this of its check first seeing the condition is on "
+        "target",
+    )
     timezone: ZoneName = Field(
         default="UTC", description="where 'night' (22:00-08:00) is read for pages at night"
     )
 
 
-SectionConfig = Annotated[QuerySectionConfig | FiguresSectionConfig, Field(discriminator="type")]
+class SlosSectionConfig(Strict):
+    """SLOs as of the run: each one's budget left and status, with its burn-down chart. The
+    section is WARNING when a budget is at Warning, CRITICAL when one is exceeded."""
+
+    type: Literal["slos"] = Field(description="`slos`")
+    title: str = Field(default="SLOs and error budgets", description="the section's heading")
+    slos: list[Name] | None = Field(
+        default=None, description="which SLOs (under `slos`), in order (default: every one)"
+    )
+    charts: bool = Field(default=True, description="draw each SLO's error-budget burn-down")
+
+
+SectionConfig = Annotated[
+    QuerySectionConfig | FiguresSectionConfig | SlosSectionConfig, Field(discriminator="type")
+]
 
 
 class ReportConfig(Strict):
@@ -147,3 +176,30 @@ class ReportConfig(Strict):
         if isinstance(self.mention, dict):
             return self.mention.get(channel)
         return self.mention
+
+
+class RetentionConfig(Strict):
+    """How long the store keeps what piles up (reference 000 §6.4.2 keeps 90 days of logs and
+    metrics); pruned once an hour across instances, in small batches."""
+
+    raw: Duration = Field(
+        default=timedelta(days=90),
+        description="check evaluations and their stored values are kept this long",
+    )
+    report_runs: Duration = Field(
+        default=timedelta(days=400),
+        description="finished report runs (their content, figures and charts) are kept this long",
+    )
+    batch: int = Field(
+        default=2000,
+        ge=10,
+        le=100_000,
+        description="rows deleted per transaction, so pruning never holds the writer for long",
+    )
+
+    @field_validator("raw", "report_runs")
+    @classmethod
+    def _at_least_a_day(cls, value: timedelta) -> timedelta:
+        if value < timedelta(days=1):
+            raise ValueError("keep at least 1d")
+        return value

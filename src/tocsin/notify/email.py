@@ -22,9 +22,10 @@ The SMTP password never appears in error text.
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -164,11 +165,16 @@ def compose(payload: dict[str, Any], notification_id: str, public_url: str) -> E
 
 
 def compose_notice(
-    title: str, text: str, notification_id: str, html: str | None = None
+    title: str,
+    text: str,
+    notification_id: str,
+    html: str | None = None,
+    images: Sequence[Mapping[str, str]] = (),
 ) -> EmailMessage:
     """A notice about no alert (a silence about to expire, a report): its own thread, text
     as it is; `html`, a page Tocsin rendered with every value escaped (a report), replaces
-    the plain HTML part."""
+    the plain HTML part, and `images` (`cid`, base64 `png`: a report's charts) go with it as
+    related parts it shows by `cid:`."""
     mail = EmailMessage()
     mail["Subject"] = f"[Tocsin] {one_line(title)}"
     mail["Message-ID"] = f"<{notification_id}@tocsin>"
@@ -176,6 +182,13 @@ def compose_notice(
     mail.set_content(f"{text}\n")
     page = html if html is not None else _template(NOTICE_HTML).render(title=title, text=text)
     mail.add_alternative(page, subtype="html")
+    if html is not None and images:
+        # The HTML alternative becomes multipart/related: the page, then its images.
+        part = next(p for p in mail.iter_parts() if p.get_content_type() == "text/html")
+        assert isinstance(part, EmailMessage)
+        for image in images:
+            data = base64.b64decode(image["png"])
+            part.add_related(data, "image", "png", cid=f"<{image['cid']}>")
     return mail
 
 
@@ -254,7 +267,13 @@ class EmailChannel:
             return
         if (found := notice(payload)) is not None:
             html = payload.get("html")
-            mail = compose_notice(*found, message.id, html if isinstance(html, str) else None)
+            images = payload.get("images") if isinstance(html, str) else None
+            mail = compose_notice(
+                *found,
+                message.id,
+                html if isinstance(html, str) else None,
+                images if isinstance(images, list) else (),
+            )
             self.deliver(mail, recipients)
             return
         self.deliver(compose(payload, message.id, self._public_url), recipients)

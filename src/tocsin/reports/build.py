@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,10 +15,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin.checks.evaluate import resolve_params
 from tocsin.checks.sources.base import Source
-from tocsin.config.reports import FiguresSectionConfig, QuerySectionConfig, ReportConfig
+from tocsin.config.reports import (
+    FiguresSectionConfig,
+    QuerySectionConfig,
+    ReportConfig,
+    SlosSectionConfig,
+)
+from tocsin.config.slos import SloConfig
 from tocsin.db import read_scope
 from tocsin.errors import SourceError
 from tocsin.expressions import ExpressionError, evaluate
+from tocsin.reports import budget, slos
 from tocsin.reports import figures as own
 from tocsin.reports.service import Outcome
 
@@ -29,7 +36,7 @@ ROW_CAP = 200  # rows a section keeps: a report is read, not scrolled
 @dataclass(frozen=True)
 class Section:
     title: str
-    kind: str  # query | figures
+    kind: str  # query | figures | slos
     level: str  # ok | WARNING | CRITICAL
     columns: list[str] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -123,9 +130,10 @@ def build(
     at: datetime,
     factory: sessionmaker[Session],
     source: Callable[[str], Source],
+    configured: Mapping[str, SloConfig] | None = None,
 ) -> Report:
-    """The report as of `at`: each query section on its source, each figures section in a
-    read-only transaction of Tocsin's store."""
+    """The report as of `at`: each query section on its source, each figures or SLO section
+    in a read-only transaction of Tocsin's store (SLOs from `configured`)."""
     sections: list[Section] = []
     for spec in report.sections:
         if isinstance(spec, QuerySectionConfig):
@@ -135,6 +143,8 @@ def build(
                 sections.append(Section(spec.title, "query", "ok", error=str(exc)))
                 continue
             sections.append(query_section(spec, opened, at, report.schedule.timezone))
+        elif isinstance(spec, SlosSectionConfig):
+            sections.append(slos_section(spec, at, factory, configured or {}))
         else:
             sections.append(figures_section(spec, at, factory))
     shown = report.mention if isinstance(report.mention, str) else None
@@ -147,6 +157,44 @@ def figures_section(
     with read_scope(factory) as session:
         found = own.compute(session, spec, at - spec.window, at)
     return Section(spec.title, "figures", "ok", figures=found)
+
+
+BURN_POINTS = 30  # points of a burn-down: one a day over a 30-day window
+
+
+def slos_section(
+    spec: SlosSectionConfig,
+    at: datetime,
+    factory: sessionmaker[Session],
+    configured: Mapping[str, SloConfig],
+) -> Section:
+    """Each SLO's reading as of `at`, with its burn-down points (stored with the run, so its
+    chart can be drawn again later without the store's history)."""
+    names = spec.slos if spec.slos is not None else sorted(configured)
+    found: list[dict[str, Any]] = []
+    with read_scope(factory) as session:
+        for name in names:
+            slo = configured.get(name)
+            if slo is None:
+                continue  # removed from the configuration since it was checked
+            reading = slos.read(session, name, slo, at).as_dict()
+            if spec.charts:
+                points = slos.burn_down(session, slo, at, BURN_POINTS)
+                start, end = budget.window(slo.window, slo.timezone, at)
+                reading["burn_down"] = [[t.isoformat(), round(v, 3)] for t, v in points]
+                reading["even_burn"] = [
+                    [t.isoformat(), v] for t, v in budget.even_burn(start, end, BURN_POINTS)
+                ]
+            found.append(reading)
+    statuses = {r["status"] for r in found}
+    level = (
+        "CRITICAL"
+        if "Budget Exceeded" in statuses
+        else "WARNING"
+        if "Warning" in statuses
+        else "ok"
+    )
+    return Section(spec.title, "slos", level, figures={"slos": found})
 
 
 def outcome(report: Report, content: str) -> Outcome:

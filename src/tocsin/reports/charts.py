@@ -8,7 +8,9 @@ failure_rate.value`, keyed by the row's first text column) and Tocsin's own figu
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -137,6 +139,49 @@ def burn_down(
     axes.axhline(warning, color="#b36b00", linestyle="--", linewidth=1, label="warning")
     axes.set_ylabel("% of budget left")
     axes.set_title(title, fontsize=10)
-    axes.legend(loc="upper right", fontsize=8)
+    axes.legend(loc="lower left", fontsize=8)  # a budget is spent towards the right
     _axes_dates(axes)
     return _save(figure, fmt)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart a report run carries: its section's index, a file-safe name, a title, and
+    what it draws (an error budget's burn-down, with its even burn and warning level)."""
+
+    section: int
+    slug: str
+    title: str
+    points: list[Point]
+    ideal: list[Point]
+    warning: float = 25.0
+
+    def draw(self, fmt: Format = "png") -> bytes:
+        return burn_down(self.points, self.title, fmt, warning=self.warning, ideal=self.ideal)
+
+
+def _points(raw: Any) -> list[Point]:
+    return [(datetime.fromisoformat(at), float(value)) for at, value in raw or []]
+
+
+def charts_of(sections: Sequence[Mapping[str, Any]]) -> list[Chart]:
+    """The charts of a run's sections (a built report's or its stored figures' `sections`):
+    one burn-down per SLO whose points were stored."""
+    out: list[Chart] = []
+    for i, section in enumerate(sections):
+        for slo in (section.get("figures") or {}).get("slos", []):
+            if not slo.get("burn_down"):
+                continue
+            slug = re.sub(r"[^A-Za-z0-9_.-]", "_", str(slo["name"]))
+            out.append(
+                Chart(
+                    i,
+                    f"burn-down-{slug}",
+                    f"{slo['name']}: error budget left ({slo['objective']:g} % over "
+                    f"{slo['window']}) — {slo['status']}",
+                    _points(slo["burn_down"]),
+                    _points(slo.get("even_burn")),
+                    float(slo.get("warning", 25.0)),
+                )
+            )
+    return out

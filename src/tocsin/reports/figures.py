@@ -17,9 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.checks.models import Evaluation
 from tocsin.config.fields import SEVERITIES
 from tocsin.config.reports import FiguresSectionConfig
 from tocsin.escalation.models import EscalationStep
+from tocsin.incidents.models import Incident, IncidentAlert
 from tocsin.outbox.models import Notification
 
 NIGHT = (time(22, 0), time(8, 0))  # 22:00-08:00 in the section's zone
@@ -86,7 +88,17 @@ def is_night(at: datetime, zone: ZoneInfo) -> bool:
 def quality(session: Session, alerts: list[Alert], until: datetime) -> dict[str, Any]:
     """The ledger: each alert is transient (resolved before anyone acknowledged it), noise
     (marked as noise when acknowledged), actionable (acknowledged, not marked noise) or open
-    (neither yet). The false-positive rate per check is (transient + noise) / classed."""
+    (neither yet). The false-positive rate per check is (transient + noise) / classed. Of
+    the actionable, those linked to an incident are counted (`in_incident`), and the others
+    are noise candidates: acknowledged, yet nothing came of them."""
+    linked = set(
+        session.scalars(
+            select(IncidentAlert.alert_id).where(
+                IncidentAlert.alert_id.in_([a.id for a in alerts]),
+                IncidentAlert.linked_at <= until,
+            )
+        )
+    )
     noise = set(
         session.scalars(
             select(AlertEvent.alert_id).where(
@@ -104,6 +116,9 @@ def quality(session: Session, alerts: list[Alert], until: datetime) -> dict[str,
             kind = "noise"
         elif acked:
             kind = "actionable"
+            per.setdefault(alert.check_name or f"({alert.origin})", Counter())[
+                "in_incident" if alert.id in linked else "noise_candidate"
+            ] += 1
         elif resolved:
             kind = "transient"
         else:
@@ -116,6 +131,8 @@ def quality(session: Session, alerts: list[Alert], until: datetime) -> dict[str,
         rate = false / classed if classed else None
         checks[check] = {
             **{k: counts[k] for k in ("transient", "noise", "actionable", "open")},
+            "in_incident": counts["in_incident"],
+            "noise_candidates": counts["noise_candidate"],
             "false_positive_rate": rate,
             "over_bar": rate is not None and rate > FALSE_POSITIVE_BAR,
         }
@@ -170,6 +187,62 @@ def escalations(session: Session, since: datetime, until: datetime) -> dict[str,
     return {"reached_step_2": int(reached or 0)}
 
 
+def detect(session: Session, alerts: list[Alert], target: timedelta) -> dict[str, Any]:
+    """Time to detect, for alerts raised by checks: from the first evaluation that saw the
+    condition (its `for` pending start, else the slot of the evaluation that fired) to the
+    alert. One indexed look-up of the firing evaluation per alert."""
+    by_check: dict[str, list[float]] = {}
+    for alert in alerts:
+        if alert.origin != "check" or alert.check_name is None:
+            continue
+        found = session.execute(
+            select(Evaluation.slot_at, Evaluation.results)
+            .where(
+                Evaluation.check_name == alert.check_name,
+                Evaluation.started_at <= alert.started_at,
+            )
+            .order_by(Evaluation.started_at.desc())
+            .limit(1)
+        ).first()
+        if found is None:
+            continue
+        seen = found.slot_at
+        for result in found.results or []:
+            if result.get("fingerprint") == alert.fingerprint and result.get("pending_since"):
+                seen = min(seen, datetime.fromisoformat(result["pending_since"]))
+        by_check.setdefault(alert.check_name, []).append(
+            max((alert.started_at - seen).total_seconds(), 0.0)
+        )
+    every = [v for values in by_check.values() for v in values]
+    return {
+        "all": _spread(every, target),
+        "by_check": {name: _spread(v, target) for name, v in sorted(by_check.items())},
+    }
+
+
+def incidents(
+    session: Session, since: datetime, until: datetime, fix_target: timedelta
+) -> dict[str, Any]:
+    """Incidents declared in the window: by severity, still open, and declared-to-resolved."""
+    rows = session.execute(
+        select(Incident.severity, Incident.declared_at, Incident.resolved_at).where(
+            Incident.declared_at >= since, Incident.declared_at < until
+        )
+    ).all()
+    resolved = [
+        (row.resolved_at - row.declared_at).total_seconds()
+        for row in rows
+        if row.resolved_at is not None and row.resolved_at <= until
+    ]
+    by = Counter(row.severity for row in rows)
+    return {
+        "count": len(rows),
+        "by_severity": dict(sorted(by.items())),
+        "open": len(rows) - len(resolved),
+        "time_to_resolve": _spread(resolved, fix_target),
+    }
+
+
 def compute(
     session: Session, spec: FiguresSectionConfig, since: datetime, until: datetime
 ) -> dict[str, Any]:
@@ -190,6 +263,10 @@ def compute(
             out["mtta"] = _times(alerts, "acknowledged_at", spec.ack_target, until)
         elif name == "mttr":
             out["mttr"] = _times(alerts, "resolved_at", spec.fix_target, until)
+        elif name == "detect":
+            out["detect"] = detect(session, alerts, spec.detect_target)
+        elif name == "incidents":
+            out["incidents"] = incidents(session, since, until, spec.fix_target)
         elif name == "escalations":
             out["escalations"] = escalations(session, since, until)
         elif name in ("notifications", "night_pages"):

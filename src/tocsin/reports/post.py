@@ -4,6 +4,8 @@ run posts once), the HTML page to email, the mention on the first part when CRIT
 
 from __future__ import annotations
 
+import base64
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +15,7 @@ from tocsin.config.model import TocsinConfig
 from tocsin.notify import discord, slack
 from tocsin.outbox import service as outbox
 from tocsin.reports.build import Report
+from tocsin.reports.charts import Chart, charts_of
 from tocsin.reports.render import Flavour, headline, markdown, render_html, split
 
 # Characters of text one notice may carry, by channel type: Discord's embed description;
@@ -22,10 +25,19 @@ ONE_PART = 100_000  # email, webhooks, the console: the whole report in one noti
 FLAVOURS: dict[str, Flavour] = {"slack": "slack"}
 
 
-def parts_for(report: Report, kind: str) -> list[str]:
-    """The report's text in the parts one channel type takes."""
+def chart_link(url: str, flavour: Flavour) -> str:
+    if flavour == "slack":
+        return f"📈 <{url}|Charts of this run>"
+    return f"📈 [Charts of this run]({url})"
+
+
+def parts_for(report: Report, kind: str, link: str | None = None) -> list[str]:
+    """The report's text in the parts one channel type takes; `link`, the run's page with
+    its charts, ends the last part (chat webhooks take no files)."""
     flavour = FLAVOURS.get(kind, "markdown")
     text = markdown(report, flavour)
+    if link is not None:
+        text = text.rstrip("\n") + "\n\n" + chart_link(link, flavour) + "\n"
     limit = LIMITS.get(kind, ONE_PART)
     parts = split(text, limit)
     if kind == "slack":
@@ -36,15 +48,33 @@ def parts_for(report: Report, kind: str) -> list[str]:
     return parts
 
 
+def draw(report: Report) -> list[tuple[Chart, bytes]]:
+    """The report's charts as PNG, drawn before the posting transaction opens."""
+    return [(chart, chart.draw("png")) for chart in charts_of([asdict(s) for s in report.sections])]
+
+
 def post(
-    session: Session, config: TocsinConfig, name: str, report: Report, run_id: int, now: datetime
+    session: Session,
+    config: TocsinConfig,
+    name: str,
+    report: Report,
+    run_id: int,
+    now: datetime,
+    drawn: list[tuple[Chart, bytes]] | None = None,
 ) -> int:
-    """Write one outbox row per part per channel of the report; returns how many."""
+    """Write one outbox row per part per channel of the report; returns how many. Email
+    carries the `drawn` charts as images in its HTML; chat links the run's page."""
     spec = config.reports[name]
     written = 0
+    drawn = drawn or []
+    link = f"{config.public_url.rstrip('/')}/reports/runs/{run_id}" if drawn else None
+    cids = [f"{chart.slug}.{run_id}@tocsin" for chart, _ in drawn]
+    images: dict[int, list[tuple[str, str]]] = {}
+    for (chart, _), cid in zip(drawn, cids, strict=True):
+        images.setdefault(chart.section, []).append((cid, chart.title))
     for channel in spec.channels:
         kind = config.channels[channel].type
-        parts = parts_for(report, kind)
+        parts = parts_for(report, kind, None if kind == "email" else link)
         for i, text in enumerate(parts, start=1):
             title = headline(report) + (f" ({i}/{len(parts)})" if len(parts) > 1 else "")
             payload: dict[str, Any] = {
@@ -64,7 +94,11 @@ def post(
             if i == 1 and mention and report.level == "CRITICAL":
                 payload["mention"] = mention
             if kind == "email":
-                payload["html"] = render_html(report)
+                payload["html"] = render_html(report, images)
+                payload["images"] = [
+                    {"cid": cid, "png": base64.b64encode(png).decode()}
+                    for (_, png), cid in zip(drawn, cids, strict=True)
+                ]
             outbox.enqueue_one(session, (channel, None), payload, now)
             written += 1
     return written

@@ -84,6 +84,23 @@ def figure_lines(figures: dict[str, Any]) -> list[str]:
                     f"  - {sev}: p50 {_minutes(spread['p50_seconds'])}, p90 "
                     f"{_minutes(spread['p90_seconds'])} ({spread['count']})"
                 )
+    if (seen := figures.get("detect")) is not None:
+        every = seen["all"]
+        if every["count"]:
+            out.append(
+                f"- Time to detect: p50 {_minutes(every['p50_seconds'])}, p90 "
+                f"{_minutes(every['p90_seconds'])}; {every['within_target']}/{every['count']} "
+                f"within {_minutes(every['target_seconds'])}"
+            )
+        else:
+            out.append("- Time to detect: no alert from a check")
+    if (inc := figures.get("incidents")) is not None:
+        by = ", ".join(f"{k} {v}" for k, v in inc["by_severity"].items()) or "none"
+        fixed = inc["time_to_resolve"]
+        line = f"- Incidents: {inc['count']} ({by}); {inc['open']} still open"
+        if fixed["count"]:
+            line += f"; resolved in p50 {_minutes(fixed['p50_seconds'])}"
+        out.append(line)
     if (esc := figures.get("escalations")) is not None:
         out.append(f"- Escalations that reached step 2: {esc['reached_step_2']}")
     if (sent := figures.get("notifications")) is not None:
@@ -99,10 +116,29 @@ def figure_lines(figures: dict[str, Any]) -> list[str]:
         for check, row in ledger["checks"].items():
             flag = " ⚠ over the bar" if row["over_bar"] else ""
             out.append(
-                f"  - {check}: {row['actionable']} actionable, {row['transient']} transient, "
-                f"{row['noise']} noise, {row['open']} open; "
+                f"  - {check}: {row['actionable']} actionable ({row['in_incident']} in an "
+                f"incident), {row['transient']} transient, {row['noise']} noise, "
+                f"{row['open']} open; "
                 f"{_ratio(row['false_positive_rate'])}{flag}"
             )
+    return out
+
+
+def slo_lines(figures: dict[str, Any]) -> list[str]:
+    """Each SLO as a bullet line: objective, attained, budget left and status."""
+    out: list[str] = []
+    for slo in figures.get("slos", []):
+        attained = slo.get("attained_percent")
+        shown = "—" if attained is None else f"{attained:.3f} %"
+        burning = [tier for tier, on in (slo.get("burning") or {}).items() if on]
+        out.append(
+            f"- {slo['name']} ({slo['service']}): {slo['objective']:g} % over {slo['window']}, "
+            f"attained {shown}; budget {slo['budget_remaining_percent']:.1f} % left "
+            f"({slo['remaining_minutes']:.1f} of {slo['budget_minutes']:.1f} min) — "
+            f"{slo['status']}" + (f"; burning fast ({', '.join(burning)})" if burning else "")
+        )
+    if not out:
+        out.append("(no SLOs)")
     return out
 
 
@@ -117,6 +153,8 @@ def section_lines(section: Section, flavour: Flavour) -> list[str]:
         lines.append(f"⚠ could not run: {section.error}")
     elif section.kind == "figures":
         lines.extend(figure_lines(section.figures))
+    elif section.kind == "slos":
+        lines.extend(slo_lines(section.figures))
     elif not section.rows:
         lines.append("(no rows)")
     else:
@@ -201,12 +239,16 @@ HTML = """\
 <body style="font-family: sans-serif; line-height: 1.4; max-width: 60em">
 <h1>{{ headline }}</h1>
 <p>Status: <strong>{{ status }}</strong>{% if mention %} — {{ mention }}{% endif %}</p>
-{% for s in sections %}
+{% for s in sections %}{% set i = loop.index0 %}
 <h2>{{ marks[s.level] }} {{ s.title }}{% if s.level != "ok" %} — {{ s.level }}{% endif %}</h2>
 {% if s.note %}<p><em>{{ s.note }}</em></p>{% endif %}
 {% if s.error %}<p style="color: #b00020">could not run: {{ s.error }}</p>
 {% elif s.kind == "figures" %}<ul>{% for line in figure_lines(s.figures) %}
 <li>{{ line.lstrip(" -") }}</li>{% endfor %}</ul>
+{% elif s.kind == "slos" %}<ul>{% for line in slo_lines(s.figures) %}
+<li>{{ line.lstrip(" -") }}</li>{% endfor %}</ul>
+{% for cid, alt in images.get(i, []) %}<p><img src="cid:{{ cid }}" alt="{{ alt }}"></p>
+{% endfor %}
 {% elif not s.rows %}<p>(no rows)</p>
 {% else %}<table cellpadding="4" style="border-collapse: collapse">
 <tr>{% for c in s.columns %}<th align="left">{{ c }}</th>{% endfor %}</tr>
@@ -223,8 +265,9 @@ def _template() -> Template:
     return Environment(autoescape=True).from_string(HTML)
 
 
-def render_html(report: Report) -> str:
-    """The report as a page of its own (email, the console): every value escaped."""
+def render_html(report: Report, images: dict[int, list[tuple[str, str]]] | None = None) -> str:
+    """The report as a page of its own (email): every value escaped; `images`, by section
+    index, are (Content-ID, alt text) of charts attached to the mail."""
     mention = report.mention if report.mention and report.level == "CRITICAL" else None
     return _template().render(
         headline=headline(report),
@@ -233,5 +276,7 @@ def render_html(report: Report) -> str:
         sections=report.sections,
         marks=MARKS,
         figure_lines=figure_lines,
+        slo_lines=slo_lines,
+        images=images or {},
         number=_number,
     )

@@ -16,7 +16,7 @@ from tocsin.db import session_scope
 from tocsin.errors import Conflict, NotFound
 from tocsin.reports import service
 from tocsin.reports.build import Report, build, outcome
-from tocsin.reports.post import post
+from tocsin.reports.post import draw, post
 from tocsin.reports.render import markdown
 
 log = logging.getLogger("tocsin.reports")
@@ -45,11 +45,12 @@ def run_due(
         spec = config.reports.get(claim.report_name)
         if spec is None:
             continue
-        report = build(claim.report_name, spec, claim.slot_at, factory, sources)
+        report = build(claim.report_name, spec, claim.slot_at, factory, sources, config.slos)
+        drawn = draw(report) if spec.channels else []
         try:
             with session_scope(factory) as session:
                 now = clock.now()
-                posted = post(session, config, claim.report_name, report, claim.run_id, now)
+                posted = post(session, config, claim.report_name, report, claim.run_id, now, drawn)
                 stored = outcome(report, markdown(report))
                 service.complete(session, claim, stored, now, spec, posted)
         except Conflict as exc:
@@ -82,12 +83,13 @@ def run_now(
         known = ", ".join(sorted(config.reports)) or "none are configured"
         raise NotFound(f"report {name!r} does not exist (known: {known})")
     when = at or clock.now()
-    report = build(name, spec, when, factory, sources)
+    report = build(name, spec, when, factory, sources, config.slos)
+    drawn = draw(report) if send and spec.channels else []
     with session_scope(factory) as session:
         now = clock.now()
         stored = outcome(report, markdown(report))
         run_id = service.record_manual(session, name, when, stored, now)
         if send:
-            posted = post(session, config, name, report, run_id, now)
+            posted = post(session, config, name, report, run_id, now, drawn)
             service.get(session, run_id).posted = posted
     return report, run_id

@@ -234,6 +234,43 @@ class ReportRunOut(Out):
     posted: int = Field(description="outbox notices written (one per part per channel)")
 
 
+class SloBurnOut(Out):
+    """One of the SRE workbook's burn-rate pairs, as of now."""
+
+    long: str
+    short: str
+    factor: float
+    tier: Literal["page", "ticket"]
+    long_rate: float
+    short_rate: float
+    burning: bool
+
+
+class SloOut(Out):
+    """An SLO's error budget over its window as of now, and its burn rates."""
+
+    name: str
+    service: str
+    description: str | None
+    kind: Literal["availability", "latency"]
+    objective: float = Field(description="percent, like 99.9")
+    window: str = Field(description="rolling like 30d, or month")
+    start: datetime
+    end: datetime
+    at: datetime
+    unit: Literal["seconds", "events"]
+    bad: float
+    total: float
+    attained_percent: float | None
+    budget_remaining_percent: float = Field(description="negative when overspent")
+    budget_minutes: float
+    remaining_minutes: float
+    status: Literal["Within Budget", "Warning", "Budget Exceeded"]
+    warning: float = Field(description="the status is Warning at this percentage left or less")
+    burning: dict[str, bool] = Field(description="page / ticket: whether a pair of it burns")
+    burns: list[SloBurnOut]
+
+
 class ReportRunDetailOut(ReportRunOut):
     content: str | None = Field(description="the report as Markdown, as it was posted")
     figures: dict[str, Any] | None = Field(description="each section's level, rows, figures")

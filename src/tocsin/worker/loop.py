@@ -39,6 +39,7 @@ from tocsin.outbox import digest as digests
 from tocsin.outbox.doorbell import DOORBELL
 from tocsin.outbox.listen import Listener
 from tocsin.pipeline import Pipeline
+from tocsin.reports import retention
 from tocsin.reports import runs as reports
 from tocsin.reports import service as report_runs
 from tocsin.runbooks import diagnosis
@@ -109,6 +110,7 @@ class Worker:
         self.config = config
         self._noise_seeded = False
         self._rot_slot: datetime | None = None
+        self._tried: dict[str, datetime] = {}  # periodic job -> the last slot this worker tried
         self._index(config)
         self.sources = SourcePool(config)
         self.channels = channels or build_channels(config, console_write)
@@ -144,6 +146,10 @@ class Worker:
             subscribers.mail_channel(config),
             subscribers.egress_for(config.status, config.egress),
         )
+
+        def burn(session: Session, now: datetime) -> int:
+            return actions.slos.check_burn(session, pipeline, config.slos, now, self.id)
+
         return [
             # Queries its sources outside any transaction: claims, then writes, by itself.
             Step("checks", "check_schedule (next_run_at)", self.run_due_checks),
@@ -175,6 +181,17 @@ class Worker:
                 "incident reminders",
                 "incident (cadence_due_at)",
                 one(lambda s, now: actions.incidents.remind_due(s, pipeline, now)),
+            ),
+            Step(
+                "SLO burn-rate alerts",
+                "job_slot (slo-burn, each minute)",
+                self._once_a_minute(
+                    one(
+                        lambda s, now: actions.slos.check_burn(
+                            s, pipeline, config.slos, now, self.id
+                        )
+                    )
+                ),
             ),
             # Writes its files outside any transaction: claims, then records, by itself.
             Step("status publish", "status_publish (due_at)", self._publish_status),
@@ -211,6 +228,8 @@ class Worker:
             Step("runbook steps", "runbook_run (state, lease_until)", self.run_due_runbook_steps),
             # Runs every read-only runbook step once per runbooks.check_every, by one instance.
             Step("runbook check", "job_slot (runbook-check)", self._check_runbooks),
+            # Deletes in batches of their own transactions: leases the hour, then prunes.
+            Step("retention", "job_slot (retention, each hour)", self._prune),
             # Sends outside any transaction: claims, then records, by itself.
             Step(
                 "notifications",
@@ -229,6 +248,18 @@ class Worker:
         written = history.cache_due(session, self.config.status, now, self.id)
         self._uptime_slot = slot
         return written
+    def _once_a_minute(self, run: Callable[[datetime], int]) -> Callable[[datetime], int]:
+        """`run` at most once per minute slot by this worker (its slot is claimed across
+        workers inside `run`); the other ticks of the minute write nothing."""
+
+        def guarded(now: datetime) -> int:
+            slot = periodic.slot_at(now, actions.slos.EVERY)
+            if slot == self._tried.get(actions.slos.JOB):
+                return 0
+            self._tried[actions.slos.JOB] = slot
+            return run(now)
+
+        return guarded
 
     def _publish_status(self, now: datetime) -> int:
         url = self.config.public_url.rstrip("/") + "/status"
@@ -411,6 +442,17 @@ class Worker:
         self._rot_slot = slot
         return actions.runbook_rot.check_due(
             self.factory, self.config, self.pipeline, self.clock, self.id, self.started_at
+        )
+
+    def _prune(self, now: datetime) -> int:
+        # Once this worker has tried an hour's slot, it leaves the hour alone: no write per tick.
+        slot = periodic.slot_at(now, retention.EVERY)
+        if slot == self._tried.get(retention.JOB):
+            return 0
+        self._tried[retention.JOB] = slot
+        lease = self.config.worker.lease
+        return retention.prune_due(
+            self.factory, self.config.retention, self.id, now, lease, self.clock.now
         )
 
     def _mute_due(self, session: Session, now: datetime) -> int:
