@@ -108,3 +108,23 @@ def test_a_silence_is_created_from_the_live_preview(
     row = page.get_by_role("row").filter(has_text="draining the queue")
     expect(row).to_contain_text('service="queue"')
     expect(row).to_contain_text("active")
+
+
+def test_an_incident_is_declared_and_updated(page: Page, base: str) -> None:
+    sign_in(page, base, "bo", path="/incidents")
+    expect(page.get_by_text("No incidents.")).to_be_visible()
+    page.get_by_label("Title").fill("Checkout fails for card payments")
+    page.get_by_label("Severity").select_option("SEV-1")
+    page.get_by_label("Services (comma-separated)").fill("checkout")
+    page.get_by_role("button", name="Declare").click()
+    expect(page.get_by_role("heading", name="Post an update")).to_be_visible()
+    page.get_by_label("Message").fill("The card provider times out; failing over to the backup")
+    page.get_by_label("New status").select_option("identified")
+    page.get_by_role("button", name="Post update").click()
+    updates = page.get_by_role("row").filter(has_text="failing over to the backup")
+    expect(updates.first).to_contain_text("identified")
+    page.screenshot(path=shot("console-incident"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{base}/incidents")
+    expect(page.get_by_role("link", name="INC-")).to_be_visible()
+    page.screenshot(path=shot("console-incidents-phone"), full_page=True)

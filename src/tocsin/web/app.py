@@ -24,6 +24,7 @@ from tocsin.web import (
     console_alerts,
     console_auth,
     console_core,
+    console_incidents,
     console_silences,
     errors,
     pages,
@@ -65,6 +66,7 @@ ROUTERS = (
     console_auth.router,
     console_alerts.router,
     console_silences.router,
+    console_incidents.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 
