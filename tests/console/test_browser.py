@@ -128,3 +128,20 @@ def test_an_incident_is_declared_and_updated(page: Page, base: str) -> None:
     page.goto(f"{base}/incidents")
     expect(page.get_by_role("link", name="INC-")).to_be_visible()
     page.screenshot(path=shot("console-incidents-phone"), full_page=True)
+
+
+def test_a_responder_takes_a_shift_on_the_on_call_page(
+    page: Page, factory: sessionmaker[Session]
+) -> None:
+    config = console_config(
+        "schedules:\n  payments:\n    layers:\n"
+        '      - {name: main, start: "2026-11-02T09:00", rotation: daily,\n'
+        "         participants: [ana, cy]}\n"
+    )
+    give_passwords(factory, CLOCK, config)
+    with serving(Settings(config, factory, CLOCK)) as base:
+        sign_in(page, base, "bo", path="/oncall")
+        expect(page.get_by_role("heading", name="payments")).to_be_visible()
+        page.get_by_role("button", name="Take this shift").first.click()
+        expect(page.get_by_role("row").filter(has_text="override #").first).to_contain_text("bo")
+        page.screenshot(path=shot("console-oncall"), full_page=True)

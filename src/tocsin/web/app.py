@@ -25,6 +25,7 @@ from tocsin.web import (
     console_auth,
     console_core,
     console_incidents,
+    console_oncall,
     console_silences,
     errors,
     pages,
@@ -67,6 +68,7 @@ ROUTERS = (
     console_alerts.router,
     console_silences.router,
     console_incidents.router,
+    console_oncall.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 
