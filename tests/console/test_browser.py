@@ -145,3 +145,21 @@ def test_a_responder_takes_a_shift_on_the_on_call_page(
         page.get_by_role("button", name="Take this shift").first.click()
         expect(page.get_by_role("row").filter(has_text="override #").first).to_contain_text("bo")
         page.screenshot(path=shot("console-oncall"), full_page=True)
+
+
+def test_a_maintenance_window_is_created_from_the_live_preview(
+    page: Page, base: str, factory: sessionmaker[Session]
+) -> None:
+    open_alert(factory, CLOCK, CONFIG, "dbm", title="Replica lag", service="db")
+    sign_in(page, base, "bo", path="/maintenance")
+    page.get_by_label("Title").fill("Database upgrade")
+    page.get_by_label("Services").fill("db")
+    preview = page.locator("#preview")
+    expect(preview).to_contain_text("1 open alert(s) would be muted")
+    expect(preview).to_contain_text("Replica lag")
+    page.screenshot(path=shot("console-maintenance"), full_page=True)
+    page.get_by_role("button", name="Create window").click()
+    row = page.get_by_role("row").filter(has_text="Database upgrade")
+    expect(row).to_contain_text("active")
+    row.get_by_role("button", name="End now").click()
+    expect(page.get_by_text("No maintenance windows.")).to_be_visible()

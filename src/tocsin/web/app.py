@@ -25,6 +25,7 @@ from tocsin.web import (
     console_auth,
     console_core,
     console_incidents,
+    console_mutes,
     console_oncall,
     console_silences,
     errors,
@@ -69,6 +70,7 @@ ROUTERS = (
     console_silences.router,
     console_incidents.router,
     console_oncall.router,
+    console_mutes.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 
