@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -11,7 +14,10 @@ from tests.support.browser import shot
 from tests.support.console import PASSWORD, console_config, give_passwords, open_alert
 from tests.support.peers import serving
 
+from tocsin.checks.models import Evaluation
 from tocsin.clock import SystemClock
+from tocsin.db import session_scope
+from tocsin.heartbeats import service as heartbeats
 from tocsin.web.deps import Settings
 
 CLOCK = SystemClock()
@@ -163,3 +169,40 @@ def test_a_maintenance_window_is_created_from_the_live_preview(
     expect(row).to_contain_text("active")
     row.get_by_role("button", name="End now").click()
     expect(page.get_by_text("No maintenance windows.")).to_be_visible()
+
+
+def test_a_checks_chart_and_the_heartbeats(page: Page, factory: sessionmaker[Session]) -> None:
+    config = console_config(
+        "sources:\n  shop: {type: sql, url: 'sqlite:///:memory:'}\n"
+        "checks:\n  - name: error_rate\n    source: shop\n    schedule: {every: 1m}\n"
+        "    query: SELECT value FROM metric\n    conditions:\n"
+        "      - {when: '> 0.05', severity: CRITICAL}\n"
+        "heartbeats:\n  - {name: nightly-backup, every: 1d, grace: 1h}\n"
+    )
+    give_passwords(factory, CLOCK, config)
+    now = CLOCK.now()
+    with session_scope(factory) as s:
+        heartbeats.sync(s, config.heartbeats, now)
+        for i in range(60):
+            at = now - timedelta(minutes=60 - i)
+            value = 0.03 + 0.03 * math.sin(i / 6)
+            s.add(
+                Evaluation(
+                    check_name="error_rate",
+                    slot_at=at,
+                    started_at=at,
+                    finished_at=at,
+                    duration_ms=2.0,
+                    status="ok",
+                    results=[{"fingerprint": "f", "value": round(value, 4)}],
+                )
+            )
+    with serving(Settings(config, factory, CLOCK)) as base:
+        sign_in(page, base, "cy", path="/checks")
+        page.get_by_role("link", name="error_rate").click()
+        expect(page.get_by_role("img", name="value of error_rate")).to_be_visible()
+        page.screenshot(path=shot("console-check"), full_page=True)
+        page.goto(f"{base}/heartbeats")
+        expect(page.get_by_label("ping URL of nightly-backup")).to_have_value(
+            re.compile(r"/ping/[0-9a-f-]{36}$")
+        )

@@ -23,11 +23,13 @@ from tocsin.heartbeats import service as heartbeat_rows
 from tocsin.web import (
     console_alerts,
     console_auth,
+    console_checks,
     console_core,
     console_incidents,
     console_mutes,
     console_oncall,
     console_silences,
+    console_watch,
     errors,
     pages,
     status_api,
@@ -71,6 +73,8 @@ ROUTERS = (
     console_incidents.router,
     console_oncall.router,
     console_mutes.router,
+    console_checks.router,
+    console_watch.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 
