@@ -5,16 +5,20 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 from tests.support.browser import shot
-from tests.support.console import PASSWORD, console_config, give_passwords, open_alert
+from tests.support.console import (
+    PASSWORD,
+    console_config,
+    evaluations,
+    give_passwords,
+    open_alert,
+)
 from tests.support.peers import serving
 
-from tocsin.checks.models import Evaluation
 from tocsin.clock import SystemClock
 from tocsin.db import session_scope
 from tocsin.heartbeats import service as heartbeats
@@ -183,20 +187,8 @@ def test_a_checks_chart_and_the_heartbeats(page: Page, factory: sessionmaker[Ses
     now = CLOCK.now()
     with session_scope(factory) as s:
         heartbeats.sync(s, config.heartbeats, now)
-        for i in range(60):
-            at = now - timedelta(minutes=60 - i)
-            value = 0.03 + 0.03 * math.sin(i / 6)
-            s.add(
-                Evaluation(
-                    check_name="error_rate",
-                    slot_at=at,
-                    started_at=at,
-                    finished_at=at,
-                    duration_ms=2.0,
-                    status="ok",
-                    results=[{"fingerprint": "f", "value": round(value, 4)}],
-                )
-            )
+    values = [round(0.03 + 0.03 * math.sin(i / 6), 4) for i in range(60)]
+    evaluations(factory, "error_rate", values, now)
     with serving(Settings(config, factory, CLOCK)) as base:
         sign_in(page, base, "cy", path="/checks")
         page.get_by_role("link", name="error_rate").click()

@@ -9,9 +9,14 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
-from tests.support.console import console_config, give_passwords, open_alert, sign_in
+from tests.support.console import (
+    console_config,
+    evaluations,
+    give_passwords,
+    open_alert,
+    sign_in,
+)
 
-from tocsin.checks.models import Evaluation
 from tocsin.clock import VirtualClock
 from tocsin.db import session_scope
 from tocsin.heartbeats import service as heartbeats
@@ -41,21 +46,7 @@ def watch(factory: sessionmaker[Session], clock: VirtualClock) -> Iterator[TestC
     give_passwords(factory, clock, config)
     with session_scope(factory) as s:
         heartbeats.sync(s, config.heartbeats, clock.now())
-        for i in range(30):
-            at = clock.now() - timedelta(minutes=30 - i)
-            value = 0.01 * (i % 8)
-            severity = "CRITICAL" if value > 0.05 else ("WARNING" if value > 0.02 else None)
-            s.add(
-                Evaluation(
-                    check_name="error_rate",
-                    slot_at=at,
-                    started_at=at,
-                    finished_at=at,
-                    duration_ms=3.0,
-                    status="ok",
-                    results=[{"fingerprint": "f1", "value": value, "severity": severity}],
-                )
-            )
+    evaluations(factory, "error_rate", [0.01 * (i % 8) for i in range(30)], clock.now())
     with TestClient(create_app(Settings(config, factory, clock))) as client:
         yield client
 
