@@ -202,3 +202,34 @@ def _default(value: Any) -> Any:
 
 def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+
+
+def audited(
+    session: Session,
+    action: str,
+    now: datetime,
+    target: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """The audit row of a CLI action, in its transaction, naming the OS account."""
+    from tocsin.console import audit
+
+    audit.record(
+        session,
+        actor=os_user(),
+        action=action,
+        interface="cli",
+        now=now,
+        target=target,
+        detail=detail,
+    )
+
+
+def os_user() -> str:
+    """Who runs the command, for the audit log (the OS account)."""
+    import getpass
+
+    try:
+        return f"os:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "os:unknown"

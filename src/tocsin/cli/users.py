@@ -10,6 +10,7 @@ import typer
 
 from tocsin.cli.common import (
     ConfigOption,
+    audited,
     clock,
     console,
     fail,
@@ -22,14 +23,6 @@ from tocsin.cli.common import (
 app = typer.Typer(no_args_is_help=True, help="Console sign-ins of the configured users.")
 
 
-def _operator() -> str:
-    """Who runs the command, for the audit log (the OS account)."""
-    try:
-        return f"os:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "os:unknown"
-
-
 @app.command("set-password")
 def set_password(
     name: Annotated[str, typer.Argument(help="A user under `users` in the configuration.")],
@@ -37,7 +30,7 @@ def set_password(
 ) -> None:
     """Read a password from stdin (one line) and make it NAME's console password; NAME's
     open sessions end. Their role is `users.NAME.role` (viewer unless set)."""
-    from tocsin.console import accounts, audit, sessions
+    from tocsin.console import accounts, sessions
 
     if sys.stdin.isatty():
         password = getpass.getpass(f"password for {name}: ")
@@ -50,15 +43,7 @@ def set_password(
         now = clock.now()
         accounts.set_password(session, loaded.config, name, password, now)
         ended = sessions.revoke_user(session, name, now)
-        audit.record(
-            session,
-            actor=_operator(),
-            action="password.set",
-            interface="cli",
-            now=now,
-            target=name,
-            detail={"sessions_ended": ended},
-        )
+        audited(session, "password.set", now, name, {"sessions_ended": ended})
     role = loaded.config.users[name].role
     console.print(f"password set for {name} ({role}); {ended} session(s) ended", markup=False)
 
@@ -69,18 +54,10 @@ def sign_out(
     config: ConfigOption = None,
 ) -> None:
     """End every console session of NAME at once (a lost phone, someone leaving)."""
-    from tocsin.console import audit, sessions
+    from tocsin.console import sessions
 
     with store(optional_config(config)) as factory, transaction(factory) as session:
         now = clock.now()
         ended = sessions.revoke_user(session, name, now)
-        audit.record(
-            session,
-            actor=_operator(),
-            action="sessions.revoke",
-            interface="cli",
-            now=now,
-            target=name,
-            detail={"sessions_ended": ended},
-        )
+        audited(session, "sessions.revoke", now, name, {"sessions_ended": ended})
     console.print(f"{ended} session(s) of {name} ended", markup=False)
