@@ -1,4 +1,4 @@
-"""`tocsin user set-password|sign-out`: console sign-ins of the configuration's users."""
+"""`tocsin user set-password|sign-out|invite`: console sign-ins of the configuration's users."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tocsin.cli.common import (
     fail,
     load_config,
     optional_config,
+    os_user,
     store,
     transaction,
 )
@@ -61,3 +62,30 @@ def sign_out(
         ended = sessions.revoke_user(session, name, now)
         audited(session, "sessions.revoke", now, name, {"sessions_ended": ended})
     console.print(f"{ended} session(s) of {name} ended", markup=False)
+
+
+@app.command("invite")
+def invite(
+    name: Annotated[str, typer.Argument(help="A user under `users` without a password yet.")],
+    for_: Annotated[str, typer.Option("--for", help="How long the link works.")] = "7d",
+    config: ConfigOption = None,
+) -> None:
+    """Print a one-time link (under `public_url`) where NAME chooses a console password."""
+    from tocsin.config import parse_duration
+    from tocsin.console import invites
+    from tocsin.errors import Conflict, Invalid, NotFound
+
+    try:
+        ttl = parse_duration(for_)
+    except ValueError as exc:
+        fail(f"--for: {exc}")
+    loaded = load_config(config)
+    try:
+        with store(loaded) as factory, transaction(factory) as session:
+            now = clock.now()
+            token = invites.create(session, loaded.config, name, os_user(), now, ttl)
+            audited(session, "invite.create", now, name, {"expires_at": (now + ttl).isoformat()})
+    except (NotFound, Conflict, Invalid) as exc:
+        fail(f"{exc}; nothing was changed")
+    console.print(f"{loaded.config.public_url.rstrip('/')}/invite/{token}", markup=False)
+    typer.echo(f"a one-time link for {name}, valid {for_}; it is shown only this once", err=True)

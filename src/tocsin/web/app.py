@@ -26,6 +26,7 @@ from tocsin.web import (
     console_checks,
     console_core,
     console_incidents,
+    console_invites,
     console_mutes,
     console_oncall,
     console_silences,
@@ -75,6 +76,7 @@ ROUTERS = (
     console_mutes.router,
     console_checks.router,
     console_watch.router,
+    console_invites.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 
