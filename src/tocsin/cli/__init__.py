@@ -21,6 +21,7 @@ from tocsin.cli import (
     known_issues,
     maintenance,
     oncall,
+    remote,
     reports,
     run,
     runbooks,
@@ -70,14 +71,35 @@ def _print_version(wanted: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     _version: Annotated[
         bool,
         typer.Option(
             "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar="TOCSIN_URL",
+            show_envvar=True,
+            help="A Tocsin's URL: alerts, silence and incident commands use its API.",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="TOCSIN_TOKEN",
+            show_envvar=True,
+            help="The API token for --server (`tocsin token create NAME --scope write`).",
+        ),
+    ] = None,
 ) -> None:
     """Tocsin: alerting, escalation and incident response."""
+    remote.use(server, token)
+    remote.check_noun(ctx.invoked_subcommand)
 
 
 def main() -> None:

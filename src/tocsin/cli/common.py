@@ -195,8 +195,10 @@ def print_json(data: Any) -> None:
 
 
 def _default(value: Any) -> Any:
+    """Times as the API writes them: UTC as `…Z` (RFC 3339), so local and `--server` agree."""
     if isinstance(value, datetime):
-        return value.isoformat()
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
     return str(value)
 
 
