@@ -109,6 +109,33 @@ def test_silences_add_list_and_expire_through_the_api(
     assert "answered 400" in bad.output
 
 
+def test_maintenance_windows_and_known_issues_through_the_api(both: Both) -> None:
+    made = both.remote(
+        "maintenance", "add", "--title", "DB upgrade", "--services", "db,cache", "--for", "2h"
+    )
+    assert made.exit_code == 0, made.output
+    window_id = made.output.strip()
+    rows = same_json(both, "maintenance", "list")
+    assert [(r["id"], r["services"]) for r in rows] == [(window_id, ["cache", "db"])]  # type: ignore[index]
+    assert both.local("maintenance", "list").output == both.remote("maintenance", "list").output
+    ended = both.remote("maintenance", "end", window_id)
+    assert ended.exit_code == 0, ended.output
+    assert same_json(both, "maintenance", "list") == []
+    made = both.remote(
+        "known-issue", "add", "PRINT-1", "--reason", "jammed", "--match", 'service="printer"'
+    )
+    assert made.exit_code == 0, made.output
+    assert made.output.startswith("known issue PRINT-1 until ")
+    rows = same_json(both, "known-issue", "list")
+    assert [(r["id"], r["matchers"]) for r in rows] == [("PRINT-1", ['service="printer"'])]  # type: ignore[index]
+    again = both.remote("known-issue", "add", "PRINT-1", "--reason", "x", "--match", "a=b")
+    assert again.exit_code == 1
+    assert "answered 409" in again.output
+    gone = both.remote("known-issue", "expire", "PRINT-1")
+    assert gone.exit_code == 0, gone.output
+    assert same_json(both, "known-issue", "list") == []
+
+
 def test_incidents_list_and_show_through_the_api(
     both: Both, factory: sessionmaker[Session]
 ) -> None:
@@ -140,7 +167,7 @@ def test_a_bad_token_an_unreachable_server_and_local_only_commands_are_clear(
     )
     assert gone.exit_code == 1
     assert "cannot reach" in gone.output
-    for args in (["maintenance", "list"], ["incident", "open", "--title", "x"]):
+    for args in (["audit", "list"], ["incident", "open", "--title", "x"]):
         answer = both.remote(*args)
         assert answer.exit_code == 1, args
         assert "does not work with --server yet" in answer.output

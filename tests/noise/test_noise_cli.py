@@ -151,7 +151,7 @@ def test_maintenance_add_list_end(cfg: str) -> None:
     assert code == 0, out
     wid = out.strip()
     (row,) = listed(cfg, "maintenance")
-    assert (row["services"], row["status"]) == ("orders, payments", "pending")
+    assert (row["services"], row["status"]) == (["orders", "payments"], "pending")
     assert row["next_start"] == "2099-01-01T02:00:00Z"
     assert invoke("maintenance", "end", wid, "-c", cfg)[0] == 0
     assert listed(cfg, "maintenance") == []
@@ -178,7 +178,7 @@ def test_known_issue_add_list_expire(cfg: str) -> None:
     )
     assert code == 0, out
     (row,) = listed(cfg, "known-issue")
-    assert row["pattern"] == "service=\"printful_api\"; contains 'timeout'"
+    assert (row["matchers"], row["message_contains"]) == (['service="printful_api"'], "timeout")
     assert (row["suppressed"], row["origin"]) == (0, "cli")
     code, out = invoke("known-issue", "add", "K-2", "--reason", "no pattern", "-c", cfg)
     assert (code, "needs a pattern" in out) == (1, True)

@@ -119,8 +119,10 @@ SUPPORTED = {
     "alerts": ("list", "ack", "resolve"),
     "silence": ("add", "list", "expire"),
     "incident": ("list", "show"),
+    "maintenance": ("add", "list", "end"),
+    "known-issue": ("add", "list", "expire"),
 }
-LOCAL_ONLY = ("maintenance", "known-issue", "oncall", "runbook", "audit")
+LOCAL_ONLY = ("oncall", "runbook", "audit")
 
 
 def check_noun(noun: str | None) -> None:
