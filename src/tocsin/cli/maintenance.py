@@ -29,6 +29,7 @@ from tocsin.cli.noise import (
     listing,
     occurrence,
     recurrence,
+    span_body,
     span_of,
 )
 
@@ -75,11 +76,7 @@ def maintenance_add(
             "services": [s.strip() for s in services.split(",") if s.strip()],
             "description": description,
             "created_by": by,
-            "starts_at": starts_at.isoformat(),
-            "ends_at": ends_at.isoformat(),
-            "every": every,
-            "duration": None if length is None else f"{int(length.total_seconds())}s",
-            "timezone": timezone,
+            **span_body(starts_at, ends_at, every, length, timezone),
         }
         console.print(server.call("POST", "/api/v1/maintenance", body=body)["id"], markup=False)
         return

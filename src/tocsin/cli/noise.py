@@ -91,6 +91,23 @@ def span_of(
         fail(str(exc))
 
 
+def span_body(
+    starts_at: datetime,
+    ends_at: datetime,
+    every: str | None,
+    length: timedelta | None,
+    timezone: str,
+) -> dict[str, Any]:
+    """When a silence or window holds, as the API's create bodies take it (`--server`)."""
+    return {
+        "starts_at": starts_at.isoformat(),
+        "ends_at": ends_at.isoformat(),
+        "every": every,
+        "duration": None if length is None else f"{int(length.total_seconds())}s",
+        "timezone": timezone,
+    }
+
+
 def recurrence(every: str | None, duration: str | None) -> timedelta | None:
     if (every is None) != (duration is None):
         fail("--every and --duration go together")

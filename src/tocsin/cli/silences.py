@@ -31,6 +31,7 @@ from tocsin.cli.noise import (
     occurrence,
     print_rows,
     recurrence,
+    span_body,
     span_of,
 )
 
@@ -75,11 +76,7 @@ def silence_add(
             "matchers": matchers,
             "comment": comment,
             "created_by": by,
-            "starts_at": starts_at.isoformat(),
-            "ends_at": ends_at.isoformat(),
-            "every": every,
-            "duration": None if length is None else f"{int(length.total_seconds())}s",
-            "timezone": timezone,
+            **span_body(starts_at, ends_at, every, length, timezone),
         }
         made = server.call("POST", "/api/v1/silences", body=body)
         console.print(made["id"], markup=False)
