@@ -86,6 +86,13 @@ def test_alerts_list_ack_and_resolve_through_the_api(
     with session_scope(factory) as s:
         trail = [(r.actor, r.action, r.interface) for r in audit.list_(s)][::-1]
     assert trail == [("laptop", "alert.ack", "api"), ("laptop", "alert.resolve", "api")]
+    refused = both.remote("audit", "list")
+    assert refused.exit_code == 1
+    assert "answered 403" in refused.output  # the audit log needs the admin scope
+    admin = make_token(factory, CLOCK, "auditor", "admin")
+    here = both.local("audit", "list", "--json")
+    there = both.remote("audit", "list", "--json", token=admin)
+    assert json.loads(there.output) == json.loads(here.output)
     again = both.remote("alerts", "ack", str(first), "--by", "ana")
     assert again.exit_code == 1
     assert "answered 409" in again.output
@@ -167,7 +174,7 @@ def test_a_bad_token_an_unreachable_server_and_local_only_commands_are_clear(
     )
     assert gone.exit_code == 1
     assert "cannot reach" in gone.output
-    for args in (["audit", "list"], ["incident", "open", "--title", "x"]):
+    for args in (["oncall", "who"], ["incident", "open", "--title", "x"]):
         answer = both.remote(*args)
         assert answer.exit_code == 1, args
         assert "does not work with --server yet" in answer.output

@@ -121,8 +121,9 @@ SUPPORTED = {
     "incident": ("list", "show"),
     "maintenance": ("add", "list", "end"),
     "known-issue": ("add", "list", "expire"),
+    "audit": ("list",),
 }
-LOCAL_ONLY = ("oncall", "runbook", "audit")
+LOCAL_ONLY = ("oncall", "runbook")
 
 
 def check_noun(noun: str | None) -> None:

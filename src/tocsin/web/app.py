@@ -44,6 +44,7 @@ from tocsin.web.resends import PATH as RESENDS
 from tocsin.web.resends import Resends
 from tocsin.web.routes import (
     ack,
+    audit,
     health,
     heartbeats,
     inbound,
@@ -77,6 +78,7 @@ ROUTERS = (
     console_checks.router,
     console_watch.router,
     console_invites.router,
+    audit.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 
