@@ -4,6 +4,7 @@ through the one door, with audit rows; bad forms named beside the field, nothing
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +14,7 @@ from tocsin import actions
 from tocsin.clock import VirtualClock
 from tocsin.console import audit
 from tocsin.db import session_scope
+from tocsin.incidents import followups
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import IncidentUpdate
 from tocsin.web.deps import Settings
@@ -111,3 +113,28 @@ def test_a_responder_declares_an_incident(client: TestClient) -> None:
     page = client.get(answer.headers["location"]).text
     assert "Checkout slow" in page
     assert "web, db" in page
+
+
+def test_a_resolved_incident_shows_its_postmortem_draft_and_action_items(
+    client: TestClient, settings: Settings, factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    incident_id = declare(factory, settings, clock)
+    with session_scope(factory) as s:
+        followups.add_action(
+            s,
+            settings.pipeline,
+            incident_id,
+            "Alert on <card> provider latency",
+            "bo",
+            clock.now() + timedelta(days=7),
+            "ana",
+            clock.now(),
+        )
+    assert sign_in(client, "bo") == 303
+    token = csrf_in(client.get(f"/incidents/{incident_id}").text)
+    body = {"csrf": token, "status": "resolved", "note": "provider back"}
+    assert client.post(f"/incidents/{incident_id}/status", data=body).status_code == 200
+    page = client.get(f"/incidents/{incident_id}").text
+    assert "Post-mortem draft" in page
+    assert '<pre class="postmortem">' in page
+    assert "Alert on &lt;card&gt; provider latency" in page

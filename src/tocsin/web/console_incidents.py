@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tocsin import actions
 from tocsin.errors import Conflict, Invalid, NotFound
-from tocsin.incidents import lifecycle, schemas
+from tocsin.incidents import followups, lifecycle, schemas
 from tocsin.incidents import service as incidents
 from tocsin.web.console_core import Operator, Refused, audited, field, form_of, page, signed_in
 from tocsin.web.deps import AppSettings, Settings, in_transaction, read_only
@@ -123,7 +123,7 @@ async def _detail(
     if not lifecycle.is_id(incident_id):
         raise Refused(404, "no such incident: ids look like INC-2026-11-22-001")
     try:
-        shown = await read_only(settings, lambda s: schemas.incident_detail(s, incident_id))
+        shown = await read_only(settings, lambda s: _shown(s, incident_id))
     except NotFound as exc:
         raise Refused(404, str(exc)) from None
     moves = sorted(lifecycle.MOVES[shown["status"]], key=lifecycle.STATUSES.index)
@@ -138,6 +138,15 @@ async def _detail(
         move=move,
         active="incidents",
     )
+
+
+def _shown(session: Session, incident_id: str) -> dict[str, Any]:
+    """The incident as the API shows it, with its action items and post-mortem draft."""
+    shown = schemas.incident_detail(session, incident_id)
+    found = followups.list_actions(session, incident_id=incident_id)
+    shown["actions"] = [schemas.action_out(a) for a in found]
+    shown["postmortem"] = incidents.get(session, incident_id).postmortem
+    return shown
 
 
 @router.post("/incidents/{incident_id}/update", response_class=HTMLResponse)
