@@ -65,7 +65,7 @@ ON_THE_STORE = (
         if args[:2] not in (["db", "upgrade"], ["config", "validate"], ["config", "show"])
         and args[0] not in ("run", "check", "oncall", "slo")  # these need a configuration file
         and args[:2]
-        not in (["report", "list"], ["report", "run"], ["user", "set-password"])  # so do these
+        not in (["report", "list"], ["report", "run"], ["user", "set-password"], ["user", "invite"])
         and args[0] != "runbook"  # reads the runbook files, not the store
     ]
     + [["oncall", "overrides"]]

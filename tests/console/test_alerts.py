@@ -204,3 +204,47 @@ def test_titles_labels_and_runbooks_are_escaped(
     detail = client.get(f"/alerts/{alert_id}").text
     assert 'href="javascript:' not in detail
     assert "javascript:alert(1)" in detail  # shown as text, not as a link
+
+
+def test_the_detail_shows_the_newest_events_and_pages_to_older_ones(
+    client: TestClient, settings: Settings, factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    alert_id = open_alert(factory, clock, settings.config, "long")
+    with session_scope(factory) as s:
+        for i in range(1, 250):  # 'fired' is event 1, these are notes 1..249
+            s.add(AlertEvent(alert_id=alert_id, at=clock.now(), kind="note", note=f"n{i}."))
+    assert sign_in(client, "cy") == 303
+    seen: list[str] = []
+    url = f"/alerts/{alert_id}"
+    while url:
+        html = client.get(url).text
+        notes = re.findall(r"<td>n(\d+)\.</td>", html)
+        assert len(notes) <= 100
+        seen = notes + seen
+        found = re.search(r'rel="next" href="([^"]+)"', html)
+        url = found.group(1).split("#")[0] if found else ""
+    first = client.get(f"/alerts/{alert_id}").text
+    assert "The newest 100 of 250 events" in first
+    assert seen == [str(i) for i in range(1, 250)]
+    assert client.get(f"/alerts/{alert_id}?older=x").status_code == 422
+
+
+def test_silence_selected_opens_the_silence_form_with_the_labels_they_share(
+    client: TestClient, settings: Settings, factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    config = settings.config
+    a = open_alert(factory, clock, config, "s1", service="db", env="prod")
+    b = open_alert(factory, clock, config, "s2", service="db", env="prod", host="h2")
+    c = open_alert(factory, clock, config, "s3", service="web")
+    assert sign_in(client, "bo") == 303
+    token = csrf_in(client.get("/alerts").text)
+    body = {"csrf": token, "action": "silence", "ids": [str(a), str(b)]}
+    answer = client.post("/alerts/act", data=body, follow_redirects=False)
+    assert answer.status_code == 303
+    form = client.get(answer.headers["location"]).text
+    assert "env=&#34;prod&#34;\nservice=&#34;db&#34;</textarea>" in form
+    assert ids_on(form.split("would be muted")[1]) == [b, a]
+    body = {"csrf": token, "action": "silence", "ids": [str(a), str(c)]}
+    answer = client.post("/alerts/act", data=body, follow_redirects=False)
+    assert answer.status_code == 400
+    assert "share no label" in answer.text

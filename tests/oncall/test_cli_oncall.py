@@ -59,8 +59,8 @@ def test_who_names_the_primary_and_the_backup(config_path: str) -> None:
     assert row["primary"] == {
         "user": "dev",
         "name": "Dev Patel",
-        "start": "2026-11-17T14:00:00+00:00",  # when the Paris engineer's morning ended
-        "end": "2026-11-18T08:00:00+00:00",  # when the next one begins
+        "start": "2026-11-17T14:00:00Z",  # when the Paris engineer's morning ended
+        "end": "2026-11-18T08:00:00Z",  # when the next one begins
         "source": "weekly",
     }
     assert row["backup_schedule"] == "senior"
@@ -86,10 +86,10 @@ def test_list_shows_the_shifts_with_layers_on_top(config_path: str) -> None:
     rows = invoke_json("list", "engineer", "--days", "2", "-c", config_path)
 
     assert [(r["user"], r["start"]) for r in rows] == [
-        ("dev", "2026-11-17T14:00:00+00:00"),
-        ("chloe", "2026-11-18T08:00:00+00:00"),
-        ("dev", "2026-11-18T14:00:00+00:00"),
-        ("chloe", "2026-11-19T08:00:00+00:00"),
+        ("dev", "2026-11-17T14:00:00Z"),
+        ("chloe", "2026-11-18T08:00:00Z"),
+        ("dev", "2026-11-18T14:00:00Z"),
+        ("chloe", "2026-11-19T08:00:00Z"),
     ]
 
 

@@ -4,6 +4,7 @@ signing in through the real form (TestClient or a browser)."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -77,3 +78,25 @@ def open_alert(
     with session_scope(factory) as s:
         alert, _ = actions.alerts.fire(s, Pipeline(config), new, clock.now())
         return alert.id
+
+
+def evaluations(
+    factory: sessionmaker[Session], check: str, values: list[float], end: datetime
+) -> None:
+    """Store one evaluation a minute of `check`, ending at `end`, one result row each."""
+    from tocsin.checks.models import Evaluation
+
+    with session_scope(factory) as s:
+        for i, value in enumerate(values):
+            at = end - timedelta(minutes=len(values) - i)
+            s.add(
+                Evaluation(
+                    check_name=check,
+                    slot_at=at,
+                    started_at=at,
+                    finished_at=at,
+                    duration_ms=2.0,
+                    status="ok",
+                    results=[{"fingerprint": "f", "value": value}],
+                )
+            )

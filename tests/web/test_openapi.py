@@ -47,7 +47,7 @@ def test_every_v1_operation_declares_its_scope_answer_and_errors(client: TestCli
                                    for item in requirement.items())  # fmt: skip
             assert scheme == "bearer", where
             assert len(scopes) == 1, where
-            assert scopes[0] in ("ingest", "read", "write"), where
+            assert scopes[0] in ("ingest", "read", "write", "admin"), where
         answers = operation["responses"]
         ok = answers.get("200") or answers["201"]
         schema = ok["content"]["application/json"]["schema"]

@@ -82,18 +82,57 @@ def _print_version(wanted: bool) -> None:
 
 
 def _root(
+    ctx: typer.Context,
     _version: Annotated[
         bool,
         typer.Option(
             "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar="TOCSIN_URL",
+            show_envvar=True,
+            help="A Tocsin's URL: alerts, silence and incident commands use its API.",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="TOCSIN_TOKEN",
+            show_envvar=True,
+            help="The API token for --server (`tocsin token create NAME --scope write`).",
+        ),
+    ] = None,
 ) -> None:
     """Tocsin: alerting, escalation and incident response."""
+    from tocsin.cli import remote
+
+    remote.use(server, token)
+    remote.check_noun(ctx.invoked_subcommand)
+
+
+TAKES_VALUE = ("--server", "--token")  # the root's options that take the next argument
+
+
+def command_asked(argv: list[str]) -> str | None:
+    """The command `argv` names (its first argument that is no root option or value)."""
+    args = iter(argv)
+    for arg in args:
+        if arg in TAKES_VALUE:
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def main() -> None:
     import sys
 
-    asked = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
-    build(asked if asked in COMMANDS else "")()
+    asked = command_asked(sys.argv[1:])
+    # No command: --help, --version or the usage, with every command listed and none loaded.
+    # A command this table does not know: the whole app, so Typer names the mistake.
+    build("" if asked is None else asked if asked in COMMANDS else None)()

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from tocsin.cli import remote
 from tocsin.cli.common import (
     ConfigOption,
     JsonOption,
     clock,
     console,
+    fail,
     optional_config,
     print_json,
     store,
@@ -40,11 +42,15 @@ def list_alerts(
         raise typer.BadParameter(
             f"{state!r} is not one of {', '.join(STATES)}", param_hint="--state"
         )
-    from tocsin.alerts import service as alerts
-    from tocsin.alerts.schemas import alert_out
+    if (server := remote.server()) is not None:
+        params = {"limit": str(limit), **({"state": state} if state else {})}
+        rows = server.call("GET", "/api/v1/alerts", params=params)
+    else:
+        from tocsin.alerts import service as alerts
+        from tocsin.alerts.schemas import alert_out
 
-    with store(store_url(config)) as factory, transaction(factory) as session:
-        rows = [alert_out(a) for a in alerts.list_(session, state=state, limit=limit)]
+        with store(store_url(config)) as factory, transaction(factory) as session:
+            rows = [alert_out(a) for a in alerts.list_(session, state=state, limit=limit)]
     if json:
         print_json(rows)
         return
@@ -65,6 +71,7 @@ def list_alerts(
 @app.command("show")
 def show(alert_id: int, config: ConfigOption = None, json: JsonOption = False) -> None:
     """One alert with its timeline and notifications."""
+    remote.local_only("tocsin alerts show")
     from tocsin.alerts import service as alerts
     from tocsin.noise.mutes import explain
     from tocsin.outbox.schemas import alert_detail
@@ -130,6 +137,12 @@ def ack(
     config: ConfigOption = None,
 ) -> None:
     """Acknowledge a firing alert (stops its escalation)."""
+    if (server := remote.server()) is not None:
+        if noise:
+            fail("--noise does not work with --server yet; acknowledge, then mark it locally")
+        server.call("POST", f"/api/v1/alerts/{alert_id}/ack", body={"by": by, "note": note})
+        console.print(f"alert {alert_id} acknowledged by {by}", markup=False)
+        return
     from tocsin import actions
     from tocsin.noise import stats as noise_stats
     from tocsin.pipeline import Pipeline
@@ -154,6 +167,10 @@ def resolve(
 ) -> None:
     """Resolve an alert by hand. If its condition still holds, the next evaluation opens a
     new alert."""
+    if (server := remote.server()) is not None:
+        server.call("POST", f"/api/v1/alerts/{alert_id}/resolve", body={"by": by, "note": note})
+        console.print(f"alert {alert_id} resolved by {by}", markup=False)
+        return
     from tocsin import actions
     from tocsin.pipeline import Pipeline
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from tocsin.cli import remote
 from tocsin.cli.common import (
     ConfigOption,
     JsonOption,
@@ -31,13 +32,18 @@ def list_events(
     config: ConfigOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Audit rows, newest first."""
-    from tocsin.console import audit
+    """Audit rows, newest first (with --server, a token with the admin scope)."""
+    rows: list[dict[str, Any]]
+    if (server := remote.server()) is not None:
+        asked = {"actor": actor, "action": action}
+        params = {"limit": str(limit), **{k: v for k, v in asked.items() if v is not None}}
+        rows = server.call("GET", "/api/v1/audit", params=params)
+    else:
+        from tocsin.console import audit
 
-    with store(optional_config(config)) as factory, transaction(factory) as session:
-        rows: list[dict[str, Any]] = [
-            audit.as_json(r) for r in audit.list_(session, limit=limit, actor=actor, action=action)
-        ]
+        with store(optional_config(config)) as factory, transaction(factory) as session:
+            found = audit.list_(session, limit=limit, actor=actor, action=action)
+            rows = [audit.as_json(r) for r in found]
     if json:
         print_json(rows)
         return

@@ -195,10 +195,43 @@ def print_json(data: Any) -> None:
 
 
 def _default(value: Any) -> Any:
+    """Times as the API writes them: UTC as `…Z` (RFC 3339), so local and `--server` agree."""
     if isinstance(value, datetime):
-        return value.isoformat()
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
     return str(value)
 
 
 def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+
+
+def audited(
+    session: Session,
+    action: str,
+    now: datetime,
+    target: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """The audit row of a CLI action, in its transaction, naming the OS account."""
+    from tocsin.console import audit
+
+    audit.record(
+        session,
+        actor=os_user(),
+        action=action,
+        interface="cli",
+        now=now,
+        target=target,
+        detail=detail,
+    )
+
+
+def os_user() -> str:
+    """Who runs the command, for the audit log (the OS account)."""
+    import getpass
+
+    try:
+        return f"os:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "os:unknown"

@@ -6,9 +6,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import click
 import typer
 from rich.table import Table
 
+from tocsin.cli import remote
 from tocsin.cli.common import (
     ConfigOption,
     JsonOption,
@@ -49,6 +51,9 @@ def _session(config: Any) -> Iterator[tuple[Session, Pipeline]]:
 
 
 def _run(config: Any, work: Callable[[Session, Pipeline], T]) -> T:
+    if remote.server() is not None:
+        here = click.get_current_context(silent=True)
+        remote.local_only(f"tocsin incident {here.info_name if here else ''}".strip())
     with _session(config) as (session, pipeline):
         return work(session, pipeline)
 
@@ -106,13 +111,19 @@ def list_(
     json: JsonOption = False,
 ) -> None:
     """Incidents, newest first."""
-    from tocsin.incidents import service
-    from tocsin.incidents.schemas import incident_summary
+    if (server := remote.server()) is not None:
+        params = {"limit": str(limit), **({"status": status} if status else {})}
+        rows = server.call("GET", "/api/v1/incidents", params=params)
+    else:
+        from tocsin.incidents import service
+        from tocsin.incidents.schemas import incident_summary
 
-    rows = _run(
-        config,
-        lambda s, _p: [incident_summary(i) for i in service.list_(s, status=status, limit=limit)],
-    )
+        rows = _run(
+            config,
+            lambda s, _p: [
+                incident_summary(i) for i in service.list_(s, status=status, limit=limit)
+            ],
+        )
     if json:
         print_json(rows)
         return
@@ -133,9 +144,12 @@ def list_(
 @app.command("show")
 def show(incident_id: str, config: ConfigOption = None, json: JsonOption = False) -> None:
     """One incident: its roles, alerts, updates and timeline."""
-    from tocsin.incidents.schemas import incident_detail
+    if (server := remote.server()) is not None:
+        detail = server.call("GET", f"/api/v1/incidents/{remote.segment(incident_id)}")
+    else:
+        from tocsin.incidents.schemas import incident_detail
 
-    detail = _run(config, lambda s, _p: incident_detail(s, incident_id))
+        detail = _run(config, lambda s, _p: incident_detail(s, incident_id))
     if json:
         print_json(detail)
         return

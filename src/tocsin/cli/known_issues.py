@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from tocsin.cli import remote
 from tocsin.cli.common import (
     ConfigOption,
     JsonOption,
@@ -29,7 +29,7 @@ from tocsin.cli.noise import (
 )
 
 if TYPE_CHECKING:
-    from tocsin.noise.models import KnownIssue
+    pass
 
 app = typer.Typer(no_args_is_help=True, help="Suppress and count a known issue.")
 ISSUE_COLUMNS = ("id", "pattern", "reason", "expires_at", "status", "origin", "suppressed")
@@ -60,6 +60,21 @@ def known_issue_add(
         expires_at = instant(until, "--until")
     else:
         expires_at = now + (duration_of(for_, "--for") if for_ else KNOWN_ISSUE_SPAN)
+    if (server := remote.server()) is not None:
+        body = {
+            "id": issue_id,
+            "reason": reason,
+            "matchers": match or [],
+            "message_contains": contains,
+            "message_regex": regex,
+            "expires_at": expires_at.isoformat(),
+            "created_by": by,
+        }
+        made = server.call("POST", "/api/v1/known-issues", body=body)
+        console.print(
+            f"known issue {made['id']} until {made['expires_at'].isoformat()}", markup=False
+        )
+        return
     with store(store_url(config)) as factory, transaction(factory) as session:
         issue = known_issues.create_known_issue(
             session,
@@ -75,10 +90,9 @@ def known_issue_add(
         console.print(f"known issue {issue.id} until {issue.expires_at.isoformat()}", markup=False)
 
 
-def _issue_row(issue: KnownIssue, now: datetime) -> dict[str, Any]:
-    from tocsin.noise.schemas import known_issue_out
-
-    row = known_issue_out(issue, now)
+def _issue_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A known issue as the API answers it (`noise.schemas.known_issue_out`), in the
+    table's columns."""
     pattern = [*row["matchers"]]
     if row["message_contains"] is not None:
         pattern.append(f"contains {row['message_contains']!r}")
@@ -91,17 +105,20 @@ def _issue_row(issue: KnownIssue, now: datetime) -> dict[str, Any]:
 def known_issue_list(
     all_: AllOption = False, json: JsonOption = False, config: ConfigOption = None
 ) -> None:
-    """Known issues and how many alerts each suppressed."""
+    """Known issues and how many alerts each suppressed; `--json` as the API answers."""
     from tocsin.noise import known_issues
+    from tocsin.noise.schemas import known_issue_out
 
     listing(
         config,
         lambda session, now: [
-            _issue_row(i, now)
+            known_issue_out(i, now)
             for i in known_issues.list_known_issues(session, now, include_expired=all_)
         ],
         ISSUE_COLUMNS,
         json,
+        api=f"/api/v1/known-issues?all={'true' if all_ else 'false'}",
+        shape=_issue_row,
     )
 
 
@@ -110,4 +127,6 @@ def known_issue_expire(issue_id: str, config: ConfigOption = None) -> None:
     """Stop suppressing now; matching alerts that still fire are notified."""
     from tocsin.noise import known_issues
 
-    end(config, known_issues.expire_known_issue, issue_id, f"known issue {issue_id} expired")
+    path = f"/api/v1/known-issues/{remote.segment(issue_id)}"
+    done = f"known issue {issue_id} expired"
+    end(config, known_issues.expire_known_issue, issue_id, done, ("DELETE", path))

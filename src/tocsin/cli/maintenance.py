@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from tocsin.cli import remote
 from tocsin.cli.common import (
     ConfigOption,
     JsonOption,
@@ -29,11 +29,12 @@ from tocsin.cli.noise import (
     listing,
     occurrence,
     recurrence,
+    span_body,
     span_of,
 )
 
 if TYPE_CHECKING:
-    from tocsin.noise.models import MaintenanceWindow
+    pass
 
 app = typer.Typer(no_args_is_help=True, help="Maintenance windows per service.")
 WINDOW_COLUMNS = (
@@ -73,6 +74,16 @@ def maintenance_add(
     now = clock.now()
     starts_at, ends_at = span_of(now, start, for_, end, every is not None)
     length = recurrence(every, duration)
+    if (server := remote.server()) is not None:
+        body = {
+            "title": title,
+            "services": [s.strip() for s in services.split(",") if s.strip()],
+            "description": description,
+            "created_by": by,
+            **span_body(starts_at, ends_at, every, length, timezone),
+        }
+        console.print(server.call("POST", "/api/v1/maintenance", body=body)["id"], markup=False)
+        return
     with store(store_url(config)) as factory, transaction(factory) as session:
         window = maintenance.create_window(
             session,
@@ -91,13 +102,11 @@ def maintenance_add(
         console.print(window.id, markup=False)
 
 
-def _window_row(window: MaintenanceWindow, now: datetime) -> dict[str, Any]:
-    from tocsin.noise.schemas import window_out
-
-    row = window_out(window, now)
+def _window_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A window as the API answers it (`noise.schemas.window_out`), in the table's columns."""
     return columns(
         row,
-        (*WINDOW_COLUMNS[:7], "next_start", *WINDOW_COLUMNS[7:]),  # --json shows next_start
+        WINDOW_COLUMNS,
         services=", ".join(row["services"]),
         recurs=occurrence(row),
         muted=row["suppressed"],
@@ -108,16 +117,19 @@ def _window_row(window: MaintenanceWindow, now: datetime) -> dict[str, Any]:
 def maintenance_list(
     all_: AllOption = False, json: JsonOption = False, config: ConfigOption = None
 ) -> None:
-    """Windows in force or scheduled (with --all, ended ones too)."""
+    """Windows in force or scheduled (with --all, ended ones too); `--json` as the API."""
     from tocsin.noise import maintenance
+    from tocsin.noise.schemas import window_out
 
     listing(
         config,
         lambda session, now: [
-            _window_row(w, now) for w in maintenance.list_windows(session, now, include_ended=all_)
+            window_out(w, now) for w in maintenance.list_windows(session, now, include_ended=all_)
         ],
         WINDOW_COLUMNS,
         json,
+        api=f"/api/v1/maintenance?all={'true' if all_ else 'false'}",
+        shape=_window_row,
     )
 
 
@@ -126,4 +138,6 @@ def maintenance_end(window_id: str, config: ConfigOption = None) -> None:
     """End a window now (or cancel one scheduled ahead)."""
     from tocsin.noise import maintenance
 
-    end(config, maintenance.end_window, window_id, f"maintenance window {window_id} ended")
+    path = f"/api/v1/maintenance/{remote.segment(window_id)}/end"
+    done = f"maintenance window {window_id} ended"
+    end(config, maintenance.end_window, window_id, done, ("POST", path))

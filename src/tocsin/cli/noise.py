@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from tocsin.cli import remote
 from tocsin.cli.common import (
     clock,
     console,
@@ -90,6 +91,23 @@ def span_of(
         fail(str(exc))
 
 
+def span_body(
+    starts_at: datetime,
+    ends_at: datetime,
+    every: str | None,
+    length: timedelta | None,
+    timezone: str,
+) -> dict[str, Any]:
+    """When a silence or window holds, as the API's create bodies take it (`--server`)."""
+    return {
+        "starts_at": starts_at.isoformat(),
+        "ends_at": ends_at.isoformat(),
+        "every": every,
+        "duration": None if length is None else f"{int(length.total_seconds())}s",
+        "timezone": timezone,
+    }
+
+
 def recurrence(every: str | None, duration: str | None) -> timedelta | None:
     if (every is None) != (duration is None):
         fail("--every and --duration go together")
@@ -110,8 +128,17 @@ def occurrence(row: dict[str, Any]) -> str:
 
 
 def end(
-    config: Path | None, end: Callable[[Session, str, datetime], object], row_id: str, done: str
+    config: Path | None,
+    end: Callable[[Session, str, datetime], object],
+    row_id: str,
+    done: str,
+    api: tuple[str, str] | None = None,
 ) -> None:
+    """End a row now; with --server, through the API's (method, path) `api` instead."""
+    if (server := remote.server()) is not None and api is not None:
+        server.call(api[0], api[1])
+        console.print(done, markup=False)
+        return
     with store(store_url(config)) as factory, transaction(factory) as session:
         end(session, row_id, clock.now())
         console.print(done, markup=False)
@@ -122,10 +149,20 @@ def listing(
     rows_of: Callable[[Session, datetime], list[dict[str, Any]]],
     columns: Sequence[str],
     json: bool,
+    api: str | None = None,
+    shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> None:
-    with store(store_url(config)) as factory, transaction(factory) as session:
-        rows = rows_of(session, clock.now())
-    print_rows(rows, columns, json)
+    """List rows as the API answers them (`rows_of`, or with --server the API's `api` path
+    with `all` as asked): --json prints them so, the table through `shape`."""
+    if (server := remote.server()) is not None and api is not None:
+        rows = server.call("GET", api)
+    else:
+        with store(store_url(config)) as factory, transaction(factory) as session:
+            rows = rows_of(session, clock.now())
+    if json or shape is None:
+        print_rows(rows, columns, json)
+        return
+    print_rows([shape(r) for r in rows], columns, False)
 
 
 def print_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], json: bool) -> None:

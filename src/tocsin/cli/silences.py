@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from tocsin.cli import remote
 from tocsin.cli.common import (
     ConfigOption,
     JsonOption,
     clock,
     console,
+    print_json,
     store,
     store_url,
     transaction,
@@ -27,14 +28,15 @@ from tocsin.cli.noise import (
     ZoneOption,
     columns,
     end,
-    listing,
     occurrence,
+    print_rows,
     recurrence,
+    span_body,
     span_of,
 )
 
 if TYPE_CHECKING:
-    from tocsin.noise.models import Silence
+    pass
 
 app = typer.Typer(no_args_is_help=True, help="Mute alerts by label matchers.")
 SILENCE_COLUMNS = (
@@ -69,6 +71,16 @@ def silence_add(
     now = clock.now()
     starts_at, ends_at = span_of(now, start, for_, until, every is not None)
     length = recurrence(every, duration)
+    if (server := remote.server()) is not None:
+        body = {
+            "matchers": matchers,
+            "comment": comment,
+            "created_by": by,
+            **span_body(starts_at, ends_at, every, length, timezone),
+        }
+        made = server.call("POST", "/api/v1/silences", body=body)
+        console.print(made["id"], markup=False)
+        return
     with store(store_url(config)) as factory, transaction(factory) as session:
         silence = silences.create_silence(
             session,
@@ -85,10 +97,8 @@ def silence_add(
         console.print(silence.id, markup=False)
 
 
-def _silence_row(silence: Silence, now: datetime) -> dict[str, Any]:
-    from tocsin.noise.schemas import silence_out
-
-    row = silence_out(silence, now)
+def _silence_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A silence as the API answers it (`noise.schemas.silence_out`), in the table's columns."""
     return columns(
         row,
         SILENCE_COLUMNS,
@@ -102,22 +112,32 @@ def _silence_row(silence: Silence, now: datetime) -> dict[str, Any]:
 def silence_list(
     all_: AllOption = False, json: JsonOption = False, config: ConfigOption = None
 ) -> None:
-    """Silences in force or scheduled (with --all, expired ones too)."""
-    from tocsin.noise import silences
+    """Silences in force or scheduled (with --all, expired ones too). `--json` prints them
+    as the API answers them (matchers a list)."""
+    if (server := remote.server()) is not None:
+        rows = server.call("GET", "/api/v1/silences", params={"all": "true" if all_ else "false"})
+    else:
+        from tocsin.noise import silences
+        from tocsin.noise.schemas import silence_out
 
-    listing(
-        config,
-        lambda session, now: [
-            _silence_row(s, now) for s in silences.list_silences(session, now, include_expired=all_)
-        ],
-        SILENCE_COLUMNS,
-        json,
-    )
+        with store(store_url(config)) as factory, transaction(factory) as session:
+            now = clock.now()
+            found = silences.list_silences(session, now, include_expired=all_)
+            rows = [silence_out(s, now) for s in found]
+    if json:
+        print_json(rows)
+        return
+    print_rows([_silence_row(r) for r in rows], SILENCE_COLUMNS, False)
 
 
 @app.command("expire")
 def silence_expire(silence_id: str, config: ConfigOption = None) -> None:
     """End a silence now; alerts it muted that still fire are notified."""
     from tocsin.noise import silences
+
+    if (server := remote.server()) is not None:
+        server.call("DELETE", f"/api/v1/silences/{remote.segment(silence_id)}")
+        console.print(f"silence {silence_id} expired", markup=False)
+        return
 
     end(config, silences.expire_silence, silence_id, f"silence {silence_id} expired")

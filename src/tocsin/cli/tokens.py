@@ -10,6 +10,7 @@ from rich.table import Table
 from tocsin.cli.common import (
     ConfigOption,
     JsonOption,
+    audited,
     clock,
     console,
     fail,
@@ -39,8 +40,12 @@ def create(
         scopes = auth.parse_scopes(scope)
     except Invalid as exc:
         fail(str(exc))
+
     with store(store_url(config)) as factory, transaction(factory) as session:
-        _, token = auth.create(session, name, scopes, clock.now())
+        now = clock.now()
+        _, token = auth.create(session, name, scopes, now)
+        detail = {"scopes": sorted(scopes)}
+        audited(session, "token.create", now, f"token {name}", detail)
     console.print(token, markup=False)
     typer.echo(
         f"token {name!r} ({', '.join(sorted(scopes))}) created; it is shown only this once",
@@ -85,5 +90,7 @@ def revoke(name: str, config: ConfigOption = None) -> None:
     from tocsin.tokens import service as auth
 
     with store(store_url(config)) as factory, transaction(factory) as session:
-        auth.revoke(session, name, clock.now())
+        now = clock.now()
+        auth.revoke(session, name, now)
+        audited(session, "token.revoke", now, f"token {name}")
     console.print(f"token {name!r} revoked", markup=False)

@@ -1,4 +1,4 @@
-"""`tocsin user set-password|sign-out`: console sign-ins of the configuration's users."""
+"""`tocsin user set-password|sign-out|invite`: console sign-ins of the configuration's users."""
 
 from __future__ import annotations
 
@@ -10,24 +10,18 @@ import typer
 
 from tocsin.cli.common import (
     ConfigOption,
+    audited,
     clock,
     console,
     fail,
     load_config,
     optional_config,
+    os_user,
     store,
     transaction,
 )
 
 app = typer.Typer(no_args_is_help=True, help="Console sign-ins of the configured users.")
-
-
-def _operator() -> str:
-    """Who runs the command, for the audit log (the OS account)."""
-    try:
-        return f"os:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "os:unknown"
 
 
 @app.command("set-password")
@@ -37,7 +31,7 @@ def set_password(
 ) -> None:
     """Read a password from stdin (one line) and make it NAME's console password; NAME's
     open sessions end. Their role is `users.NAME.role` (viewer unless set)."""
-    from tocsin.console import accounts, audit, sessions
+    from tocsin.console import accounts, sessions
 
     if sys.stdin.isatty():
         password = getpass.getpass(f"password for {name}: ")
@@ -50,15 +44,7 @@ def set_password(
         now = clock.now()
         accounts.set_password(session, loaded.config, name, password, now)
         ended = sessions.revoke_user(session, name, now)
-        audit.record(
-            session,
-            actor=_operator(),
-            action="password.set",
-            interface="cli",
-            now=now,
-            target=name,
-            detail={"sessions_ended": ended},
-        )
+        audited(session, "password.set", now, name, {"sessions_ended": ended})
     role = loaded.config.users[name].role
     console.print(f"password set for {name} ({role}); {ended} session(s) ended", markup=False)
 
@@ -69,18 +55,37 @@ def sign_out(
     config: ConfigOption = None,
 ) -> None:
     """End every console session of NAME at once (a lost phone, someone leaving)."""
-    from tocsin.console import audit, sessions
+    from tocsin.console import sessions
 
     with store(optional_config(config)) as factory, transaction(factory) as session:
         now = clock.now()
         ended = sessions.revoke_user(session, name, now)
-        audit.record(
-            session,
-            actor=_operator(),
-            action="sessions.revoke",
-            interface="cli",
-            now=now,
-            target=name,
-            detail={"sessions_ended": ended},
-        )
+        audited(session, "sessions.revoke", now, name, {"sessions_ended": ended})
     console.print(f"{ended} session(s) of {name} ended", markup=False)
+
+
+@app.command("invite")
+def invite(
+    name: Annotated[str, typer.Argument(help="A user under `users` without a password yet.")],
+    for_: Annotated[str, typer.Option("--for", help="How long the link works.")] = "7d",
+    config: ConfigOption = None,
+) -> None:
+    """Print a one-time link (under `public_url`) where NAME chooses a console password."""
+    from tocsin.config import parse_duration
+    from tocsin.console import invites
+    from tocsin.errors import Conflict, Invalid, NotFound
+
+    try:
+        ttl = parse_duration(for_)
+    except ValueError as exc:
+        fail(f"--for: {exc}")
+    loaded = load_config(config)
+    try:
+        with store(loaded) as factory, transaction(factory) as session:
+            now = clock.now()
+            token = invites.create(session, loaded.config, name, os_user(), now, ttl)
+            audited(session, "invite.create", now, name, {"expires_at": (now + ttl).isoformat()})
+    except (NotFound, Conflict, Invalid) as exc:
+        fail(f"{exc}; nothing was changed")
+    console.print(f"{loaded.config.public_url.rstrip('/')}/invite/{token}", markup=False)
+    typer.echo(f"a one-time link for {name}, valid {for_}; it is shown only this once", err=True)

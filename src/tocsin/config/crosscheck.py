@@ -27,7 +27,15 @@ def cross_check(found: TocsinConfig | Survivors) -> list[tuple[Loc, str]]:
         problems.append((file.in_file(loc), message))
 
     subjects = (
-        _heartbeats, _checks, _routing, _oncall, _noise, _incidents, _reports, _status, _slos
+        _heartbeats,
+        _checks,
+        _routing,
+        _oncall,
+        _noise,
+        _incidents,
+        _reports,
+        _status,
+        _slos,
     )
     for subject in subjects:
         subject(file, at)

@@ -57,3 +57,19 @@ class AuditEvent(Base):
     interface: Mapped[str] = mapped_column(String(20))
     address: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class ConsoleInvite(Base):
+    """A one-time link that lets a configured user choose their console password. Only the
+    SHA-256 of its random token is kept; `used_at` is set once, by compare-and-set."""
+
+    __tablename__ = "console_invite"
+    __table_args__ = (Index("ix_console_invite_user", "user_name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_name: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -195,6 +195,27 @@ def end_now(session: Session, kind: Muting[T], row_id: str, now: datetime) -> T:
     return row
 
 
+def extend_now(session: Session, kind: Muting[T], row_id: str, by: timedelta, now: datetime) -> T:
+    """Move a row's end `by` later (from now, if that is later than its end would be), by
+    compare-and-set on its end. Conflict if it has already ended."""
+    model = kind.model
+    row = get_row(session, kind, row_id)
+    ends_at: datetime = getattr(row, kind.ends)
+    if ends_at <= now:
+        raise Conflict(f"{kind.what} {row_id} already {kind.ended} at {ends_at.isoformat()}")
+    result = session.execute(
+        update(model)
+        .where(model.id == row_id, getattr(model, kind.ends) == ends_at)
+        .values({kind.ends: max(ends_at, now) + by})
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"{kind.what} {row_id} changed meanwhile; try again")
+    session.refresh(row)
+    forget(session)
+    return row
+
+
 def per_transaction(session: Session, key: str, now: datetime, load: Callable[[], Any]) -> Any:
     """`load()` once per session and instant: one evaluation that fires a thousand alerts
     reads the silences, windows and known issues in force once, not a thousand times.

@@ -23,9 +23,15 @@ from tocsin.heartbeats import service as heartbeat_rows
 from tocsin.web import (
     console_alerts,
     console_auth,
+    console_checks,
     console_core,
+    console_incidents,
+    console_invites,
+    console_mutes,
+    console_oncall,
     console_reports,
     console_silences,
+    console_watch,
     errors,
     pages,
     status_api,
@@ -39,6 +45,7 @@ from tocsin.web.resends import PATH as RESENDS
 from tocsin.web.resends import Resends
 from tocsin.web.routes import (
     ack,
+    audit,
     health,
     heartbeats,
     inbound,
@@ -67,6 +74,13 @@ ROUTERS = (
     console_alerts.router,
     console_silences.router,
     console_reports.router,
+    console_incidents.router,
+    console_oncall.router,
+    console_mutes.router,
+    console_checks.router,
+    console_watch.router,
+    console_invites.router,
+    audit.router,
 )
 OPENAPI_URL = "/api/v1/openapi.json"
 

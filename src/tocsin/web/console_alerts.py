@@ -5,9 +5,11 @@ when the API or the CLI does it. Each change is an audit row in the same transac
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
@@ -22,6 +24,7 @@ router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Operator, signed_in("viewer")]
 Responder = Annotated[Operator, signed_in("responder")]
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+OlderThan = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
 MOVES = {"ack": "acknowledged", "resolve": "resolved"}
 MAX_AT_ONCE = 200
 NOTE_LIMIT = 2000
@@ -76,20 +79,35 @@ def _notice(request: Request) -> str | None:
 async def act_on_many(request: Request, settings: AppSettings, who: Responder) -> Response:
     form = await form_of(request)
     move = field(form, "action")
-    if move not in MOVES:
-        raise Refused(400, "action: acknowledge or resolve")
+    if move not in (*MOVES, "silence"):
+        raise Refused(400, "action: acknowledge, resolve or silence")
     texts = form.get("ids", [])
     if not texts:
         raise Refused(400, "ids: tick at least one alert")
     if len(texts) > MAX_AT_ONCE or not all(t.isdigit() and 0 < int(t) < 2**63 for t in texts):
         raise Refused(400, f"ids: up to {MAX_AT_ONCE} alert ids")
     ids = sorted({int(t) for t in texts})
+    if move == "silence":
+        return await _silence_form(settings, ids)
     done = await in_transaction(settings, lambda s: _move_many(s, settings, who, move, ids))
     try:  # back to the list as it was filtered, re-read so nothing else rides along
         query = views.read_filters(QueryParams(field(form, "back")[:2000])).query()
     except views.FilterError:
         query = views.Filters().query()
     return RedirectResponse(f"/alerts?{query}&done={done}&skipped={len(ids) - done}", 303)
+
+
+async def _silence_form(settings: Settings, ids: list[int]) -> Response:
+    """To the silence form, its matchers the labels every ticked alert shares: the form's
+    preview then shows what else they would mute before anything is written."""
+    labels = await read_only(settings, lambda s: views.labels_of(s, ids))
+    shared = views.shared_labels(labels)
+    if not shared:
+        raise Refused(400, "ids: the ticked alerts share no label; silence them apart")
+    matchers = "\n".join(
+        f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(shared.items())
+    )
+    return RedirectResponse("/silences?" + urlencode({"matchers": matchers}), 303)
 
 
 def _move_many(
@@ -121,9 +139,11 @@ def _move(
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
-async def alert_page(alert_id: AlertId, settings: AppSettings, who: Viewer) -> HTMLResponse:
+async def alert_page(
+    alert_id: AlertId, settings: AppSettings, who: Viewer, older: OlderThan = None
+) -> HTMLResponse:
     try:
-        shown = await read_only(settings, lambda s: views.detail(s, alert_id))
+        shown = await read_only(settings, lambda s: views.detail(s, alert_id, older))
     except NotFound as exc:
         raise Refused(404, str(exc)) from None
     return _detail_page(who, shown)

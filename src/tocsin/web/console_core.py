@@ -9,6 +9,7 @@ every request, so editing `users.NAME.role` (or removing the user) takes effect 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -19,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from tocsin.config.console import Role
 from tocsin.console import accounts, audit, sessions
-from tocsin.web.deps import in_transaction, settings_of
+from tocsin.errors import Conflict, Invalid, NotFound
+from tocsin.web.deps import Settings, in_transaction, settings_of
 from tocsin.web.pages import render
 
 COOKIE = "tocsin_session"
@@ -124,6 +126,17 @@ def signed_in(need: Role) -> Any:
         return operator
 
     return Depends(dependency)
+
+
+async def change_or_refuse(settings: Settings, work: Callable[[Session], object]) -> None:
+    """Run a change of one row in a transaction: a 404 page when it does not exist, a 409
+    when it cannot change (ended already, changed meanwhile), nothing written either way."""
+    try:
+        await in_transaction(settings, work)
+    except NotFound as exc:
+        raise Refused(404, str(exc)) from None
+    except (Conflict, Invalid) as exc:
+        raise Refused(409, str(exc)) from None
 
 
 def audited(

@@ -18,11 +18,20 @@ from sqlalchemy.orm import Session
 from tocsin.alerts.lifecycle import OPEN
 from tocsin.alerts.models import Alert
 from tocsin.config.fields import parse_duration
-from tocsin.errors import Conflict, Invalid, NotFound
+from tocsin.errors import Invalid
 from tocsin.matchers import matches_all
 from tocsin.noise import silences
 from tocsin.noise.common import check_matchers, status_of
-from tocsin.web.console_core import Operator, Refused, audited, field, form_of, page, signed_in
+from tocsin.web.console_core import (
+    Operator,
+    Refused,
+    audited,
+    change_or_refuse,
+    field,
+    form_of,
+    page,
+    signed_in,
+)
 from tocsin.web.deps import AppSettings, Settings, in_transaction, read_only
 
 router = APIRouter(include_in_schema=False)
@@ -200,10 +209,5 @@ async def change(
             )
         audited(session, who, f"silence.{move}", now, target=f"silence {silence_id}")
 
-    try:
-        await in_transaction(settings, work)
-    except NotFound as exc:
-        raise Refused(404, str(exc)) from None
-    except (Conflict, Invalid) as exc:
-        raise Refused(409, str(exc)) from None
+    await change_or_refuse(settings, work)
     return RedirectResponse("/silences", 303)

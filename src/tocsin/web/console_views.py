@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
@@ -21,6 +21,7 @@ from tocsin.outbox.schemas import notification_out
 from tocsin.outbox.service import for_alert
 
 PAGE = 50
+EVENTS = 100  # the detail's timeline: the newest this many, then "Older events"
 STATES = ("open", "firing", "acknowledged", "resolved", "all")
 SEVERITIES = ("CRITICAL", "HIGH", "WARNING", "INFO")
 # The list's columns only: labels and message are small, `details` can be large.
@@ -134,6 +135,20 @@ def list_alerts(session: Session, filters: Filters, size: int = PAGE) -> Listing
     return Listing(rows, more, muted)
 
 
+def labels_of(session: Session, ids: list[int]) -> list[dict[str, str]]:
+    return [dict(row) for row in session.scalars(select(Alert.labels).where(Alert.id.in_(ids)))]
+
+
+def shared_labels(labels: list[dict[str, str]]) -> dict[str, str]:
+    """The label pairs every one of `labels` has (nothing for no alerts)."""
+    if not labels:
+        return {}
+    shared = dict(labels[0])
+    for one in labels[1:]:
+        shared = {k: v for k, v in shared.items() if one.get(k) == v}
+    return shared
+
+
 def runbook_href(runbook: str | None) -> str | None:
     """A runbook is an http(s) URL or the slug of one of Tocsin's runbook pages; anything
     else (a `javascript:` URL) is not a link."""
@@ -146,25 +161,13 @@ def runbook_href(runbook: str | None) -> str | None:
     return "/runbooks/" + quote(runbook, safe="")
 
 
-def detail(session: Session, alert_id: int) -> dict[str, Any]:
-    """The alert, its timeline, notifications, escalation steps and why it was (not) paged;
-    NotFound if there is no such alert."""
+def detail(session: Session, alert_id: int, before_event: int | None = None) -> dict[str, Any]:
+    """The alert, the newest `EVENTS` of its timeline (before event id `before_event`),
+    notifications, escalation steps and why it was (not) paged; NotFound if there is no
+    such alert."""
     alert = alerts.get(session, alert_id)
     shown = alert_out(alert)
-    # Plain rows, not ORM objects: an alert that flapped for a day has thousands of events.
-    events = session.execute(
-        select(
-            AlertEvent.at,
-            AlertEvent.kind,
-            AlertEvent.state_to.label("to"),
-            AlertEvent.severity,
-            AlertEvent.actor,
-            AlertEvent.note,
-        )
-        .where(AlertEvent.alert_id == alert_id)
-        .order_by(AlertEvent.id)
-    )
-    shown["timeline"] = [row._asdict() for row in events]
+    shown.update(timeline(session, alert_id, before_event))
     shown["notifications"] = [notification_out(n) for n in for_alert(session, alert_id)]
     steps = escalation.for_alert(session, alert_id)
     policies = escalation.by_id(session, {s.escalation_id for s in steps})
@@ -172,6 +175,35 @@ def detail(session: Session, alert_id: int) -> dict[str, Any]:
     shown["explain"] = mutes.explain(session, alert)
     shown["runbook_href"] = runbook_href(alert.runbook)
     return shown
+
+
+def timeline(session: Session, alert_id: int, before_event: int | None) -> dict[str, Any]:
+    """One page of an alert's timeline, oldest first within the page, the id to continue
+    before (`older`) and the number of events in all. Plain rows, not ORM objects, through
+    the index ix_alert_event_alert_at: an alert that flapped for a day has thousands."""
+    query = select(
+        AlertEvent.id,
+        AlertEvent.at,
+        AlertEvent.kind,
+        AlertEvent.state_to.label("to"),
+        AlertEvent.severity,
+        AlertEvent.actor,
+        AlertEvent.note,
+    ).where(AlertEvent.alert_id == alert_id)
+    if before_event is not None:
+        query = query.where(AlertEvent.id < before_event)
+    newest = query.order_by(AlertEvent.id.desc()).limit(EVENTS + 1)
+    rows = [r._asdict() for r in session.execute(newest)]
+    older = rows[EVENTS - 1]["id"] if len(rows) > EVENTS else None
+    total = session.scalar(
+        select(func.count()).select_from(AlertEvent).where(AlertEvent.alert_id == alert_id)
+    )
+    return {
+        "timeline": rows[:EVENTS][::-1],
+        "older": older,
+        "events": total or 0,
+        "paged": before_event is not None,
+    }
 
 
 def _steps(steps: Sequence[Any], policies: dict[int, Any]) -> list[dict[str, Any]]:

@@ -248,6 +248,7 @@ class Worker:
         written = history.cache_due(session, self.config.status, now, self.id)
         self._uptime_slot = slot
         return written
+
     def _once_a_minute(self, run: Callable[[datetime], int]) -> Callable[[datetime], int]:
         """`run` at most once per minute slot by this worker (its slot is claimed across
         workers inside `run`); the other ticks of the minute write nothing."""

@@ -4,7 +4,7 @@ Windows written before this revision stay private (the status page showed every 
 component's services; now it shows those marked public).
 
 Revision ID: 0090
-Revises: 0071
+Revises: 0080
 Create Date: 2026-12-02 09:30:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0090"
-down_revision: str | None = "0071"
+down_revision: str | None = "0080"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -16,6 +16,7 @@ from tocsin.alerts import service as alerts
 from tocsin.errors import Conflict, Invalid, NotFound
 from tocsin.web.deps import AppSettings, in_transaction
 from tocsin.web.pages import render
+from tocsin.web.trail import ApiTrail
 
 router = APIRouter(tags=["acknowledge links"])
 
@@ -38,7 +39,9 @@ async def confirm(token: str, settings: AppSettings) -> HTMLResponse:
 
 
 @router.post("/ack/{token}", response_class=HTMLResponse, summary="Acknowledge the alert")
-async def acknowledge(token: str, request: Request, settings: AppSettings) -> HTMLResponse:
+async def acknowledge(
+    token: str, request: Request, settings: AppSettings, trail: ApiTrail
+) -> HTMLResponse:
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     by = (form.get("by", [""])[0].strip() or "acknowledge link")[:100]
 
@@ -48,6 +51,7 @@ async def acknowledge(token: str, request: Request, settings: AppSettings) -> HT
         alert, _ = actions.alerts.acknowledge(
             session, settings.pipeline, alert_id, by, now, "acknowledge link"
         )
+        trail.record(session, by, "alert.ack", now, f"alert {alert_id}", interface="link")
         return _page(200, f"Alert #{alert.id} acknowledged", alert=alert, can_ack=False)
 
     return await _guarded(settings, work)

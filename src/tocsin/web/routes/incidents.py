@@ -23,9 +23,11 @@ from tocsin.incidents import postmortem as postmortems
 from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import action_out, incident_detail, incident_summary, update_out
 from tocsin.incidents.verify import Verify
+from tocsin.tokens.service import Principal
 from tocsin.web import paging
 from tocsin.web.deps import AppSettings, KnownQuery, Reader, Writer, in_transaction
 from tocsin.web.schemas import Out, errors
+from tocsin.web.trail import ApiTrail, Trail
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"], dependencies=[KnownQuery])
 
@@ -226,7 +228,9 @@ async def list_incidents(
     response_model=IncidentDetailOut,
     responses=errors(400, 404, 413),
 )
-async def declare(body: IncidentCreate, settings: AppSettings, who: Writer) -> dict[str, Any]:
+async def declare(
+    body: IncidentCreate, settings: AppSettings, who: Writer, trail: ApiTrail
+) -> dict[str, Any]:
     new = actions.incidents.NewIncident(
         title=body.title,
         severity=body.severity,
@@ -242,6 +246,7 @@ async def declare(body: IncidentCreate, settings: AppSettings, who: Writer) -> d
         found = actions.incidents.declare(
             s, settings.pipeline, new, body.by or who.name, now, alert_ids=body.alerts
         )
+        trail.record(s, who.name, "incident.declare", now, f"incident {found.id}")
         return incident_detail(s, found.id)
 
     return await in_transaction(settings, work)
@@ -265,7 +270,7 @@ async def show(incident_id: IncidentId, settings: AppSettings, _who: Reader) -> 
     responses=errors(400, 404, 409, 413),
 )
 async def post_update(
-    incident_id: IncidentId, body: UpdateIn, settings: AppSettings, who: Writer
+    incident_id: IncidentId, body: UpdateIn, settings: AppSettings, who: Writer, trail: ApiTrail
 ) -> dict[str, Any]:
     if body.incident_id is not None and body.incident_id != incident_id:
         raise Invalid(f"incident_id: {body.incident_id!r} is not this incident ({incident_id})")
@@ -276,14 +281,15 @@ async def post_update(
         eta=body.eta if body.eta is not None else body.eta_resolution,
         public=body.public,
     )
-    return await in_transaction(
-        settings,
-        lambda s: update_out(
-            actions.incidents.post_update(
-                s, settings.pipeline, incident_id, new, body.by or who.name, settings.clock.now()
-            )
-        ),
-    )
+
+    def work(s: Any) -> dict[str, Any]:
+        now = settings.clock.now()
+        by = body.by or who.name
+        row = actions.incidents.post_update(s, settings.pipeline, incident_id, new, by, now)
+        trail.record(s, who.name, "incident.update", now, f"incident {incident_id}")
+        return update_out(row)
+
+    return await in_transaction(settings, work)
 
 
 @router.post(
@@ -293,9 +299,9 @@ async def post_update(
     responses=errors(400, 404, 409, 413),
 )
 async def move(
-    incident_id: IncidentId, body: StatusMove, settings: AppSettings, who: Writer
+    incident_id: IncidentId, body: StatusMove, settings: AppSettings, who: Writer, trail: ApiTrail
 ) -> dict[str, Any]:
-    return await _move(settings, incident_id, body.status, body.by or who.name, body.note)
+    return await _move(settings, (trail, who), incident_id, body.status, body.by, body.note)
 
 
 @router.post(
@@ -305,10 +311,14 @@ async def move(
     responses=errors(400, 404, 409, 413),
 )
 async def resolve(
-    incident_id: IncidentId, settings: AppSettings, who: Writer, body: Move | None = None
+    incident_id: IncidentId,
+    settings: AppSettings,
+    who: Writer,
+    trail: ApiTrail,
+    body: Move | None = None,
 ) -> dict[str, Any]:
     body = body or Move()
-    return await _move(settings, incident_id, "resolved", body.by or who.name, body.note)
+    return await _move(settings, (trail, who), incident_id, "resolved", body.by, body.note)
 
 
 @router.post(
@@ -318,20 +328,34 @@ async def resolve(
     responses=errors(400, 404, 409, 413),
 )
 async def close(
-    incident_id: IncidentId, settings: AppSettings, who: Writer, body: Move | None = None
+    incident_id: IncidentId,
+    settings: AppSettings,
+    who: Writer,
+    trail: ApiTrail,
+    body: Move | None = None,
 ) -> dict[str, Any]:
     body = body or Move()
-    return await _move(settings, incident_id, "closed", body.by or who.name, body.note)
+    return await _move(settings, (trail, who), incident_id, "closed", body.by, body.note)
 
 
 async def _move(
-    settings: Any, incident_id: str, status: str, by: str, note: str | None
+    settings: Any,
+    caller: tuple[Trail, Principal],
+    incident_id: str,
+    status: str,
+    by: str | None,
+    note: str | None,
 ) -> dict[str, Any]:
+    trail, who = caller
+
     def work(s: Any) -> dict[str, Any]:
         now = settings.clock.now()
-        return incident_summary(
-            actions.incidents.move(s, settings.pipeline, incident_id, status, by, now, note=note)
+        moved = actions.incidents.move(
+            s, settings.pipeline, incident_id, status, by or who.name, now, note=note
         )
+        detail = {"to": status}
+        trail.record(s, who.name, "incident.status", now, f"incident {incident_id}", detail)
+        return incident_summary(moved)
 
     result: dict[str, Any] = await in_transaction(settings, work)
     return result

@@ -33,6 +33,7 @@ from tocsin.web.routes.silences import (
     shown,
 )
 from tocsin.web.schemas import KnownIssueOut, WindowOut, errors
+from tocsin.web.trail import ApiTrail
 
 router = APIRouter(prefix="/api/v1", tags=["operator"], dependencies=[KnownQuery])
 
@@ -77,7 +78,9 @@ async def list_windows(
     response_model=WindowOut,
     responses=errors(400, 413),
 )
-async def create_window(body: WindowCreate, settings: AppSettings, who: Writer) -> Row:
+async def create_window(
+    body: WindowCreate, settings: AppSettings, who: Writer, trail: ApiTrail
+) -> Row:
     def work(session: Session, now: datetime) -> MaintenanceWindow:
         starts_at, ends_at, length = body.resolve(now)
         return maintenance.create_window(
@@ -95,7 +98,7 @@ async def create_window(body: WindowCreate, settings: AppSettings, who: Writer) 
             public=body.public,
         )
 
-    return await shown(settings, work, window_out)
+    return await shown(settings, work, window_out, (trail, who, "maintenance.create"))
 
 
 @router.post(
@@ -104,9 +107,12 @@ async def create_window(body: WindowCreate, settings: AppSettings, who: Writer) 
     response_model=WindowOut,
     responses=errors(400, 404, 409),
 )
-async def end_window(window_id: RowId, settings: AppSettings, _who: Writer) -> Row:
+async def end_window(window_id: RowId, settings: AppSettings, who: Writer, trail: ApiTrail) -> Row:
     return await shown(
-        settings, lambda s, now: maintenance.end_window(s, window_id, now), window_out
+        settings,
+        lambda s, now: maintenance.end_window(s, window_id, now),
+        window_out,
+        (trail, who, "maintenance.end"),
     )
 
 
@@ -168,7 +174,9 @@ async def list_known_issues(
     response_model=KnownIssueOut,
     responses=errors(400, 409, 413),
 )
-async def create_known_issue(body: KnownIssueCreate, settings: AppSettings, who: Writer) -> Row:
+async def create_known_issue(
+    body: KnownIssueCreate, settings: AppSettings, who: Writer, trail: ApiTrail
+) -> Row:
     def work(session: Session, now: datetime) -> KnownIssue:
         return known_issues.create_known_issue(
             session,
@@ -183,7 +191,7 @@ async def create_known_issue(body: KnownIssueCreate, settings: AppSettings, who:
             origin="api",
         )
 
-    return await shown(settings, work, known_issue_out)
+    return await shown(settings, work, known_issue_out, (trail, who, "known_issue.create"))
 
 
 @router.delete(
@@ -192,7 +200,12 @@ async def create_known_issue(body: KnownIssueCreate, settings: AppSettings, who:
     response_model=KnownIssueOut,
     responses=errors(400, 404, 409),
 )
-async def expire_known_issue(issue_id: RowId, settings: AppSettings, _who: Writer) -> Row:
+async def expire_known_issue(
+    issue_id: RowId, settings: AppSettings, who: Writer, trail: ApiTrail
+) -> Row:
     return await shown(
-        settings, lambda s, now: known_issues.expire_known_issue(s, issue_id, now), known_issue_out
+        settings,
+        lambda s, now: known_issues.expire_known_issue(s, issue_id, now),
+        known_issue_out,
+        (trail, who, "known_issue.expire"),
     )

@@ -18,14 +18,23 @@ from starlette.concurrency import run_in_threadpool
 
 from tocsin import actions
 from tocsin.alerts import service as alerts
+from tocsin.alerts.models import Alert
 from tocsin.alerts.schemas import alert_out
 from tocsin.checks import service as checks
 from tocsin.checks.models import Evaluation
 from tocsin.checks.sources import open_source
 from tocsin.errors import NotFound, SourceError
 from tocsin.outbox.schemas import alert_detail
+from tocsin.tokens.service import Principal
 from tocsin.web import paging
-from tocsin.web.deps import AppSettings, KnownQuery, Reader, Writer, in_transaction
+from tocsin.web.deps import (
+    AppSettings,
+    KnownQuery,
+    Reader,
+    Settings,
+    Writer,
+    in_transaction,
+)
 from tocsin.web.schemas import (
     AlertDetailOut,
     AlertOut,
@@ -34,6 +43,7 @@ from tocsin.web.schemas import (
     EvaluationOut,
     errors,
 )
+from tocsin.web.trail import ApiTrail, Trail
 
 router = APIRouter(prefix="/api/v1", tags=["operator"], dependencies=[KnownQuery])
 
@@ -92,16 +102,24 @@ async def show_alert(alert_id: AlertId, settings: AppSettings, _who: Reader) -> 
     responses=errors(400, 404, 409, 413),
 )
 async def ack_alert(
-    alert_id: AlertId, settings: AppSettings, who: Writer, move: Move | None = None
+    alert_id: AlertId, settings: AppSettings, who: Writer, trail: ApiTrail, move: Move | None = None
 ) -> dict[str, Any]:
-    move = move or Move()
-    alert, _ = await in_transaction(
-        settings,
-        lambda s: actions.alerts.acknowledge(
-            s, settings.pipeline, alert_id, move.by or who.name, settings.clock.now(), move.note
-        ),
-    )
-    return alert_out(alert)
+    return await _move(settings, who, trail, alert_id, "ack", move or Move())
+
+
+async def _move(
+    settings: Settings, who: Principal, trail: Trail, alert_id: int, verb: str, move: Move
+) -> dict[str, Any]:
+    act = actions.alerts.acknowledge if verb == "ack" else actions.alerts.resolve
+
+    def work(session: Session) -> Alert:
+        now = settings.clock.now()
+        alert, _ = act(session, settings.pipeline, alert_id, move.by or who.name, now, move.note)
+        detail = {"by": move.by} if move.by else None
+        trail.record(session, who.name, f"alert.{verb}", now, f"alert {alert_id}", detail)
+        return alert
+
+    return alert_out(await in_transaction(settings, work))
 
 
 @router.post(
@@ -111,16 +129,9 @@ async def ack_alert(
     responses=errors(400, 404, 409, 413),
 )
 async def resolve_alert(
-    alert_id: AlertId, settings: AppSettings, who: Writer, move: Move | None = None
+    alert_id: AlertId, settings: AppSettings, who: Writer, trail: ApiTrail, move: Move | None = None
 ) -> dict[str, Any]:
-    move = move or Move()
-    alert, _ = await in_transaction(
-        settings,
-        lambda s: actions.alerts.resolve(
-            s, settings.pipeline, alert_id, move.by or who.name, settings.clock.now(), move.note
-        ),
-    )
-    return alert_out(alert)
+    return await _move(settings, who, trail, alert_id, "resolve", move or Move())
 
 
 @router.get(

@@ -41,9 +41,11 @@ from tocsin.noise.alertmanager import text
 from tocsin.noise.common import check_reach, span
 from tocsin.noise.models import Silence
 from tocsin.noise.schemas import silence_out
+from tocsin.tokens.service import Principal
 from tocsin.web import paging
 from tocsin.web.deps import AppSettings, KnownQuery, Reader, Settings, Writer, in_transaction
 from tocsin.web.schemas import SilenceOut, errors
+from tocsin.web.trail import ApiTrail, Trail
 
 router = APIRouter()
 T = TypeVar("T")
@@ -112,10 +114,22 @@ async def shown(
     settings: Settings,
     work: Callable[[Session, datetime], R],
     out: Callable[[R, datetime], Row],
+    audited: tuple[Trail, Principal, str] | None = None,
 ) -> Row:
-    """`work` at the clock's now, in one transaction; the row it returns, shown by `out`."""
+    """`work` at the clock's now, in one transaction; the row it returns, shown by `out`;
+    with `audited` (where from, which token, the action like `silence.create`), the audit
+    row naming the row changed, in the same transaction."""
     now = settings.clock.now()
-    return await in_transaction(settings, lambda s: out(work(s, now), now))
+
+    def run(session: Session) -> Row:
+        row = work(session, now)
+        if audited is not None:
+            trail, who, action = audited
+            target = f"{action.split('.')[0]} {getattr(row, 'id', '')}"
+            trail.record(session, who.name, action, now, target)
+        return out(row, now)
+
+    return await in_transaction(settings, run)
 
 
 async def listed(
@@ -179,7 +193,7 @@ async def get_silences(
     response_model=None,
 )
 async def post_silence(
-    body: am.PostableSilence, settings: AppSettings, _who: Writer
+    body: am.PostableSilence, settings: AppSettings, who: Writer, trail: ApiTrail
 ) -> dict[str, str] | JSONResponse:
     now = settings.clock.now()
 
@@ -211,6 +225,8 @@ async def post_silence(
                 body.comment,
                 now=now,
             )
+        action = "silence.update" if body.id else "silence.create"
+        trail.record(session, who.name, action, now, f"silence {found.id}")
         return {"silenceID": found.id}
 
     return await am_answer(settings, work)
@@ -237,13 +253,16 @@ async def get_silence(
     summary="Alertmanager API v2: expire a silence (200 if it already ended, as there)",
     response_model=None,
 )
-async def delete_silence(silence_id: uuid.UUID, settings: AppSettings, _who: Writer) -> Response:
+async def delete_silence(
+    silence_id: uuid.UUID, settings: AppSettings, who: Writer, trail: ApiTrail
+) -> Response:
     now = settings.clock.now()
 
     def work(session: Session) -> None:
         if silences.get_silence(session, str(silence_id)).ends_at <= now:
             return  # already ended: Alertmanager answers 200 and changes nothing (amtool exits 0)
         silences.expire_silence(session, str(silence_id), now)
+        trail.record(session, who.name, "silence.expire", now, f"silence {silence_id}")
 
     answer = await am_answer(settings, work)
     return answer if isinstance(answer, JSONResponse) else Response(status_code=200)
@@ -325,7 +344,9 @@ async def list_silences(
     responses=errors(400, 413),
     dependencies=[KnownQuery],
 )
-async def create_silence(body: SilenceCreate, settings: AppSettings, who: Writer) -> Row:
+async def create_silence(
+    body: SilenceCreate, settings: AppSettings, who: Writer, trail: ApiTrail
+) -> Row:
     def work(session: Session, now: datetime) -> Silence:
         starts_at, ends_at, length = body.resolve(now)
         return silences.create_silence(
@@ -341,7 +362,7 @@ async def create_silence(body: SilenceCreate, settings: AppSettings, who: Writer
             timezone=body.timezone,
         )
 
-    return await shown(settings, work, silence_out)
+    return await shown(settings, work, silence_out, (trail, who, "silence.create"))
 
 
 @router.delete(
@@ -352,7 +373,12 @@ async def create_silence(body: SilenceCreate, settings: AppSettings, who: Writer
     responses=errors(400, 404, 409),
     dependencies=[KnownQuery],
 )
-async def expire_silence(silence_id: RowId, settings: AppSettings, _who: Writer) -> Row:
+async def expire_silence(
+    silence_id: RowId, settings: AppSettings, who: Writer, trail: ApiTrail
+) -> Row:
     return await shown(
-        settings, lambda s, now: silences.expire_silence(s, silence_id, now), silence_out
+        settings,
+        lambda s, now: silences.expire_silence(s, silence_id, now),
+        silence_out,
+        (trail, who, "silence.expire"),
     )

@@ -15,15 +15,18 @@
   window.setInterval(refresh, 20000);
 })();
 
-// A silence's form previews the open alerts its matchers would mute as you type.
+// A silence's, maintenance window's or known issue's form previews the open alerts it
+// would mute as you type: its fields (but the CSRF token) go to its data-preview URL and
+// the answer replaces #preview. Without JavaScript the Preview button does the same.
 (function () {
   "use strict";
-  var box = document.getElementById("matchers");
-  if (!box || !box.dataset.preview) { return; }
+  var form = document.querySelector("form[data-preview]");
+  if (!form) { return; }
   var timer = null;
   function show() {
-    var url = box.dataset.preview + "?matchers=" + encodeURIComponent(box.value);
-    fetch(url, { credentials: "same-origin", redirect: "error" })
+    var fields = new URLSearchParams(new FormData(form));
+    fields.delete("csrf");
+    fetch(form.dataset.preview + "?" + fields.toString(), { credentials: "same-origin", redirect: "error" })
       .then(function (answer) { return answer.text(); })
       .then(function (html) {
         var old = document.getElementById("preview");
@@ -31,7 +34,7 @@
       })
       .catch(function () { /* keep the last preview */ });
   }
-  box.addEventListener("input", function () {
+  form.addEventListener("input", function () {
     window.clearTimeout(timer);
     timer = window.setTimeout(show, 300);
   });
