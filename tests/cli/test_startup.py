@@ -53,6 +53,7 @@ def test_listing_alerts_loads_the_store_but_not_the_api_the_pipeline_or_alembic(
     assert {m for m in modules if m.startswith("tocsin.cli.")} == {
         "tocsin.cli.alerts",
         "tocsin.cli.common",
+        "tocsin.cli.remote",  # --server or not: a few lines, no HTTP client until it calls
     }
     assert heavy(modules, ("fastapi", "uvicorn", "alembic", "httpx")) == set()
     assert heavy(modules, ("tocsin.pipeline", "tocsin.web", "tocsin.actions")) == set()
