@@ -60,10 +60,13 @@ def test_the_demo_tells_the_story_of_a_bad_morning(tmp_path: Path) -> None:
     assert "Twilio: call to +15551230002" in text
     # The incident declared at the acknowledgement runs the payment runbook's verification
     # steps once orders flow again; their outputs are on its timeline.
-    assert "ana declares INC-2026-11-17-001 (SEV-1) from 09:40" in text
+    assert "ana declares INC-2026-11-17-001 (SEV-1, public)" in text
     assert "payment-processing-failure line " in text
     assert "orders_last_5_min" in text
     assert "stuck_orders" in text
+    # Resolved: the post-mortem draft's figures and exact timeline are printed.
+    assert "post-mortem draft written" in text
+    assert "- time to acknowledge: 4m" in text
     # Noise control: 30 alerts in 90 s became one notification per channel of their route...
     assert "Stripe webhook failed (30 occurrences in 87 s)" in text
     assert result.storm_notifications == 3

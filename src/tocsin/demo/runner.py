@@ -436,6 +436,24 @@ def _incident_news(
         f"[dim]{_local(now)}[/]  [italic cyan]▸ status update on {incident_id}: "
         f"{news.status}: {news.message}[/]"
     )
+    if news.status == "resolved":
+        _postmortem(console, incidents.get(session, incident_id).postmortem or "")
+
+
+def _postmortem(console: Console, text: str) -> None:
+    """The post-mortem draft written at resolution: its figures and its exact timeline."""
+    wanted = ("## How'd We Do", "## Timeline")
+    lines = text.splitlines()
+    console.print(f"           [bold]post-mortem draft written[/] ({len(lines)} lines):")
+    for heading in wanted:
+        at = lines.index(heading) if heading in lines else None
+        if at is None:
+            continue
+        console.print(f"           [dim]{escape(heading)}[/]", highlight=False)
+        for line in lines[at + 1 :]:
+            if line.startswith("## ") or not line.strip():
+                break
+            console.print(f"           [dim]{escape(line)}[/]", highlight=False)
 
 
 def _status_page(
