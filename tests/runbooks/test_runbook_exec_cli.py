@@ -180,3 +180,22 @@ def test_a_person_ticks_a_verification_item(
     assert event.data["checklist_item"] == 1
     out = cli("tick", "tools", "--incident", incident, "--item", "5", "-c", path, code=1)
     assert "has verification items 1-1" in out
+
+
+def test_exec_asks_for_a_parameter_nothing_fills_and_checks_the_answer(
+    path: str, factory: sessionmaker[Session], at_now: VirtualClock, shop_pg: str, tmp_path: Path
+) -> None:
+    config = runbook_config(shop_pg, SHELL_ON, tools_folder(tmp_path))
+    incident = declare(factory, config, at_now, commander="bo")
+    base = ["runbook", "exec", "tools", "--incident", incident, "--step", "2", "-c", path]
+    asked = runner.invoke(app, [*base, "--ask"], input="Ana\n")
+    assert asked.exit_code == 0, asked.output
+    assert "name: " in asked.output  # the prompt, as the runbook writes it
+    assert len(step_events(factory, incident)) == 1
+    unsafe = runner.invoke(app, [*base, "--ask"], input="a|b\n")
+    assert unsafe.exit_code == 1
+    assert "shell metacharacter '|'" in unsafe.output
+    not_asked = runner.invoke(app, [*base, "--no-ask"])
+    assert not_asked.exit_code == 1
+    assert "parameter ${NAME} is not filled" in not_asked.output
+    assert len(step_events(factory, incident)) == 1  # the refusals ran nothing

@@ -8,6 +8,8 @@ and the other commands do not pay for them.
 from __future__ import annotations
 
 import os
+import re
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -217,6 +219,9 @@ def _run_now(
         time.sleep(0.2)
 
 
+UNFILLED = re.compile(r"is not filled[^:]*: give --param (\w+)=")
+
+
 @app.command("exec")
 def exec_(
     runbook_id: Annotated[str, typer.Argument(metavar="SLUG", help="The runbook's id.")],
@@ -231,14 +236,24 @@ def exec_(
     param: Annotated[
         list[str] | None, typer.Option("--param", help="A parameter, NAME=VALUE (repeatable).")
     ] = None,
+    ask: Annotated[
+        bool,
+        typer.Option(
+            "--ask/--no-ask",
+            help="Ask for parameters nothing fills (default: when the input is a terminal).",
+        ),
+    ] = sys.stdin.isatty(),
     by: ByOption = "operator",
     config: ConfigOption = None,
     json: JsonOption = False,
 ) -> None:
     """Run a runbook's steps for an incident; each run's output goes on its timeline. A step
-    that writes waits for the commander's approval (`tocsin runbook approve`)."""
+    that writes waits for the commander's approval (`tocsin runbook approve`). A parameter
+    that neither --param, the incident's alerts' labels nor the runbook fills is asked for
+    on a terminal (--ask), or is an error before anything runs."""
     from tocsin import actions
     from tocsin.actions.runbooks import Selection
+    from tocsin.db import session_scope
     from tocsin.errors import TocsinError
     from tocsin.runbooks.params import parse_given
     from tocsin.runbooks.schemas import run_out
@@ -259,18 +274,27 @@ def exec_(
     failed = False
     with store(loaded) as factory:
         for selection in selections:
-            with transaction(factory) as session:
-                asked = actions.runbooks.request(
-                    session,
-                    loaded.config,
-                    runbook,
-                    selection,
-                    incident_id=incident,
-                    given=given,
-                    by=by,
-                    now=clock.now(),
-                )
-                ids = [row.id for row in asked]
+            while True:
+                try:
+                    with session_scope(factory) as session:
+                        asked = actions.runbooks.request(
+                            session,
+                            loaded.config,
+                            runbook,
+                            selection,
+                            incident_id=incident,
+                            given=given,
+                            by=by,
+                            now=clock.now(),
+                        )
+                        ids = [row.id for row in asked]
+                    break
+                except TocsinError as exc:
+                    missing = UNFILLED.findall(str(exc)) if ask else []
+                    if not missing:
+                        fail(str(exc))
+                    for name in dict.fromkeys(missing):  # asked, then checked like --param
+                        given[name] = typer.prompt(name)
             rows = _run_now(factory, loaded.config, ids)
             shown += rows
             if not json:
