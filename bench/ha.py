@@ -15,8 +15,8 @@ Figures, one line each:
   escalation steps never fired, fired steps without a notification;
 - `duplicate notifications`: one event notified under two keys, or one escalation step
   fired twice;
-- `keys sent twice without a crash`: a key received twice when no instance died between
-  the two receipts holding it;
+- `keys sent twice without a crash`: a key received twice when the instance holding it was
+  not killed before the second receipt (receipts are stamped when they arrive);
 - `redeliveries after a crash`: a key received again because its sender died mid-send (the
   channel's idempotency absorbs it); at most what the dead instance had in flight;
 - `failover seconds p50` / `max`: from a `kill -9` until every notification the dead instance
@@ -85,10 +85,13 @@ class _Handler(BaseHTTPRequestHandler):
     server: Receiver
 
     def do_POST(self) -> None:
+        # The time a request arrived, not the time it was answered: a sender killed while
+        # the receiver waits `delay` to answer has already delivered it.
+        arrived = time.monotonic()
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         time.sleep(self.server.delay)
         with self.server.lock:
-            self.server.seen.append((time.monotonic(), self.headers["Idempotency-Key"], body))
+            self.server.seen.append((arrived, self.headers["Idempotency-Key"], body))
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -138,6 +141,7 @@ class Drill:
         self.kills: list[tuple[float, str, set[str]]] = []  # when, whom, what it was sending
         self.failovers: list[float] = []
         self.handovers: list[float] = []
+        self.stops: list[float] = []  # when each SIGTERM was sent
 
     def start(self) -> subprocess.Popen[bytes]:
         log = open(self.logs / f"run-{len(self.procs) + len(self.kills)}.log", "wb")  # noqa: SIM115
@@ -214,6 +218,7 @@ class Drill:
         owner = self.instance_of(pid)
         proc.send_signal(signal.SIGTERM)
         asked = time.monotonic()
+        self.stops.append(asked)
 
         def handed() -> bool:
             with session_scope(self.factory) as s:
@@ -294,11 +299,20 @@ def figures(drill: Drill, seen: list[tuple[float, str, dict[str, Any]]]) -> dict
         if n < 2:
             continue
         times = sorted(t for t, k, _ in seen if k == key)
-        crashed = any(times[0] <= at <= times[-1] and key in held for at, _, held in drill.kills)
+        # Received again after the instance that held it died: its request may have left
+        # before the kill and arrived after (the kernel still sends what the socket held).
+        crashed = any(at <= times[-1] and key in held for at, _, held in drill.kills)
         if crashed:
             redelivered += n - 1
         else:
             twice += n - 1
+            kills = [round(at - times[0], 3) for at, _, _ in drill.kills]
+            print(
+                f"sent twice: {key} at +{[round(t - times[0], 3) for t in times]} s, "
+                f"kills at {kills} s, handovers at "
+                f"{[round(at - times[0], 3) for at in drill.stops]} s",
+                file=sys.stderr,
+            )
     late = sorted((f - d).total_seconds() for *_, state, d, f in steps if state == "fired" and f)
     return {
         "lost notifications": lost,

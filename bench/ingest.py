@@ -27,7 +27,13 @@ Alertmanager 0.25 keeps alerts in memory. The webhook receiver keeps connections
 Both listen on 127.0.0.1 only (`--cluster.listen-address=` turns Alertmanager's gossip off).
 Each figure is printed for both with the Tocsin/Alertmanager ratio.
 
-Run: `.venv/bin/python bench/ingest.py [--alerts 100000] [--resends 100]`
+With `--store postgresql` Tocsin's store is a throwaway database on the PostgreSQL at `--pg`
+(created and dropped by the run), and `--instances 3` runs three `tocsin run` on it, each on
+its own port, the load client's connections spread over them in turn (as a load balancer
+would); idle CPU is then the sum of the three.
+
+Run: `.venv/bin/python bench/ingest.py [--alerts 100000] [--resends 100]
+[--store postgresql [--instances 3] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]]`
 """
 
 from __future__ import annotations
@@ -155,18 +161,18 @@ def request_head(method: str, base: str, path: str, headers: dict[str, str]) -> 
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-async def drive(base: str, requests: list[tuple[bytes, bytes]], expect: int) -> float:
-    """Send every (head, body) over SENDERS connections; seconds taken. Stops at an answer
-    other than `expect`."""
+async def drive(bases: list[str], requests: list[tuple[bytes, bytes]], expect: int) -> float:
+    """Send every (head, body) over SENDERS connections, spread over `bases` in turn; seconds
+    taken. Stops at an answer other than `expect`."""
     queue = list(reversed(requests))
-    connections = [await Connection.open(base) for _ in range(SENDERS)]
+    connections = [await Connection.open(bases[i % len(bases)]) for i in range(SENDERS)]
 
     async def sender(connection: Connection) -> None:
         while queue:
             head, body = queue.pop()
             status, answer = await connection.request(head, body)
             if status != expect:
-                raise SystemExit(f"{base}: {status} {answer[:200]!r}")
+                raise SystemExit(f"{bases}: {status} {answer[:200]!r}")
 
     started = time.perf_counter()
     try:
@@ -177,12 +183,11 @@ async def drive(base: str, requests: list[tuple[bytes, bytes]], expect: int) -> 
     return time.perf_counter() - started
 
 
-async def send(url: str, headers: dict[str, str], batches: list[bytes]) -> float:
-    base, _, path = url.partition("/api/")
+async def send(bases: list[str], headers: dict[str, str], batches: list[bytes]) -> float:
     head = request_head(
-        "POST", base, "/api/" + path, {**headers, "Content-Type": "application/json"}
+        "POST", bases[0], "/api/v2/alerts", {**headers, "Content-Type": "application/json"}
     )
-    return await drive(base, [(head, body) for body in batches], 200)
+    return await drive(bases, [(head, body) for body in batches], 200)
 
 
 def batches_of(alerts: list[dict[str, Any]]) -> list[bytes]:
@@ -207,7 +212,9 @@ def wait_ready(url: str, headers: dict[str, str]) -> None:
 
 
 @contextmanager
-def alertmanager(tmp: Path, hook: str) -> Iterator[tuple[str, dict[str, str], int]]:
+def alertmanager(
+    tmp: Path, hook: str, _args: argparse.Namespace
+) -> Iterator[tuple[list[str], dict[str, str], list[int]]]:
     port = free_port()
     (tmp / "am.yml").write_text(
         json.dumps(
@@ -227,39 +234,74 @@ def alertmanager(tmp: Path, hook: str) -> Iterator[tuple[str, dict[str, str], in
     try:
         base = f"http://127.0.0.1:{port}"
         wait_ready(base + "/-/ready", {})
-        yield base, {}, proc.pid
+        yield [base], {}, [proc.pid]
     finally:
         proc.terminate()
         proc.wait(30)
 
 
 @contextmanager
-def tocsin(tmp: Path, hook: str) -> Iterator[tuple[str, dict[str, str], int]]:
-    port = free_port()
-    env = {**os.environ, "TOCSIN_DATABASE_URL": f"sqlite:///{tmp / 'tocsin.db'}"}
-    tocsin_cli = [sys.executable, "-m", "tocsin.cli"]
-    (tmp / "tocsin.yaml").write_text(
-        f"api: {{listen: '127.0.0.1:{port}', rate_limit: 100000, rate_burst: 100000}}\n"
-        f"channels:\n  hook: {{type: webhook, url: '{hook}'}}\n"
-    )
-    subprocess.run([*tocsin_cli, "db", "upgrade"], env=env, check=True, capture_output=True)
-    token = subprocess.run(
-        [*tocsin_cli, "token", "create", "bench", "--scope", "ingest,read",
-         "-c", str(tmp / "tocsin.yaml")],
-        env=env, check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
-    proc = subprocess.Popen(
-        [*tocsin_cli, "run", "-c", str(tmp / "tocsin.yaml")],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "tocsin.log", "w"),  # noqa: SIM115
-    )  # fmt: skip
+def scratch_database(admin_url: str) -> Iterator[str]:
+    """A throwaway PostgreSQL database beside `admin_url`'s, dropped at the end."""
+    from sqlalchemy import create_engine, make_url, text
+
+    name = f"tocsin_bench_ingest_{os.getpid()}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        headers = {"Authorization": f"Bearer {token}"}
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(base + "/healthz", {})
-        yield base, headers, proc.pid
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        proc.terminate()
-        proc.wait(60)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def tocsin(
+    tmp: Path, hook: str, args: argparse.Namespace
+) -> Iterator[tuple[list[str], dict[str, str], list[int]]]:
+    with scratch_database(args.pg) if args.store == "postgresql" else _sqlite(tmp) as store_url:
+        env = {**os.environ, "TOCSIN_DATABASE_URL": store_url}
+        tocsin_cli = [sys.executable, "-m", "tocsin.cli"]
+        ports = [free_port() for _ in range(args.instances)]
+        for i, port in enumerate(ports):
+            (tmp / f"tocsin-{i}.yaml").write_text(
+                f"api: {{listen: '127.0.0.1:{port}', rate_limit: 100000, rate_burst: 100000}}\n"
+                f"channels:\n  hook: {{type: webhook, url: '{hook}'}}\n"
+            )
+        subprocess.run([*tocsin_cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+        token = subprocess.run(
+            [*tocsin_cli, "token", "create", "bench", "--scope", "ingest,read",
+             "-c", str(tmp / "tocsin-0.yaml")],
+            env=env, check=True, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+        procs = [
+            subprocess.Popen(
+                [*tocsin_cli, "run", "-c", str(tmp / f"tocsin-{i}.yaml")],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=open(tmp / f"tocsin-{i}.log", "w"),  # noqa: SIM115
+            )
+            for i in range(args.instances)
+        ]
+        try:
+            headers = {"Authorization": f"Bearer {token}"}
+            bases = [f"http://127.0.0.1:{port}" for port in ports]
+            for base in bases:
+                wait_ready(base + "/healthz", {})
+            yield bases, headers, [proc.pid for proc in procs]
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(60)
+
+
+@contextmanager
+def _sqlite(tmp: Path) -> Iterator[str]:
+    yield f"sqlite:///{tmp / 'tocsin.db'}"
 
 
 def drain(receiver: Receiver, wanted: int, started: float, cap: float) -> float:
@@ -283,9 +325,9 @@ def measure(name: str, server: Any, args: argparse.Namespace) -> dict[str, float
     receiver = Receiver()
     with (
         tempfile.TemporaryDirectory() as tmp,
-        server(Path(tmp), receiver.url) as (base, headers, pid),
+        server(Path(tmp), receiver.url, args) as (bases, headers, pids),
     ):
-        url = base + "/api/v2/alerts"
+        url = bases[0] + "/api/v2/alerts"
         now = datetime.now(UTC)
         figures: dict[str, float] = {}
         # Notify first, with nothing queued: a probe behind a backlog of the bulk alerts'
@@ -295,17 +337,17 @@ def measure(name: str, server: Any, args: argparse.Namespace) -> dict[str, float
         figures["notify p99 ms"] = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
         fresh = batches_of([alert(i, "n", now) for i in range(args.alerts)])
         started = time.perf_counter()
-        figures["new alerts/s"] = args.alerts / asyncio.run(send(url, headers, fresh))
+        figures["new alerts/s"] = args.alerts / asyncio.run(send(bases, headers, fresh))
         same = batches_of([alert(i, "n", now) for i in range(1000)])
         figures["re-sent alerts/s"] = (
-            1000 * args.resends / asyncio.run(send(url, headers, same * args.resends))
+            1000 * args.resends / asyncio.run(send(bases, headers, same * args.resends))
         )
         figures["drain s"] = drain(receiver, args.probes + args.alerts, started, args.drain_cap)
         figures["notifications/s"] = (len(receiver.seen) - args.probes) / figures["drain s"]
         # The dedup path again, with no notifications being delivered beside it: above, the
         # re-sends share the server with the bulk alerts' notifications going out.
         figures["re-sent, quiet, /s"] = (
-            1000 * args.resends / asyncio.run(send(url, headers, same * args.resends))
+            1000 * args.resends / asyncio.run(send(bases, headers, same * args.resends))
         )
         # Prometheus's own re-sends: each cycle moves every alert's endsAt later.
         moving = [
@@ -314,12 +356,13 @@ def measure(name: str, server: Any, args: argparse.Namespace) -> dict[str, float
             for batch in batches_of([alert(i, "n", now, later=cycle) for i in range(1000)])
         ]
         figures["re-sent, endsAt moving, /s"] = (
-            1000 * args.resends / asyncio.run(send(url, headers, moving))
+            1000 * args.resends / asyncio.run(send(bases, headers, moving))
         )
         time.sleep(5)
-        before = cpu_seconds(pid)
+        before = sum(cpu_seconds(pid) for pid in pids)
         time.sleep(args.idle)
-        figures["idle CPU % of a core"] = (cpu_seconds(pid) - before) / args.idle * 100
+        idle = sum(cpu_seconds(pid) for pid in pids) - before
+        figures["idle CPU % of a core"] = idle / args.idle * 100
         if len(receiver.seen) < args.alerts + args.probes:
             print(f"  {name}: idle CPU measured while notifications were still due", flush=True)
     for key, value in figures.items():
@@ -351,10 +394,16 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=100)
     parser.add_argument("--idle", type=float, default=10.0)
     parser.add_argument("--drain-cap", type=float, default=900.0, help="seconds, at most")
+    parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--instances", type=int, default=1, help="tocsin run processes")
+    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
+    if args.instances > 1 and args.store != "postgresql":
+        raise SystemExit("several instances need --store postgresql")
     if shutil.which("prometheus-alertmanager") is None:
         raise SystemExit("prometheus-alertmanager is not installed (apt-get install it)")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
+    print(f"tocsin: {args.instances} instance(s) on {args.store}")
     am = measure("alertmanager", alertmanager, args)
     ours = measure("tocsin", tocsin, args)
     print(f"load average after: {os.getloadavg()[0]:.2f}")

@@ -14,9 +14,15 @@ with an HMAC secret, `routes: {notify: [hook]}`, no grouping wait, no escalation
 running `run_forever` on the system clock in a thread, `poll_interval: 1s` (so a missed ring
 would show as ~1 s). The stand-in is a ThreadingHTTPServer that answers 200 at once.
 
+With `--worker-process` the worker is a separate `tocsin run --workers-only` process, as when
+an `--api-only` instance takes the alert and another instance sends: on PostgreSQL the firing
+transaction's `pg_notify` wakes that process's sender (`tocsin.outbox.listen`); on SQLite
+nothing crosses processes and the figure is the poll interval's.
+
 Targets (issue 4): p50 under 25 ms and p99 under 100 ms on SQLite.
 
-Run: `.venv/bin/python bench/notify.py [--alerts 1000] [--url postgresql+psycopg://…]`
+Run: `.venv/bin/python bench/notify.py [--alerts 1000] [--url postgresql+psycopg://…]
+[--worker-process]`
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -36,6 +44,7 @@ from tocsin.clock import SystemClock
 from tocsin.config import parse
 from tocsin.db import make_engine, make_sessionmaker, session_scope
 from tocsin.fingerprint import fingerprint
+from tocsin.pipeline import Pipeline
 from tocsin.worker.loop import Worker
 
 
@@ -78,6 +87,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--alerts", type=int, default=1000)
     parser.add_argument("--url", help="store URL (default: a SQLite file in a temp dir)")
+    parser.add_argument(
+        "--worker-process",
+        action="store_true",
+        help="send from a separate `tocsin run --workers-only` process",
+    )
     args = parser.parse_args()
     directory = Path(tempfile.mkdtemp(prefix="tocsin-bench-notify-"))
     url = args.url or f"sqlite:///{directory / 'store.db'}"
@@ -85,22 +99,35 @@ def main() -> None:
     store.upgrade(engine)
     factory = make_sessionmaker(engine)
     stand_in = StandIn()
-    config, _ = parse(
-        f"""
+    text = f"""
+store: {{url: "{url}"}}
 worker: {{poll_interval: 1s}}
 channels:
   hook: {{type: webhook, url: "{stand_in.url}/hook", secret: bench-secret}}
 routes: {{notify: [hook]}}
-""",
-        "bench.yaml",
-        env={},
-    )
+"""
+    config, _ = parse(text, "bench.yaml", env={})
     clock = SystemClock()
-    worker = Worker(config, factory, clock, threads=False)
-    worker.start()
     stop = threading.Event()
-    loop = threading.Thread(target=worker.run_forever, args=(stop,))
-    loop.start()
+    if args.worker_process:
+        (directory / "tocsin.yaml").write_text(text)
+        log = directory / "run.log"
+        with open(log, "w") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tocsin.cli", "run", "--workers-only", "-v", "-c",
+                 str(directory / "tocsin.yaml")],
+                stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        ready = "listening for outbox rows" if url.startswith("postgresql") else "started with"
+        while ready not in log.read_text():
+            time.sleep(0.05)
+        pipeline = Pipeline(config)
+    else:
+        worker = Worker(config, factory, clock, threads=False)
+        worker.start()
+        loop = threading.Thread(target=worker.run_forever, args=(stop,))
+        loop.start()
+        pipeline = worker.pipeline
     committed: list[float] = []
     began: list[float] = []
     lost = 0
@@ -110,7 +137,7 @@ routes: {{notify: [hook]}}
             with session_scope(factory) as session:
                 alert, _ = actions.alerts.fire(
                     session,
-                    worker.pipeline,
+                    pipeline,
                     actions.alerts.NewAlert(
                         fingerprint=fingerprint(f"bench-{os.getpid()}-{i}", {}),
                         origin="event",
@@ -130,13 +157,21 @@ routes: {{notify: [hook]}}
             committed.append((arrived - after) * 1000)
             began.append((arrived - before) * 1000)
     finally:
-        stop.set()
-        loop.join()
-        worker.stop()
+        if args.worker_process:
+            process.terminate()
+            process.wait(30)
+        else:
+            stop.set()
+            loop.join()
+            worker.stop()
         stand_in.server.shutdown()
         engine.dispose()
     store_kind = "postgresql" if url.startswith("postgresql") else "sqlite"
-    print(f"store: {store_kind}; alerts: {args.alerts}; not received within 10 s: {lost}")
+    where = "another process" if args.worker_process else "this process"
+    print(
+        f"store: {store_kind}; sender in {where}; alerts: {args.alerts}; "
+        f"not received within 10 s: {lost}"
+    )
     for label, values in (("commit → received", committed), ("fire → received", began)):
         print(
             f"{label}: p50 {statistics.median(values):.1f} ms, "

@@ -56,10 +56,11 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from tocsin.db import is_postgresql
 
 T = TypeVar("T")
+S = TypeVar("S", bound="Select[*tuple[Any, ...]]")  # a select of any columns
 log = logging.getLogger("tocsin.claims")
 
 
-def locking(session: Session, query: Select[T]) -> Select[T]:
+def locking(session: Session, query: S) -> S:
     """The query with `FOR UPDATE SKIP LOCKED` on PostgreSQL (unchanged on SQLite). For a
     read used inside a larger statement (an `UPDATE … WHERE id IN (…)`)."""
     if is_postgresql(session):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import random
 import signal
 import subprocess
 import time
@@ -20,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.support.loopback import Loopback
-from tests.support.processes import count, wait_for
+from tests.support.processes import count, kill_9_repeatedly, wait_for
 
 from tocsin import actions
 from tocsin.alerts.models import AlertEvent
@@ -29,7 +28,6 @@ from tocsin.config import parse
 from tocsin.db import session_scope
 from tocsin.escalation.models import Escalation, EscalationStep
 from tocsin.fingerprint import fingerprint
-from tocsin.instances.models import WorkerHeartbeat
 from tocsin.outbox.models import Notification
 from tocsin.outbox.service import claim_due
 from tocsin.pipeline import Pipeline
@@ -104,20 +102,16 @@ def test_kill_9_while_escalating_fires_every_step_once_and_loses_no_notification
 ) -> None:
     config = tmp_path / "tocsin.yaml"
     config.write_text(config_text(store_url, hook.url))
-    rng = random.Random(4)
-    proc = start(config)
-    for kill in range(KILLS):
-        wait_for(lambda k=kill: count(factory, WorkerHeartbeat) > k, timeout=60)
-        if kill == 0:  # with a worker running, so steps come due across several lives
-            raise_alerts(factory, config.read_text())
-            last_due = time.monotonic() + max(STEP_AFTER)
-        time.sleep(rng.uniform(0.05, 1.2))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        proc = start(config)
-    # The last life must be up (its signal handlers set) before it is asked to stop.
-    wait_for(lambda: count(factory, WorkerHeartbeat) > KILLS, timeout=60)
-    wait_for(lambda: time.monotonic() > last_due and drained(factory), timeout=60)
+    due: list[float] = []
+
+    def raise_them() -> None:  # with a worker running, so steps come due across several lives
+        raise_alerts(factory, config.read_text())
+        due.append(time.monotonic() + max(STEP_AFTER))
+
+    proc = kill_9_repeatedly(
+        start, config, factory, kills=KILLS, seed=4, pause=(0.05, 1.2), first_life=raise_them
+    )
+    wait_for(lambda: time.monotonic() > due[0] and drained(factory), timeout=60)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0
 

@@ -6,10 +6,8 @@ each reminder and each page was written once and every notification was received
 from __future__ import annotations
 
 import json
-import random
 import signal
 import subprocess
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -19,7 +17,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.support.loopback import Loopback
-from tests.support.processes import count, wait_for
+from tests.support.processes import count, kill_9_repeatedly, wait_for
 
 from tocsin import actions
 from tocsin.alerts.models import Alert
@@ -29,7 +27,6 @@ from tocsin.db import session_scope
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident, IncidentEvent
 from tocsin.incidents.service import NewIncident
-from tocsin.instances.models import WorkerHeartbeat
 from tocsin.outbox.models import Notification
 from tocsin.pipeline import Pipeline
 
@@ -105,17 +102,16 @@ def test_kill_9_while_reminders_are_due_sends_each_reminder_and_page_once(
 ) -> None:
     config = tmp_path / "tocsin.yaml"
     config.write_text(config_text(store_url, hook.url))
-    rng = random.Random(15)
-    proc = start(config)
-    for kill in range(KILLS):
-        wait_for(lambda k=kill: count(factory, WorkerHeartbeat) > k, timeout=240)
-        if kill == 0:
-            declare(factory, config.read_text())
-        time.sleep(rng.uniform(0.3, 1.5))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        proc = start(config)
-    wait_for(lambda: count(factory, WorkerHeartbeat) > KILLS, timeout=240)
+    proc = kill_9_repeatedly(
+        start,
+        config,
+        factory,
+        kills=KILLS,
+        seed=15,
+        pause=(0.3, 1.5),
+        timeout=240,
+        first_life=lambda: declare(factory, config.read_text()),
+    )
     wait_for(lambda: settled(factory), timeout=300)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=120) == 0

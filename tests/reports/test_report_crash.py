@@ -4,10 +4,8 @@ random moments and restarted. Afterwards every report ran its slot once and was 
 
 from __future__ import annotations
 
-import random
 import signal
 import subprocess
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,13 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.support.processes import count, wait_for
+from tests.support.processes import count, kill_9_repeatedly, wait_for
 from tests.support.shop import ValueTable
 
 from tocsin.clock import SystemClock
 from tocsin.config import parse
 from tocsin.db import session_scope
-from tocsin.instances.models import WorkerHeartbeat
 from tocsin.outbox.models import Notification
 from tocsin.reports import service
 from tocsin.reports.models import ReportRun
@@ -74,14 +71,7 @@ def test_kill_9_while_reports_run_runs_and_posts_each_slot_once(
     parsed, _ = parse(config.read_text(), "tocsin.yaml", env={})
     with session_scope(factory) as s:  # every report's last slot went by while Tocsin was down
         service.sync(s, parsed.reports, SystemClock().now() - timedelta(days=1))
-    rng = random.Random(7)
-    proc = start(config)
-    for kill in range(KILLS):
-        wait_for(lambda k=kill: count(factory, WorkerHeartbeat) > k, timeout=60)
-        time.sleep(rng.uniform(0.05, 0.8))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        proc = start(config)
+    proc = kill_9_repeatedly(start, config, factory, kills=KILLS, seed=7, pause=(0.05, 0.8))
     wait_for(lambda: count(factory, ReportRun, ReportRun.state == "done") >= REPORTS, timeout=90)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0

@@ -4,6 +4,8 @@ condition in the store, count rows."""
 from __future__ import annotations
 
 import os
+import random
+import signal
 import subprocess
 import sys
 import time
@@ -15,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin.db import session_scope
+from tocsin.instances.models import WorkerHeartbeat
 
 TOCSIN = [sys.executable, "-m", "tocsin.cli"]
 
@@ -55,3 +58,33 @@ def wait_for(condition: Callable[[], bool], timeout: float = 90) -> None:
 def count(factory: sessionmaker[Session], model: type, *where: object) -> int:
     with session_scope(factory) as s:
         return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def kill_9_repeatedly(
+    start: Callable[[Path], subprocess.Popen[str]],
+    config: Path,
+    factory: sessionmaker[Session],
+    *,
+    kills: int,
+    seed: int,
+    pause: tuple[float, float],
+    timeout: float = 60,
+    first_life: Callable[[], object] | None = None,
+) -> subprocess.Popen[str]:
+    """`tocsin run -c config`, killed with SIGKILL `kills` times at random moments (`pause`
+    seconds after each life registered in the store) and started again each time; the
+    last life is returned once it too has registered (its signal handlers are set, so it can
+    be stopped with SIGTERM). `first_life` runs once the first life is up: work that must
+    come due across several lives."""
+    rng = random.Random(seed)
+    proc = start(config)
+    for kill in range(kills):
+        wait_for(lambda k=kill: count(factory, WorkerHeartbeat) > k, timeout=timeout)
+        if kill == 0 and first_life is not None:
+            first_life()
+        time.sleep(rng.uniform(*pause))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc = start(config)
+    wait_for(lambda: count(factory, WorkerHeartbeat) > kills, timeout=timeout)
+    return proc

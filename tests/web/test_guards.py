@@ -62,7 +62,7 @@ def test_bodies_over_the_limit_get_413_even_when_chunked(
         for _ in range(20):
             yield b" " * 100_000
 
-    answer = client.post("/api/v2/alerts", content=chunks(), headers=ingest)
+    answer = client.post("/api/v1/events", content=chunks(), headers=ingest)
     assert answer.status_code == 413
     assert answer.json()["error"] == "payload_too_large"
 

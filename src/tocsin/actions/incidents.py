@@ -64,7 +64,7 @@ def move(
     _may_close(session, incident_id, status)
     incident = incidents.move(session, pipeline, incident_id, status, by, now, note=note)
     if status == "resolved":
-        postmortem.draft(session, incident_id, now)
+        postmortem.draft(session, incident_id, now, pipeline.config)
     return incident
 
 
@@ -89,7 +89,7 @@ def post_update(
     row = incidents.post_update(session, pipeline, incident_id, new, by, now)
     incident = incidents.get(session, incident_id)
     if incident.status == "resolved" and before != "resolved":
-        postmortem.draft(session, incident_id, now)
+        postmortem.draft(session, incident_id, now, pipeline.config)
     if incident.page_alert_id is not None:
         page, incident.page_alert_id = incident.page_alert_id, None
         with contextlib.suppress(Conflict):  # resolved already (by hand)

@@ -297,18 +297,40 @@ def action(
     text: str,
     owner: Annotated[str, typer.Option("--owner", help="A configured user.")],
     due: Annotated[str, typer.Option("--due", help="When, like 2026-11-30T17:00Z.")],
+    verify_source: Annotated[
+        str | None, typer.Option("--verify-source", help="A source whose check closes it.")
+    ] = None,
+    verify_query: Annotated[
+        str | None, typer.Option("--verify-query", help="The check's SQL (SQL sources).")
+    ] = None,
+    verify_test: Annotated[
+        str | None,
+        typer.Option("--verify-test", help="Closes it when it holds for a row, like 'stuck == 0'."),
+    ] = None,
     by: ByOption = "operator",
     config: ConfigOption = None,
 ) -> None:
-    """Add an action item (its owner is reminded once it is overdue)."""
+    """Add an action item (its owner is reminded once it is overdue); with --verify-source
+    and --verify-test, a check that closes it once it passes."""
     from tocsin.incidents import followups
+    from tocsin.incidents.verify import Verify
+
+    if (verify_source is None) != (verify_test is None) or (
+        verify_query is not None and verify_source is None
+    ):
+        fail("--verify-source and --verify-test go together (--verify-query with them)")
+    check = (
+        Verify(verify_source, verify_test, verify_query)
+        if verify_source is not None and verify_test is not None
+        else None
+    )
 
     # The time is read once the store is open: a missing store is the first thing said.
     found = _run(
         config,
         lambda s, p: (
             followups.add_action(
-                s, p, incident_id, text, owner, instant(due, "--due"), by, clock.now()
+                s, p, incident_id, text, owner, instant(due, "--due"), by, clock.now(), check
             ).id
         ),
     )

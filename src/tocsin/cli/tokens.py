@@ -81,7 +81,7 @@ def list_tokens(config: ConfigOption = None, json: JsonOption = False) -> None:
 
 @app.command("revoke")
 def revoke(name: str, config: ConfigOption = None) -> None:
-    """Revoke a token at once (a running API forgets it within 5 seconds)."""
+    """Revoke a token at once (every running API forgets it within 1 second)."""
     from tocsin.tokens import service as auth
 
     with store(store_url(config)) as factory, transaction(factory) as session:

@@ -206,7 +206,8 @@ def _oncall(file: Survivors, at: At) -> None:
 
 
 def _incidents(file: Survivors, at: At) -> None:
-    """The incidents' channels exist; their on-call targets name known users and schedules."""
+    """The incidents' channels exist; their on-call targets name known users and schedules;
+    their impact queries' sources exist and are SQL."""
     config = file.config.incidents
     known = _known(file.names("channels"))
     for field, names in (("channels", config.channels), ("via", config.via or [])):
@@ -220,6 +221,16 @@ def _incidents(file: Survivors, at: At) -> None:
             check_target(file.config, target)
         except Invalid as exc:
             at(("incidents", "oncall", service), str(exc))
+    for service, spec in config.impact.items():
+        source = file.config.sources.get(spec.source)
+        if source is None and not file.exists("sources", spec.source):
+            known = _known(file.names("sources"))
+            at(
+                ("incidents", "impact", service, "source"),
+                f"source {spec.source!r} does not exist (known: {known})",
+            )
+        elif source is not None and source.type != "sql":
+            at(("incidents", "impact", service, "source"), "an impact query needs an sql source")
 
 
 def check_target(config: TocsinConfig, target: str) -> None:

@@ -13,6 +13,19 @@ from tocsin.config.fields import Duration, Strict, ZoneName
 IncidentSeverity = Literal["SEV-1", "SEV-2", "SEV-3", "SEV-4"]
 
 
+class ImpactQuery(Strict):
+    """How to count what an incident cost the customers of one service."""
+
+    source: str = Field(min_length=1, description="an SQL source of `sources:`")
+    query: str = Field(
+        min_length=1,
+        max_length=20_000,
+        description="read-only SQL over the incident's window, bound as :start and :end "
+        "(UTC); each column of its rows becomes a figure of the post-mortem, like "
+        "orders_affected and revenue_at_risk",
+    )
+
+
 class IncidentsConfig(Strict):
     """How incidents are numbered, how often they must say how they are going, and whom
     their updates and reminders reach."""
@@ -53,6 +66,16 @@ class IncidentsConfig(Strict):
         default_factory=dict,
         description="customer communication templates by name (sandboxed Jinja2 over the "
         "incident), beside the shipped data-recovery-complete and status-update",
+    )
+    impact: dict[str, ImpactQuery] = Field(
+        default_factory=dict,
+        description="per service (`*`: any incident): the query whose figures fill the "
+        "post-mortem's customer impact, run when the draft is written (within the source's "
+        "timeout; a failure is written into the draft instead)",
+    )
+    verify_every: Duration = Field(
+        default=timedelta(minutes=5),
+        description="how often an action item's check runs until it passes and closes it",
     )
     contact: str = Field(
         default="our support team",

@@ -21,12 +21,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tocsin import claims
 from tocsin.config.fields import format_duration
 from tocsin.config.incidents import IncidentsConfig
-from tocsin.db import is_postgresql
 from tocsin.incidents import comms, timeline
 from tocsin.incidents.lifecycle import OPEN
 from tocsin.incidents.models import Incident
@@ -67,10 +67,8 @@ def claim(
         .order_by(Incident.cadence_due_at, Incident.id)
         .limit(limit)
     )
-    if is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
     won: list[tuple[Incident, str, datetime]] = []
-    for row in session.execute(query).all():
+    for row in session.execute(claims.locking(session, query)).all():
         state, due = row.cadence_state, row.cadence_due_at
         if state == "waiting":
             values: dict[str, Any] = {"cadence_state": "reminded"}
@@ -79,17 +77,14 @@ def claim(
             values = {"cadence_state": "paged", "cadence_due_at": None}
         else:  # a state with a due time it should not have: switch it off
             values = {"cadence_due_at": None}
-        moved = session.execute(
-            update(Incident)
-            .where(
-                Incident.id == row.id,
-                Incident.cadence_state == state,
-                Incident.cadence_due_at == due,
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
+        moved = claims.take(
+            session,
+            Incident,
+            Incident.id == row.id,
+            expect=[Incident.cadence_state == state, Incident.cadence_due_at == due],
+            values=values,
         )
-        if moved.rowcount != 1 or state not in ("waiting", "reminded"):  # type: ignore[attr-defined]
+        if not moved or state not in ("waiting", "reminded"):
             continue
         incident = session.get(Incident, row.id, populate_existing=True)
         if incident is not None:

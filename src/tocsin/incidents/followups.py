@@ -12,11 +12,12 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tocsin.db import is_postgresql
+from tocsin import claims
 from tocsin.errors import Conflict, NotFound
 from tocsin.incidents import comms, timeline
 from tocsin.incidents.models import Incident, IncidentAction
 from tocsin.incidents.service import MAX_TEXT, check_user, get, text_field
+from tocsin.incidents.verify import Verify, checked
 from tocsin.pipeline import Pipeline
 
 
@@ -29,10 +30,14 @@ def add_action(
     due_at: datetime,
     by: str,
     now: datetime,
+    verify: Verify | None = None,
 ) -> IncidentAction:
-    """An action item owned by a configured user, due at `due_at` (reminded once overdue)."""
+    """An action item owned by a configured user, due at `due_at` (reminded once overdue);
+    with `verify`, a check that closes it once it passes (`tocsin.incidents.verify`)."""
     body = text_field("text", text, MAX_TEXT)
     check_user(pipeline, owner, "owner")
+    if verify is not None:
+        checked(pipeline.config, verify)
     incident = get(session, incident_id)
     row = IncidentAction(
         incident_id=incident.id,
@@ -42,6 +47,8 @@ def add_action(
         created_at=now,
         created_by=by,
         remind_at=due_at,
+        verify=verify.spec() if verify is not None else None,
+        verify_at=now if verify is not None else None,
     )
     session.add(row)
     session.flush()
@@ -92,19 +99,15 @@ def _postmortems(session: Session, pipeline: Pipeline, now: datetime, limit: int
         .order_by(Incident.postmortem_due_at)
         .limit(limit)
     )
-    if is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
     done = 0
-    for incident_id, due in session.execute(query).all():
-        if due is None:
-            continue
-        won = session.execute(
-            update(Incident)
-            .where(Incident.id == incident_id, Incident.postmortem_due_at == due)
-            .values(postmortem_due_at=None)
-            .execution_options(synchronize_session=False)
-        )
-        if won.rowcount != 1:  # type: ignore[attr-defined]
+    for incident_id, due in session.execute(claims.locking(session, query)).all():
+        if due is None or not claims.take(
+            session,
+            Incident,
+            Incident.id == incident_id,
+            expect=[Incident.postmortem_due_at == due],
+            values={"postmortem_due_at": None},
+        ):
             continue
         incident = get(session, incident_id)
         session.refresh(incident)
@@ -141,17 +144,15 @@ def _actions(session: Session, pipeline: Pipeline, now: datetime, limit: int) ->
         .order_by(IncidentAction.remind_at)
         .limit(limit)
     )
-    if is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
     done = 0
-    for action_id, due in session.execute(query).all():
-        won = session.execute(
-            update(IncidentAction)
-            .where(IncidentAction.id == action_id, IncidentAction.remind_at == due)
-            .values(remind_at=None, reminded_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if won.rowcount != 1:  # type: ignore[attr-defined]
+    for action_id, due in session.execute(claims.locking(session, query)).all():
+        if not claims.take(
+            session,
+            IncidentAction,
+            IncidentAction.id == action_id,
+            expect=[IncidentAction.remind_at == due],
+            values={"remind_at": None, "reminded_at": now},
+        ):
             continue
         row = session.get(IncidentAction, action_id, populate_existing=True)
         if row is None or row.done_at is not None:

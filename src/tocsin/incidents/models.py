@@ -124,12 +124,16 @@ class IncidentUpdate(Base):
 
 class IncidentAction(Base):
     """A follow-up from a post-mortem: what, who owns it, by when. `remind_at` is its due
-    column: the owner is reminded once when it is overdue and still open."""
+    column: the owner is reminded once when it is overdue and still open. One that carries
+    a check (`verify`: a source, its query, a test over the rows) is also due at `verify_at`:
+    the check runs then, and closes it when the test holds (`verify_result` says how the
+    last run went)."""
 
     __tablename__ = "incident_action"
     __table_args__ = (
         Index("ix_incident_action_incident_id", "incident_id"),
         Index("ix_incident_action_remind_at", "remind_at"),
+        Index("ix_incident_action_verify_at", "verify_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -145,3 +149,6 @@ class IncidentAction(Base):
     done_by: Mapped[str | None] = mapped_column(String(100))
     remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verify: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    verify_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verify_result: Mapped[str | None] = mapped_column(Text)

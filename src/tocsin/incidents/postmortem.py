@@ -8,6 +8,7 @@ start, else the declared time."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,14 +17,16 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert
 from tocsin.checks.models import Evaluation
+from tocsin.config import TocsinConfig
 from tocsin.config.fields import format_duration
 from tocsin.errors import Conflict
-from tocsin.incidents import links, timeline
+from tocsin.incidents import impact, links, timeline
 from tocsin.incidents.lifecycle import ROLE_NAMES
 from tocsin.incidents.models import Incident, IncidentAction, IncidentEvent, IncidentUpdate
 from tocsin.incidents.service import get
 
 REVIEW_WITHIN = timedelta(hours=48)  # reference 000 6.3.2 step 7
+NOT_COMPUTED = "Orders affected and revenue at risk: _not computed (no impact query configured)_."
 LOOK_BACK = timedelta(days=1)  # how far before an alert its check's run over threshold is sought
 
 
@@ -82,10 +85,19 @@ def _first_over_threshold(session: Session, alert: Alert) -> datetime | None:
     return first
 
 
-def draft(session: Session, incident_id: str, now: datetime) -> str:
-    """Write (again) the Markdown draft on the incident and put it on the timeline."""
+def draft(
+    session: Session, incident_id: str, now: datetime, config: TocsinConfig | None = None
+) -> str:
+    """Write (again) the Markdown draft on the incident and put it on the timeline; with
+    `config`, its impact queries fill the customer impact (`incidents.impact`)."""
     incident = get(session, incident_id)
-    text = render(session, incident)
+    f = figures(session, incident)
+    found = (
+        impact.lines(config, incident.services, f.started_at, f.resolved_at or now)
+        if config is not None
+        else []
+    )
+    text = render(session, incident, found)
     incident.postmortem = text
     incident.postmortem_written_at = now
     if incident.postmortem_done_at is None and incident.postmortem_due_at is None:
@@ -107,7 +119,7 @@ def mark_done(session: Session, incident_id: str, by: str, now: datetime) -> Inc
     return incident
 
 
-def render(session: Session, incident: Incident) -> str:
+def render(session: Session, incident: Incident, impact_lines: Sequence[str] = ()) -> str:
     f = figures(session, incident)
     events = session.scalars(
         select(IncidentEvent)
@@ -143,7 +155,13 @@ def render(session: Session, incident: Incident) -> str:
         "",
         "## Impact",
         f"Customer impact: {incident.customer_impact or '_not recorded_'}.",
-        "Orders affected and revenue at risk: _not computed (no impact query configured)_.",
+        *(
+            ["Figures over the impact's window (`incidents.impact`):", *impact_lines]
+            if impact_lines
+            else [
+                "Orders affected and revenue at risk: _not computed (no impact query configured)_."
+            ]
+        ),
         f"Time to resolution: {lasted}.",
         "",
         "## Responders",

@@ -114,4 +114,6 @@ def action_out(action: IncidentAction) -> dict[str, Any]:
         "done_at": action.done_at,
         "done_by": action.done_by,
         "reminded_at": action.reminded_at,
+        "verify": action.verify,
+        "verify_result": action.verify_result,
     }

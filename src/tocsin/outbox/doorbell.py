@@ -1,18 +1,26 @@
 """Wake the sender when a notification is committed, instead of waiting for the next poll.
 
-The outbox row stays the truth: the doorbell only shortens the wait of a sender in the same
-process (the poll interval still covers rows written by other processes). A ring is sent
-after the commit that wrote the rows, never before, so a woken sender always finds them.
+The outbox row stays the truth: the doorbell only shortens the wait of a sender. A ring is
+sent after the commit that wrote the rows, never before, so a woken sender always finds them.
+
+- In this process: the `after_commit` hook rings `DOORBELL`.
+- Across processes on PostgreSQL: the writing transaction also runs `pg_notify(CHANNEL, '')`,
+  which PostgreSQL delivers at its commit (and drops on rollback) to every session listening
+  on the channel; `outbox.listen.Listener` is that session in each worker, and rings its own
+  `DOORBELL`. So a row committed by an `--api-only` instance wakes the senders of the others
+  within milliseconds. On SQLite (one machine, usually one process) the poll interval covers
+  writers in other processes.
 """
 
 from __future__ import annotations
 
 import threading
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 _KEY = "tocsin_outbox_written"
+CHANNEL = "tocsin_outbox"
 
 
 class Doorbell:
@@ -33,8 +41,13 @@ DOORBELL = Doorbell()
 
 
 def written(session: Session) -> None:
-    """Mark the session: ring once its transaction commits."""
+    """Mark the session: ring once its transaction commits (here, and on PostgreSQL in every
+    listening process: one `pg_notify` per transaction)."""
+    if session.info.get(_KEY):
+        return
     session.info[_KEY] = True
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
 
 
 @event.listens_for(Session, "after_commit")

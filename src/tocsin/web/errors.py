@@ -1,8 +1,16 @@
 """Domain errors mapped to HTTP in one place; every error body is JSON
-`{"error": code, "message": text}` (plus `problems`, one per bad field, for bad input)."""
+`{"error": code, "message": text}` (plus `problems`, one per bad field, for bad input).
+
+Under `/api/v2` (the Alertmanager-compatible API) the bodies are Alertmanager's instead: its
+error responses are a bare JSON string (`"end time can't be in the past"`), which amtool and
+other clients print, and its request validation answers go-openapi's `{"code", "message"}`
+422. 401, 403, 413, 429 and 503 there are a JSON string too, with the same headers
+(`WWW-Authenticate`, `Retry-After`), so a client written for Alertmanager reads every answer
+the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -30,13 +38,22 @@ def body(status: int, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": _CODES.get(status, "error"), "message": message, **extra}
 
 
+def answer(
+    request: Request, status: int, detail: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """`detail` as the JSON body, or under `/api/v2` its message as a bare JSON string."""
+    if request.url.path.startswith(V2):
+        return JSONResponse(str(detail.get("message", "")), status, headers=headers)
+    return JSONResponse(detail, status, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         detail = (
             exc.detail if isinstance(exc.detail, dict) else body(exc.status_code, str(exc.detail))
         )
-        return JSONResponse(detail, exc.status_code, headers=exc.headers)
+        return answer(request, exc.status_code, detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -47,24 +64,24 @@ def install(app: FastAPI) -> None:
         return JSONResponse(body(status, "; ".join(problems), problems=problems), status)
 
     @app.exception_handler(BadInput)
-    async def bad_input(_request: Request, exc: BadInput) -> JSONResponse:
-        return JSONResponse(body(400, str(exc), problems=exc.problems), 400)
+    async def bad_input(request: Request, exc: BadInput) -> JSONResponse:
+        return answer(request, 400, body(400, str(exc), problems=exc.problems))
 
     @app.exception_handler(Invalid)
-    async def invalid(_request: Request, exc: Invalid) -> JSONResponse:
-        return JSONResponse(body(400, str(exc)), 400)
+    async def invalid(request: Request, exc: Invalid) -> JSONResponse:
+        return answer(request, 400, body(400, str(exc)))
 
     @app.exception_handler(NotFound)
-    async def not_found(_request: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse(body(404, str(exc)), 404)
+    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return answer(request, 404, body(404, str(exc)))
 
     @app.exception_handler(Conflict)
-    async def conflict(_request: Request, exc: Conflict) -> JSONResponse:
-        return JSONResponse(body(409, str(exc)), 409)
+    async def conflict(request: Request, exc: Conflict) -> JSONResponse:
+        return answer(request, 409, body(409, str(exc)))
 
     @app.exception_handler(OperationalError)
-    async def store_down(_request: Request, _exc: OperationalError) -> JSONResponse:
-        return unavailable()
+    async def store_down(request: Request, _exc: OperationalError) -> JSONResponse:
+        return unavailable(request.url.path)
 
 
 V1 = "/api/v1/"
@@ -91,9 +108,9 @@ def validation_status(path: str) -> int:
     return 400 if path.startswith(V1) else 422
 
 
-def unavailable() -> JSONResponse:
+def unavailable(path: str = "") -> JSONResponse:
     """The store could not be reached: nothing was stored; the sender should retry, as it
     would for an Alertmanager."""
-    return JSONResponse(
-        body(503, "the store is unavailable; retry later"), 503, headers={"Retry-After": "5"}
-    )
+    message = "the store is unavailable; retry later"
+    content: Any = message if path.startswith(V2) else body(503, message)
+    return JSONResponse(content, 503, headers={"Retry-After": "5"})

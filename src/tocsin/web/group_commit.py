@@ -8,6 +8,13 @@ request and never fights over the store's write lock. Nothing is held back on pu
 writer takes what queued up while it was committing the previous group, so an idle server
 answers a lone request at once and a busy one commits many per transaction.
 
+Several instances: each has its own writer, and two writers' transactions may lock the same
+alerts in different orders (one group holds requests A then B, another's B then A), which
+PostgreSQL breaks by failing one of them with a deadlock (or, under stricter isolation, a
+serialization failure). Such a failure is not the request's fault: the whole group is tried
+again (up to `RETRIES` times, after a short random pause so the two do not meet again), and
+only then do its requests hear of it.
+
 Durability is unchanged: a request's future is resolved after `COMMIT` returned, so every
 answered write is in the store. A job that raises gets its exception and keeps none of its
 writes (the group is redone without it, see `_apply`); a failed commit fails every job of
@@ -23,7 +30,9 @@ import asyncio
 import contextlib
 import logging
 import queue
+import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -36,6 +45,18 @@ log = logging.getLogger("tocsin.web.group_commit")
 T = TypeVar("T")
 MAX_GROUP = 256  # jobs per transaction: bounds the latency one group adds to the next
 IDLE_EXIT = 5.0  # seconds without work before the writer thread ends
+RETRIES = 5  # a group that lost a deadlock is tried again this many times
+TRANSIENT = {"40P01", "40001"}  # PostgreSQL's deadlock_detected, serialization_failure
+
+
+def transient(exc: BaseException) -> bool:
+    """A failure that trying again may cure: a deadlock or serialization failure."""
+    found: BaseException | None = exc
+    while found is not None:
+        if getattr(found, "sqlstate", None) in TRANSIENT:
+            return True
+        found = getattr(found, "orig", None) or found.__cause__
+    return False
 
 
 @dataclass
@@ -103,28 +124,42 @@ class GroupCommit:
     def _apply(self, group: list[_Job[Any]]) -> None:
         """Run the group without savepoints (they would double a ping's cost); at the first
         job that fails, roll back, answer it, and redo the rest with a savepoint each."""
-        todo, savepoint = group, False
+        todo, savepoint, retries = group, False, 0
         while todo:
             try:
                 with session_scope(self._factory) as session:
                     for job in todo:
                         job.outcome = _attempt(session, job.work, savepoint=savepoint)
-                        if not job.outcome[0] and not savepoint:
+                        if not job.outcome[0] and (not savepoint or transient(job.outcome[1])):
                             raise _Redo(job)
             except _Redo as redo:
+                if transient(redo.job.outcome[1]) and retries < RETRIES:
+                    retries += 1
+                    _pause(retries)
+                    continue  # the whole group again: the deadlock undid all of it
                 todo, savepoint = [job for job in todo if job is not redo.job], True
                 continue
             except Exception as exc:  # noqa: BLE001 - the commit failed: every job hears why
+                if transient(exc) and retries < RETRIES:
+                    retries += 1
+                    _pause(retries)
+                    continue
                 log.warning("a group of %d writes failed to commit: %s", len(todo), exc)
                 for job in todo:
                     job.outcome = (False, exc)
             break
+        if retries:
+            log.info("a group of %d writes was tried %d more times (deadlock)", len(todo), retries)
         by_loop: dict[asyncio.AbstractEventLoop, list[_Job[Any]]] = {}
         for job in group:
             by_loop.setdefault(job.loop, []).append(job)
         for loop, jobs in by_loop.items():
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting
                 loop.call_soon_threadsafe(_settle, jobs)
+
+
+def _pause(retries: int) -> None:
+    time.sleep(random.uniform(0, 0.02 * retries))
 
 
 class _Redo(Exception):

@@ -7,6 +7,7 @@ runaway sender, not a quota shared across instances (each instance limits on its
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -36,7 +37,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         if declared_too_large(scope, self.limit):
-            await refuse(send, self.limit)
+            await refuse(send, self.limit, scope.get("path", ""))
             return
         seen = 0
 
@@ -88,14 +89,16 @@ def declared_too_large(scope: Scope, limit: int) -> bool:
     return False
 
 
-async def refuse(send: Send, limit: int) -> None:
+async def refuse(send: Send, limit: int, path: str = "") -> None:
     """The 413 for a declared length over the limit (the connection closes: the body is
-    never read)."""
-    body = (
-        b'{"error":"payload_too_large","message":"the request body is larger than '
-        + str(limit).encode()
-        + b' bytes"}'
+    never read); under `/api/v2` a bare JSON string, as Alertmanager's error bodies are."""
+    message = f"the request body is larger than {limit} bytes"
+    content: object = (
+        message
+        if path.startswith("/api/v2/")
+        else {"error": "payload_too_large", "message": message}
     )
+    body = json.dumps(content, separators=(",", ":")).encode()
     await send(
         {
             "type": "http.response.start",

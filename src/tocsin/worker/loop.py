@@ -18,6 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin import actions, noise, periodic
@@ -26,15 +27,17 @@ from tocsin.checks.sources import open_source
 from tocsin.checks.sources.base import Source
 from tocsin.clock import Clock
 from tocsin.config import TocsinConfig
-from tocsin.db import session_scope
+from tocsin.db import is_postgresql, session_scope
 from tocsin.errors import Conflict, SourceError
 from tocsin.heartbeats import service as heartbeats
 from tocsin.inbound import repeats
 from tocsin.inbound import service as inbound
+from tocsin.incidents import verify as action_checks
 from tocsin.notify.base import Channel
 from tocsin.notify.registry import build_channels
 from tocsin.outbox import digest as digests
 from tocsin.outbox.doorbell import DOORBELL
+from tocsin.outbox.listen import Listener
 from tocsin.pipeline import Pipeline
 from tocsin.reports import retention
 from tocsin.reports import runs as reports
@@ -185,6 +188,12 @@ class Worker:
             ),
             # Queries its sources outside any transaction: claims, then completes, by itself.
             Step("report runs", "report_run (state, slot_at)", self.run_due_reports),
+            # Runs its checks outside any transaction: claims, then records, by itself.
+            Step(
+                "action checks",
+                "incident_action (verify_at)",
+                lambda _now: action_checks.run_due(self.factory, self.config, self.clock),
+            ),
             # Deletes in batches of their own transactions: leases the hour, then prunes.
             Step("retention", "job_slot (retention, each hour)", self._prune),
             # Sends outside any transaction: claims, then records, by itself.
@@ -410,6 +419,12 @@ class Worker:
         sender = Sender(self.courier, self.config.notifications.concurrency)
         thread = threading.Thread(target=self._send_forever, args=(sender, stop), name="sender")
         thread.start()
+        # On PostgreSQL, rows committed by other instances ring this one's doorbell too.
+        engine = self.factory.kw.get("bind")
+        listener = None
+        if isinstance(engine, Engine) and is_postgresql(engine):
+            listener = Listener(engine)
+            listener.start()
         keeping = threading.Thread(target=self.keeper.run, name="leases")
         keeping.start()
         try:
@@ -423,6 +438,8 @@ class Worker:
                     stop.wait(self.config.worker.poll_interval.total_seconds())
         finally:
             stop.set()
+            if listener is not None:
+                listener.stop()
             DOORBELL.ring()
             thread.join()
             self._step(sender.close)

@@ -1,5 +1,7 @@
 """Incidents under `/api/v1/incidents`: declare, list, show, move, assign, link, note, post
-status updates (also in reference 000 6.3.2 step 6's exact JSON), resolve, close, merge.
+status updates (also in reference 000 6.3.2 step 6's exact JSON), resolve, close, merge; the
+post-mortem draft and marking it done, action items (`/api/v1/action-items` across incidents),
+and customer communication templates rendered with the incident's data.
 
 Every operation declares its scope and 4xx: bad input is a 400 naming the field, an unknown
 incident a 404, a move the lifecycle does not allow a 409. Writes go through
@@ -11,14 +13,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tocsin import actions
-from tocsin.errors import Invalid
-from tocsin.incidents import links
+from tocsin.errors import Invalid, NotFound
+from tocsin.incidents import followups, links, templates
+from tocsin.incidents import postmortem as postmortems
 from tocsin.incidents import service as incidents
-from tocsin.incidents.schemas import incident_detail, incident_summary, update_out
+from tocsin.incidents.schemas import action_out, incident_detail, incident_summary, update_out
+from tocsin.incidents.verify import Verify
 from tocsin.web import paging
 from tocsin.web.deps import AppSettings, KnownQuery, Reader, Writer, in_transaction
 from tocsin.web.schemas import Out, errors
@@ -404,5 +408,177 @@ async def merge(
     def work(s: Any) -> dict[str, Any]:
         into = links.merge(s, incident_id, body.into, body.by or who.name, settings.clock.now())
         return incident_detail(s, into.id)
+
+    return await in_transaction(settings, work)
+
+
+class PostmortemOut(Out):
+    incident_id: str
+    markdown: str = Field(description="the draft written when the incident resolved")
+    written_at: datetime | None
+    done_at: datetime | None = Field(description="when it was marked reviewed and done")
+    due_at: datetime | None = Field(description="its owner is reminded after this")
+
+
+class VerifyIn(Body):
+    source: str = Field(min_length=1, max_length=100, description="an SQL or HTTP source")
+    query: str | None = Field(default=None, max_length=20_000, description="SQL sources only")
+    test: str = Field(min_length=1, max_length=1000, description="like `stuck == 0`")
+
+
+class ActionIn(Body):
+    text: Text = Field(min_length=1)
+    owner: str = Field(min_length=1, max_length=100, description="a configured user")
+    due_at: datetime = Field(description="with a zone; its owner is reminded once it is past")
+    verify: VerifyIn | None = Field(
+        default=None, description="a check that closes the item once its test holds"
+    )
+    by: Who = None
+
+
+class ActionOut(Out):
+    id: int
+    incident_id: str
+    text: str
+    owner: str
+    due_at: datetime
+    done_at: datetime | None
+    done_by: str | None
+    reminded_at: datetime | None
+    verify: dict[str, Any] | None = Field(description="its check, if it has one")
+    verify_result: str | None = Field(description="how its check's last run went")
+
+
+class CommsOut(Out):
+    incident_id: str
+    template: str
+    text: str
+
+
+def _postmortem_out(found: Any) -> dict[str, Any]:
+    if found.postmortem is None:
+        raise NotFound(f"{found.id} has no post-mortem yet: it is drafted when it resolves")
+    return {
+        "incident_id": found.id,
+        "markdown": found.postmortem,
+        "written_at": found.postmortem_written_at,
+        "done_at": found.postmortem_done_at,
+        "due_at": found.postmortem_due_at,
+    }
+
+
+@router.get(
+    "/incidents/{incident_id}/postmortem",
+    summary="The post-mortem draft (Markdown), written when the incident resolved",
+    response_model=PostmortemOut,
+    responses=errors(400, 404),
+)
+async def postmortem(incident_id: IncidentId, settings: AppSettings, _: Reader) -> dict[str, Any]:
+    return await in_transaction(settings, lambda s: _postmortem_out(incidents.get(s, incident_id)))
+
+
+@router.post(
+    "/incidents/{incident_id}/postmortem/done",
+    summary="Mark the post-mortem reviewed and done (`closed` needs it)",
+    response_model=PostmortemOut,
+    responses=errors(400, 404, 409, 413),
+)
+async def postmortem_done(
+    incident_id: IncidentId, settings: AppSettings, who: Writer, body: Move | None = None
+) -> dict[str, Any]:
+    by = (body.by if body else None) or who.name
+    return await in_transaction(
+        settings,
+        lambda s: _postmortem_out(postmortems.mark_done(s, incident_id, by, settings.clock.now())),
+    )
+
+
+@router.post(
+    "/incidents/{incident_id}/actions",
+    summary="Add an action item with an owner and a due date",
+    status_code=201,
+    response_model=ActionOut,
+    responses=errors(400, 404, 413),
+)
+async def add_action(
+    incident_id: IncidentId, body: ActionIn, settings: AppSettings, who: Writer
+) -> dict[str, Any]:
+    if body.due_at.tzinfo is None:
+        raise Invalid("due_at: give a zone (like 2026-12-01T17:00:00Z)")
+    return await in_transaction(
+        settings,
+        lambda s: action_out(
+            followups.add_action(
+                s,
+                settings.pipeline,
+                incident_id,
+                body.text,
+                body.owner,
+                body.due_at,
+                body.by or who.name,
+                settings.clock.now(),
+                Verify(body.verify.source, body.verify.test, body.verify.query)
+                if body.verify is not None
+                else None,
+            )
+        ),
+    )
+
+
+@router.get(
+    "/action-items",
+    summary="Action items across incidents, soonest due first",
+    response_model=list[ActionOut],
+    responses=errors(400),
+)
+async def list_actions(
+    settings: AppSettings,
+    _: Reader,
+    open: bool = False,
+    incident: Annotated[str | None, Query(max_length=32)] = None,
+) -> list[dict[str, Any]]:
+    return await in_transaction(
+        settings,
+        lambda s: [
+            action_out(a) for a in followups.list_actions(s, open_only=open, incident_id=incident)
+        ],
+    )
+
+
+@router.post(
+    "/action-items/{action_id}/done",
+    summary="Mark an action item done",
+    response_model=ActionOut,
+    responses=errors(400, 404, 409, 413),
+)
+async def action_done(
+    action_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    settings: AppSettings,
+    who: Writer,
+    body: Move | None = None,
+) -> dict[str, Any]:
+    by = (body.by if body else None) or who.name
+    return await in_transaction(
+        settings,
+        lambda s: action_out(followups.complete_action(s, action_id, by, settings.clock.now())),
+    )
+
+
+@router.get(
+    "/incidents/{incident_id}/comms",
+    summary="A customer communication template rendered with the incident's data",
+    response_model=CommsOut,
+    responses=errors(400, 404),
+)
+async def comms(
+    incident_id: IncidentId,
+    settings: AppSettings,
+    _: Reader,
+    template: Annotated[str, Query(min_length=1, max_length=100)] = "status-update",
+) -> dict[str, Any]:
+    def work(s: Any) -> dict[str, Any]:
+        detail = incident_detail(s, incident_id)
+        text = templates.render(settings.pipeline.config.incidents, template, detail)
+        return {"incident_id": incident_id, "template": template, "text": text}
 
     return await in_transaction(settings, work)
