@@ -14,12 +14,15 @@ from tests.support.slos import outage, samples, slo_config
 from tocsin import actions
 from tocsin.actions.slos import alert_fingerprint, check_burn
 from tocsin.alerts.models import Alert
+from tocsin.clock import VirtualClock
 from tocsin.config import parse
 from tocsin.db import read_scope, session_scope
 from tocsin.errors import ConfigError
+from tocsin.periodic import JobSlot
 from tocsin.pipeline import Pipeline
 from tocsin.reports import budget
 from tocsin.reports.slos import burn_down, read
+from tocsin.worker.loop import Worker
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -191,3 +194,23 @@ def test_a_rolling_window_is_bounded() -> None:
             "t.yaml",
             env={},
         )
+
+
+def test_the_worker_raises_burn_alerts_once_a_minute(
+    factory: sessionmaker[Session], clock: VirtualClock
+) -> None:
+    config = slo_config()
+    outage(factory, Pipeline(config), NOW - 70 * MIN, None)
+    clock.set(NOW)
+    worker = Worker(config, factory, clock, worker_id="w1", threads=False)
+    worker.start()
+    worker.tick(send=False)
+    clock.advance(timedelta(seconds=20))
+    worker.tick(send=False)  # the same minute: the step writes nothing
+    clock.advance(timedelta(minutes=1))
+    worker.tick(send=False)
+    with read_scope(factory) as s:
+        burns = s.execute(select(Alert.labels).where(Alert.origin == "slo")).scalars().all()
+        slots = s.scalars(select(JobSlot.slot_at).where(JobSlot.job == "slo-burn")).all()
+    assert sorted(labels["burn"] for labels in burns) == ["page", "ticket"]
+    assert len(slots) == 2  # one per minute ticked, not one per tick
