@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
@@ -21,6 +21,7 @@ from tocsin.outbox.schemas import notification_out
 from tocsin.outbox.service import for_alert
 
 PAGE = 50
+service_label = Alert.labels.op("->>")(literal_column("'service'"))
 EVENTS = 100  # the detail's timeline: the newest this many, then "Older events"
 STATES = ("open", "firing", "acknowledged", "resolved", "all")
 SEVERITIES = ("CRITICAL", "HIGH", "WARNING", "INFO")
@@ -117,7 +118,10 @@ def list_alerts(session: Session, filters: Filters, size: int = PAGE) -> Listing
     if filters.service:
         pairs.append(("service", filters.service))
     for key, value in pairs:
-        query = query.where(Alert.labels[key].as_string() == value)
+        if key == "service":  # the expression of the index ix_alert_service_id
+            query = query.where(service_label == value)
+        else:
+            query = query.where(Alert.labels[key].as_string() == value)
     if filters.before is not None:
         query = query.where(Alert.id < filters.before)
     rows = [row._asdict() for row in session.execute(query)]
