@@ -1,7 +1,7 @@
 """action checks: an action item may carry a check that closes it when it passes
 
 Revision ID: 0120
-Revises: 0110
+Revises: 0111
 Create Date: 2026-12-02 10:15:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import tocsin.db
 
 revision: str = "0120"
-down_revision: str | None = "0110"
+down_revision: str | None = "0111"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
