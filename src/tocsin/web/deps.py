@@ -49,6 +49,8 @@ class Settings:
     limiter: RateLimiter = field(init=False)
     history: PingHistory = field(init=False)
     repeats: Repeats = field(init=False)
+    # The status page's answers and the store version each was made at (web.status_cache).
+    status_cache: dict[str, tuple[Any, Any]] = field(init=False, default_factory=dict)
     # How often the API writes the later ends it answered (tests set it long, and flush).
     flush_every: timedelta = FLUSH_EVERY
 

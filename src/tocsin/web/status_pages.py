@@ -1,8 +1,9 @@
 """The public status page, `/status` (no token: customers read it), its stylesheet and logo,
 the uptime inputs as CSV, the Atom feed and a badge per component.
 
-Nothing is cached (`Cache-Control: no-store`): each request reads the store, so an update
-shows on the next load on every instance."""
+Answers carry `Cache-Control: no-store`; the server keeps the page for as long as the store
+and the clock's second have not moved (`web.status_cache`), so an update shows on the next
+load on every instance and the page costs one render a second however many read it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
@@ -23,6 +25,7 @@ from tocsin.statuspage.service import Snapshot, snapshot
 from tocsin.statuspage.uptime import Uptime
 from tocsin.web.deps import AppSettings, Settings, in_transaction, read_only
 from tocsin.web.limits import RateLimiter, retry_after
+from tocsin.web.status_cache import cached
 
 router = APIRouter(tags=["status"])
 NO_STORE = {"Cache-Control": "no-store"}
@@ -50,12 +53,21 @@ def page_url(settings: Settings) -> str:
 
 @router.get("/status", response_class=HTMLResponse, summary="The public status page")
 async def status_page(settings: AppSettings) -> HTMLResponse:
-    snap, uptime = await with_uptime(settings)
-    config = settings.config.status
-    html = render.page(
-        snap, base="/status", logo=config.logo, uptime=uptime, subscribe=bool(config.subscribers)
-    )
-    return HTMLResponse(html, headers=NO_STORE)
+    async def make() -> str:
+        snap, uptime = await with_uptime(settings)
+        config = settings.config.status
+        # Rendered on a worker thread: tens of milliseconds the event loop keeps serving in.
+        html: str = await run_in_threadpool(
+            render.page,
+            snap,
+            base="/status",
+            logo=config.logo,
+            uptime=uptime,
+            subscribe=bool(config.subscribers),
+        )
+        return html
+
+    return HTMLResponse(await cached(settings, "page", make), headers=NO_STORE)
 
 
 @router.get("/status/uptime.csv", summary="The spans the page's uptime is computed from")
