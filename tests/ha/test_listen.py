@@ -102,3 +102,22 @@ def test_a_worker_process_sends_a_row_another_process_committed_without_waiting_
         worker.terminate()
         worker.wait(30)
         hook.stop()
+
+
+def test_a_rolled_back_savepoint_does_not_silence_the_rest_of_its_transaction(pg: Engine) -> None:
+    """The group-commit writer redoes a failed job's siblings in savepoints: rows written after
+    one was rolled back still wake the other instances."""
+    bell = Doorbell()
+    listener = Listener(make_engine(str(pg.url.render_as_string(hide_password=False))), bell)
+    listener.start()
+    try:
+        wait_for(listener.listening.is_set, timeout=30)
+        with session_scope(make_sessionmaker(pg)) as session:
+            savepoint = session.begin_nested()
+            written(session)
+            savepoint.rollback()  # its pg_notify goes with it
+            with session.begin_nested():
+                written(session)  # a later job's rows
+        wait_for(lambda: listener.heard >= 1, timeout=30)
+    finally:
+        listener.stop()

@@ -42,9 +42,9 @@ DOORBELL = Doorbell()
 
 def written(session: Session) -> None:
     """Mark the session: ring once its transaction commits (here, and on PostgreSQL in every
-    listening process: one `pg_notify` per transaction)."""
-    if session.info.get(_KEY):
-        return
+    listening process). `pg_notify` runs at each call, not once per transaction: a savepoint
+    rolled back takes its notification with it, and PostgreSQL delivers one notification
+    per transaction however many identical ones it sent."""
     session.info[_KEY] = True
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
