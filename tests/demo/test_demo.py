@@ -21,9 +21,13 @@ def test_the_demo_tells_the_story_of_a_bad_morning(tmp_path: Path) -> None:
         for at, title, kind, severity in result.events
     ]
     timeline = [e for e in every if e[2] in TRANSITIONS]
-    assert timeline[:3] == [
+    assert timeline[:5] == [
         ("09:40", "Payment processing stopped", "fired", "CRITICAL"),
         ("09:44", "Payment processing stopped", "acknowledged", "CRITICAL"),
+        # The incident the alert declared missed its 09:59 update: its commander was paged
+        # 5 minutes later, and her update resolved the page.
+        ("10:04", "INC-2026-11-17-001 missed its status update", "fired", "CRITICAL"),
+        ("10:04", "INC-2026-11-17-001 missed its status update", "resolved", "CRITICAL"),
         ("10:05", "Payment processing stopped", "resolved", "CRITICAL"),
     ]
     by_title: dict[str, list[tuple[str, str]]] = {}
@@ -43,7 +47,7 @@ def test_the_demo_tells_the_story_of_a_bad_morning(tmp_path: Path) -> None:
     assert ("severity_changed", "CRITICAL") in queue
     assert queue[-1][0] == "resolved"
     assert by_title["Fulfilment cost anomaly"][-1] == ("severity_changed", "HIGH")
-    assert result.alerts == 5
+    assert result.alerts == 6  # the five checks' and the incident's missed-update page
     # The acknowledgement at 09:44 stopped the payment chain before its 5-minute phone step.
     payment = [e for e in every if e[1] == "Payment processing stopped"]
     assert ("09:44", "Payment processing stopped", "escalation_stopped", "CRITICAL") in payment
@@ -60,7 +64,12 @@ def test_the_demo_tells_the_story_of_a_bad_morning(tmp_path: Path) -> None:
     assert "Twilio: call to +15551230002" in text
     # The incident declared at the acknowledgement runs the payment runbook's verification
     # steps once orders flow again; their outputs are on its timeline.
-    assert "ana declares INC-2026-11-17-001 (SEV-1, public)" in text
+    # The CRITICAL payments alert declared the incident itself (the route's incident: auto);
+    # ana took command at the acknowledgement and was reminded, then paged, for its update.
+    assert "INC-2026-11-17-001 declared: SEV-1 Payment processing stopped" in text
+    assert "ana takes command of INC-2026-11-17-001 and makes it public" in text
+    assert "INC-2026-11-17-001 reminder sent" in text
+    assert "INC-2026-11-17-001 update missed" in text
     assert "payment-processing-failure line " in text
     assert "orders_last_5_min" in text
     assert "stuck_orders" in text
@@ -74,12 +83,12 @@ def test_the_demo_tells_the_story_of_a_bad_morning(tmp_path: Path) -> None:
     assert result.muted_in_window == 1
     assert "not notified: maintenance window “Stripe API upgrade”" in text
     assert "Summary" in text
-    assert "5 alerts" in text
+    assert "6 alerts" in text
     # The public incident declared at the acknowledgement is on the exported status page.
     assert result.incident == "INC-2026-11-17-001"
     assert result.status_url.endswith(f"/status#incident-{result.incident}")
     assert f"status page: {result.status_url}" in text
     exported = (tmp_path / "status" / "index.html").read_text()
-    assert "Card payments failing at checkout" in exported
+    assert "Payment processing stopped" in exported
     assert "Card payments work again" in exported  # its resolving update
     assert "Stripe API upgrade" in exported  # the public maintenance window

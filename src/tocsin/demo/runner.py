@@ -40,11 +40,12 @@ from tocsin.demo.standins import StandIns
 from tocsin.demo.storefront import DEFAULT_START, Scenario, create_storefront, scenario_events
 from tocsin.fingerprint import fingerprint
 from tocsin.incidents import service as incidents
-from tocsin.incidents.models import IncidentAlert
-from tocsin.incidents.service import NewIncident, NewUpdate
+from tocsin.incidents.models import IncidentAlert, IncidentEvent
+from tocsin.incidents.service import NewUpdate
 from tocsin.noise import maintenance
 from tocsin.noise.models import MaintenanceWindow
 from tocsin.noise.mutes import explain
+from tocsin.routing import default_routes
 from tocsin.statuspage import export
 from tocsin.worker.loop import Worker
 
@@ -95,6 +96,31 @@ POLICIES: dict[str, Any] = {
 }
 
 
+USERS = {"ana": {"name": "Ana", "email": "ana@shop.example", "phone": "+15551230001"}}
+INCIDENTS = {
+    "timezone": "America/New_York",
+    "update_every": "15m",
+    "grace": "5m",
+    "channels": ["discord"],
+    "via": ["sms"],
+    "oncall": {"payments": "user:ana"},
+}
+
+
+def incident_routes(config: TocsinConfig) -> dict[str, Any]:
+    """§6.2.1's matrix, with one route before it: a CRITICAL payments alert declares an
+    incident (`incident: auto`), notifying no channel of its own (the matrix does)."""
+    tree = default_routes(config).model_dump(by_alias=True, exclude_none=True)
+    auto = {
+        "matchers": ['service="payments"', 'severity="CRITICAL"'],
+        "notify": [],
+        "incident": "auto",
+        "continue": True,
+    }
+    tree["routes"] = [auto, *tree["routes"]]
+    return tree
+
+
 def load_example(
     shop_url: str, store_url: str, channels: dict[str, Any] | None = None
 ) -> TocsinConfig:
@@ -110,6 +136,11 @@ def load_example(
         # counts its pages).
         data.pop("reports", None)
         data.pop("slos", None)
+        data.update(users=USERS, incidents=INCIDENTS)
+        first, _ = parse(
+            yaml.safe_dump(data, sort_keys=False), "demo.yaml", env={"SHOP_DATABASE_URL": shop_url}
+        )
+        data["routes"] = incident_routes(first)
         text = yaml.safe_dump(data, sort_keys=False)
     # Its real path, so that `runbooks.path` finds the shipped runbooks beside it.
     config, _ = parse(text, str(example), env={"SHOP_DATABASE_URL": shop_url})
@@ -185,6 +216,7 @@ def _play(
     result = DemoResult()
     seen_event = 0
     acked: set[int] = set()
+    seen_incident = 0
     verified = False
     end = DEFAULT_START + scenario.total
     console.rule("[bold]Tocsin demo: a bad morning at the storefront (times in New York)")
@@ -224,7 +256,8 @@ def _play(
                         "checking Stripe webhooks",
                     )
                     acked.add(alert.id)
-                    result.incident = _declare(console, session, worker, alert.id, now)
+                    result.incident = _take_command(console, session, worker, alert.id, now)
+            seen_incident = _incident_events(console, session, seen_incident)
         if result.incident is not None:
             with session_scope(sessions) as session:
                 settled = _alerts_resolved(session, result.incident)
@@ -385,26 +418,49 @@ def _noise_act(
     worker.stop()
 
 
-def _declare(
+def _take_command(
     console: Console, session: Session, worker: Worker, alert_id: int, now: datetime
-) -> str:
-    new = NewIncident(
-        title="Card payments failing at checkout",
-        severity="SEV-1",
-        services=["payments"],
-        public=True,
+) -> str | None:
+    """The alert declared its incident by itself (the route's `incident: auto`): ana, on
+    call, takes command and makes it public with a first update."""
+    incident_id = session.scalar(
+        select(IncidentAlert.incident_id).where(IncidentAlert.alert_id == alert_id)
+    )
+    if incident_id is None:
+        return None
+    pipeline = worker.pipeline
+    incidents.assign(session, pipeline, incident_id, "commander", "ana", "ana", now)
+    first = NewUpdate(
+        "We are investigating failed card payments at checkout.",
         customer_impact="Orders cannot be paid by card",
+        public=True,
     )
-    incident = actions.incidents.declare(
-        session, worker.pipeline, new, "ana", now, alert_ids=[alert_id]
-    )
-    update = NewUpdate("We are investigating failed card payments at checkout.")
-    actions.incidents.post_update(session, worker.pipeline, incident.id, update, "ana", now)
+    actions.incidents.post_update(session, pipeline, incident_id, first, "ana", now)
     console.print(
-        f"[dim]{_local(now)}[/]  [italic cyan]▸ ana declares {incident.id} (SEV-1, public): "
-        "it is on the status page[/]"
+        f"[dim]{_local(now)}[/]  [italic cyan]▸ ana takes command of {incident_id} and makes it "
+        "public: it is on the status page[/]"
     )
-    return incident.id
+    return incident_id
+
+
+SHOWN = {"declared", "reminder_sent", "update_missed"}
+
+
+def _incident_events(console: Console, session: Session, after: int) -> int:
+    """Print the incidents' own events (declared, reminded, paged) since event `after`."""
+    for event in session.scalars(
+        select(IncidentEvent)
+        .where(IncidentEvent.id > after, IncidentEvent.kind.in_(SHOWN))
+        .order_by(IncidentEvent.id)
+    ):
+        after = event.id
+        note = f": {event.note}" if event.note else ""
+        console.print(
+            f"[dim]{_local(event.at)}[/]  📋 {event.incident_id} {event.kind.replace('_', ' ')}"
+            f"{escape(note)}",
+            highlight=False,
+        )
+    return after
 
 
 def _alerts_resolved(session: Session, incident_id: str) -> bool:
@@ -422,12 +478,15 @@ def _alerts_resolved(session: Session, incident_id: str) -> bool:
 def _incident_news(
     console: Console, session: Session, worker: Worker, incident_id: str, now: datetime
 ) -> None:
-    """The incident's public updates: identified 10 minutes in, resolved with its alert."""
+    """The incident's public updates: identified once its missed update paged ana (she was
+    busy on the fix and let the 15-minute cadence slip), resolved with its alert."""
     incident = incidents.get(session, incident_id)
-    if incident.status == "investigating" and now - incident.declared_at >= timedelta(minutes=10):
+    if incident.status == "investigating" and incident.page_alert_id is not None:
         said = "Stripe webhooks were rejected after a certificate rotation; rolling it back."
         news = NewUpdate(said, status="identified")
-    elif incident.status == "identified" and _alerts_resolved(session, incident_id):
+    elif incident.status in ("investigating", "identified") and _alerts_resolved(
+        session, incident_id
+    ):
         news = NewUpdate("Card payments work again; we are watching them.", status="resolved")
     else:
         return
