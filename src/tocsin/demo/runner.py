@@ -3,8 +3,10 @@
 A temporary store and a generated storefront database (30 days of history, then a bad
 morning); the five checks of the example configuration run every virtual minute through the
 real worker; each alert transition and notification is printed as it happens; a summary
-table closes. Nothing here is scripted except the data and one acknowledgement: the alerts
-come from the checks.
+table closes. The alerts come from the checks, and the incident from the payments alert's
+route (`incident: auto`), its reminder and its missed-update page from the worker. What ana
+does is scripted: she acknowledges, takes command, posts her updates, runs the runbook's
+verification and resolves the incident.
 """
 
 from __future__ import annotations
