@@ -4,8 +4,8 @@ At 200 requests a second, rendering `/status` (90 days of uptime per component) 
 Statuspage JSON for each request costs more CPU than two cores have. Instead each answer is
 kept with the key it was made under, and made again when the key changes:
 
-- **a commit in this process** (any session that flushed a change: the API's own writes,
-  the worker's when they share the process): shows on the next request;
+- **a commit in this process** that flushed a change to a table the page reads (alerts,
+  incidents, maintenance windows, the status tables): shows on the next request;
 - **the store's version** (the newest alert event, incident event, incident update and
   maintenance window: one statement of indexed `max(id)`s), read at most every
   `RECHECK` seconds: a commit by another instance or the CLI shows within that;
@@ -37,9 +37,18 @@ RECHECK = 0.25  # seconds between two reads of the store's version
 _commits = [0]  # commits in this process that changed something
 
 
+# Tables the page is made from (by name prefix): a flush of anything else (the worker's
+# heartbeats, check schedules, notifications) leaves the kept answers alone.
+SHOWN_TABLES = ("alert", "incident", "maintenance_window", "status_")
+
+
 @event.listens_for(Session, "after_flush")
 def _wrote(session: Session, _context: object) -> None:
-    session.info["tocsin_status_wrote"] = True
+    for row in (*session.new, *session.dirty, *session.deleted):
+        table = getattr(row, "__tablename__", "")
+        if table.startswith(SHOWN_TABLES):
+            session.info["tocsin_status_wrote"] = True
+            return
 
 
 @event.listens_for(Session, "after_commit")
