@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin import periodic
 from tocsin.actions import alerts as alert_actions
-from tocsin.actions.runbooks import run_due, stored_params
+from tocsin.actions.runbooks import queue, run_due, stored_params
 from tocsin.alerts import service as alerts
 from tocsin.alerts.service import NewAlert
 from tocsin.clock import Clock
@@ -38,7 +38,7 @@ from tocsin.runbooks.models import RunbookRun
 from tocsin.runbooks.params import environment, fill
 from tocsin.runbooks.parse import Runbook
 from tocsin.runbooks.service import catalog
-from tocsin.runbooks.steps import fits, info_of, refusal
+from tocsin.runbooks.steps import fits, refusal
 
 log = logging.getLogger("tocsin.runbooks")
 JOB = "runbook-check"
@@ -119,28 +119,16 @@ def _queue(
             values = fill(runbook, [block], {}, {}, now, "UTC", environ).values
         except Invalid as exc:
             return checked("skipped", f"needs an operator: {exc}")
-    row = RunbookRun(
-        runbook_id=runbook.id,
+    row = queue(
+        session,
+        runbook,
+        block,
+        stored_params(runbook, values, ()),
+        why,
+        owner,
+        now,
         purpose="check",
-        step=block.step,
-        line=block.line,
-        kind=block.kind,
-        info=info_of(block),
-        body=block.body,
-        mode=block.mode,
-        source=block.source,
-        params=stored_params(runbook, values, ()),
-        state="refused" if why else "queued",
-        requested_by=owner,
-        requested_at=now,
-        attempts=0,
-        truncated=False,
-        error=why,
-        finished_at=now if why else None,
-        tests=[],
     )
-    session.add(row)
-    session.flush()
     return checked("refused", why) if why else row
 
 

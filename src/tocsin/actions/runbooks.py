@@ -119,29 +119,17 @@ def request(
     for block in blocks:
         why = refused.get(block.line)
         values = {} if why else {use.name: filled.values[use.name] for use in block.params}
-        row = RunbookRun(
-            runbook_id=runbook.id,
-            incident_id=incident.id,
+        row = queue(
+            session,
+            runbook,
+            block,
+            stored_params(runbook, values, filled.secrets),
+            why,
+            by,
+            now,
             purpose="step",
-            step=block.step,
-            line=block.line,
-            kind=block.kind,
-            info=info_of(block),
-            body=block.body,
-            mode=block.mode,
-            source=block.source,
-            params=stored_params(runbook, values, filled.secrets),
-            state="refused" if why else "queued",
-            requested_by=by,
-            requested_at=now,
-            attempts=0,
-            truncated=False,
-            error=why,
-            finished_at=now if why else None,
-            tests=[],
+            incident_id=incident.id,
         )
-        session.add(row)
-        session.flush()
         if why:
             _event(session, row, now, f"refused: {why}")
         elif block.mode == "write":
@@ -149,6 +137,46 @@ def request(
             _event(session, row, now, f"writes: waits for the commander's approval ({who})")
         rows.append(row)
     return rows
+
+
+def queue(
+    session: Session,
+    runbook: Runbook,
+    block: Block,
+    params: dict[str, Any],
+    why: str | None,
+    by: str,
+    now: datetime,
+    *,
+    purpose: str,
+    incident_id: str | None = None,
+) -> RunbookRun:
+    """One run of `block` written (flushed): queued for the worker, or refused at once with
+    `why` (ended then, never claimed)."""
+    row = RunbookRun(
+        runbook_id=runbook.id,
+        incident_id=incident_id,
+        purpose=purpose,
+        step=block.step,
+        line=block.line,
+        kind=block.kind,
+        info=info_of(block),
+        body=block.body,
+        mode=block.mode,
+        source=block.source,
+        params=params,
+        state="refused" if why else "queued",
+        requested_by=by,
+        requested_at=now,
+        attempts=0,
+        truncated=False,
+        error=why,
+        finished_at=now if why else None,
+        tests=[],
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def stored_params(
