@@ -45,7 +45,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,8 +54,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
 
+if __package__ in (None, ""):  # `python bench/x.py` puts bench/ on the path, not the root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.ingest import scratch_database
 from tocsin import actions, store
 from tocsin.clock import SystemClock
 from tocsin.config import parse
@@ -102,20 +104,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextmanager
 def database(admin_url: str) -> Iterator[str]:
-    name = f"tocsin_ha_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
+    """A throwaway database beside `admin_url`'s, migrated, dropped at the end."""
+    with scratch_database(admin_url) as url:
         engine = make_engine(url)
         store.upgrade(engine)
         engine.dispose()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def config_text(url: str, port: int) -> str:

@@ -50,6 +50,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -245,7 +246,7 @@ def scratch_database(admin_url: str) -> Iterator[str]:
     """A throwaway PostgreSQL database beside `admin_url`'s, dropped at the end."""
     from sqlalchemy import create_engine, make_url, text
 
-    name = f"tocsin_bench_ingest_{os.getpid()}"
+    name = f"tocsin_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
